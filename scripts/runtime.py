@@ -1,0 +1,104 @@
+"""Process set-up shared by the compute jobs: thread pools, float64, device choice.
+
+Snakemake starts each job in its own Python process, so this runs once per job, before
+JAX/XLA or TensorFlow create their thread pools (both initialise lazily, on first use).
+"""
+
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+log = logging.getLogger("diffpipe")
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a job computes. `warning` is set when GPUs were requested but none is visible."""
+
+    kind: str  # "cpu" or "gpu"
+    description: str
+    warning: str | None = None
+
+
+def setup_logging(log_path: str | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def limit_threads(threads: int) -> None:
+    """Bound every native thread pool by the rule's `threads:`.
+
+    Must run before JAX's backend or TensorFlow's runtime start (both do so on first use).
+    """
+    threads = max(1, int(threads))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["NUMBA_NUM_THREADS"] = os.environ.get("NUMBA_NUM_THREADS", str(threads))
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def enable_float64() -> None:
+    os.environ["JAX_ENABLE_X64"] = "1"
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_enable_x64", True)
+
+
+def _jax_gpus() -> list[str]:
+    try:
+        import jax
+
+        return [str(d) for d in jax.devices("gpu")]
+    except RuntimeError:
+        return []
+
+
+def choose_device(gpus_requested: int, uses_jax: bool = True) -> Device:
+    """CPU unless the rule asked for GPUs and one is visible; warn on a missing GPU.
+
+    With `gpu: 0` the GPUs are hidden from the process so that a CPU job never grabs one.
+    """
+    if gpus_requested <= 0:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        return Device("cpu", "cpu")
+    visible = _jax_gpus() if uses_jax else []
+    if visible:
+        return Device("gpu", ", ".join(visible))
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    warning = (
+        f"resources.gpu={gpus_requested} but no GPU is visible to this job "
+        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}); "
+        "falling back to CPU"
+    )
+    log.warning(warning)
+    return Device("cpu", "cpu (GPU requested, none visible)", warning)
+
+
+def start_job(smk, uses_jax: bool = True) -> Device:
+    """Common preamble of every compute entry point."""
+    setup_logging(smk.log[0] if smk.log else None)
+    limit_threads(smk.threads)
+    enable_float64()
+    device = choose_device(int(getattr(smk.resources, "gpu", 0)), uses_jax=uses_jax)
+    log.info("rule %s: threads=%s device=%s", smk.rule, smk.threads, device.description)
+    return device

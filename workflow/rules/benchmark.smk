@@ -1,0 +1,46 @@
+# Kernel benchmark (make bench): fractal backends and the likelihood grid scan.
+
+
+rule benchmark:
+    output:
+        fractals="results/benchmark/fractals.csv",
+        grid="results/benchmark/gridscan.csv",
+    params:
+        benchmark=config["benchmark"],
+        grid_model=config["likelihood"]["models"].get(config["benchmark"]["grid_model"], {}),
+    log:
+        "results/logs/benchmark.log",
+    benchmark:
+        "results/benchmarks/benchmark.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=6000,
+        runtime=30,
+        gpu=gpu_for("benchmark"),
+    script:
+        "../../scripts/benchmark.py"
+
+
+rule plot_benchmark:
+    input:
+        fractals=rules.benchmark.output.fractals,
+        grid=rules.benchmark.output.grid,
+    output:
+        figure=report(
+            f"results/figures/benchmark.{FIG}",
+            caption="../report/benchmark.rst",
+            category="Benchmark",
+        ),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/plot_benchmark.log",
+    benchmark:
+        "results/benchmarks/plot_benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    script:
+        "../../scripts/plot_benchmark.py"

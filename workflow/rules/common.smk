@@ -1,0 +1,78 @@
+# Configuration checks (before any job runs) and helpers shared by the rule files.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCRIPTS = Path(workflow.basedir).parent / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+from configcheck import (  # noqa: E402
+    ConfigError,
+    check_finite,
+    check_schema,
+    check_semantics,
+    load_schema,
+)
+
+SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+
+try:
+    check_finite(config)
+    check_schema(config, load_schema(SCHEMA_PATH))
+    validate(config, schema=str(SCHEMA_PATH))  # fills the schema's defaults
+    check_semantics(config)
+except ConfigError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
+
+FIG = config["figures"]["format"]
+NAME = "[A-Za-z][A-Za-z0-9_-]*"
+
+
+wildcard_constraints:
+    problem=NAME,
+    model=NAME,
+    fractal=NAME,
+
+
+def gpu_for(rule_name):
+    """GPUs for a GPU-capable rule: the per-rule override, else compute.gpu."""
+    compute = config["compute"]
+    return compute["gpu_overrides"].get(rule_name, compute["gpu"])
+
+
+def compute_threads():
+    return config["compute"]["threads"]
+
+
+def problem_config(wildcards):
+    return config["optimizers"]["problems"][wildcards.problem]
+
+
+def problem_model(wildcards):
+    """The likelihood model an optimizer problem minimises (empty when it is a function)."""
+    name = problem_config(wildcards).get("likelihood_model")
+    return config["likelihood"]["models"][name] if name else {}
+
+
+def optimizer_settings():
+    return {k: v for k, v in config["optimizers"].items() if k != "problems"}
+
+
+def likelihood_settings():
+    return {k: v for k, v in config["likelihood"].items() if k != "models"}
+
+
+def model_config(wildcards):
+    return config["likelihood"]["models"][wildcards.model]
+
+
+def fractal_config(wildcards):
+    return config["fractals"][wildcards.fractal]
+
+
+def model_inputs(wildcards):
+    """A workspace file is an input of its model's jobs, so editing it reruns them."""
+    spec = model_config(wildcards)
+    return [spec["workspace"]] if "workspace" in spec else []

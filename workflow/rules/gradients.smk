@@ -1,0 +1,61 @@
+# Gradient stage: one gradient, four ways; and gradients through Python control flow.
+
+
+rule gradients:
+    output:
+        table="results/gradients/gradients.csv",
+    params:
+        gradients=config["gradients"],
+    log:
+        "results/logs/gradients.log",
+    benchmark:
+        "results/benchmarks/gradients.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=15,
+        gpu=gpu_for("gradients"),
+    script:
+        "../../scripts/gradients.py"
+
+
+rule controlflow:
+    output:
+        table="results/gradients/controlflow.csv",
+    params:
+        controlflow=config["controlflow"],
+    log:
+        "results/logs/controlflow.log",
+    benchmark:
+        "results/benchmarks/controlflow.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=15,
+        gpu=gpu_for("controlflow"),
+    script:
+        "../../scripts/controlflow.py"
+
+
+rule plot_controlflow:
+    input:
+        table=rules.controlflow.output.table,
+    output:
+        figure=report(
+            f"results/figures/controlflow.{FIG}",
+            caption="../report/controlflow.rst",
+            category="Gradients",
+        ),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/plot_controlflow.log",
+    benchmark:
+        "results/benchmarks/plot_controlflow.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    script:
+        "../../scripts/plot_gradients.py"

@@ -1,0 +1,87 @@
+# Likelihood stage: MLE + autodiff Hessian errors + MINUIT cross-checks, and the 2-D grid scan.
+
+
+rule fit:
+    input:
+        model_inputs,
+    output:
+        fit="results/likelihood/{model}/fit.json",
+    params:
+        model=model_config,
+        settings=likelihood_settings(),
+    log:
+        "results/logs/fit/{model}.log",
+    benchmark:
+        "results/benchmarks/fit/{model}.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=gpu_for("fit"),
+    script:
+        "../../scripts/likelihood.py"
+
+
+rule grid_scan:
+    input:
+        model_inputs,
+        fit=rules.fit.output.fit,
+    output:
+        grid="results/likelihood/{model}/grid.npz",
+    params:
+        model=model_config,
+    log:
+        "results/logs/grid_scan/{model}.log",
+    benchmark:
+        "results/benchmarks/grid_scan/{model}.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=15,
+        gpu=gpu_for("grid_scan"),
+    script:
+        "../../scripts/gridscan.py"
+
+
+rule plot_likelihood:
+    input:
+        fit=rules.fit.output.fit,
+        grid=rules.grid_scan.output.grid,
+    output:
+        grid=report(
+            f"results/figures/likelihood/{{model}}_grid.{FIG}",
+            caption="../report/likelihood_grid.rst",
+            category="Likelihood",
+            labels={"model": "{model}", "figure": "lnL grid + gradient field"},
+        ),
+        profile=report(
+            f"results/figures/likelihood/{{model}}_profile.{FIG}",
+            caption="../report/likelihood_profile.rst",
+            category="Likelihood",
+            labels={"model": "{model}", "figure": "POI profile"},
+        ),
+        pulls=report(
+            f"results/figures/likelihood/{{model}}_pulls.{FIG}",
+            caption="../report/likelihood_pulls.rst",
+            category="Likelihood",
+            labels={"model": "{model}", "figure": "pulls"},
+        ),
+        correlation=report(
+            f"results/figures/likelihood/{{model}}_correlation.{FIG}",
+            caption="../report/likelihood_correlation.rst",
+            category="Likelihood",
+            labels={"model": "{model}", "figure": "correlation matrix"},
+        ),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/plot_likelihood/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_likelihood/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    script:
+        "../../scripts/plot_likelihood.py"

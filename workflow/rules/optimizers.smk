@@ -1,0 +1,54 @@
+# Optimizer comparison: one job per problem, then its figures.
+
+
+rule optimize:
+    output:
+        table="results/optimizers/{problem}.csv",
+        traces="results/optimizers/{problem}_traces.json",
+    params:
+        problem=problem_config,
+        model=problem_model,
+        settings=optimizer_settings(),
+    log:
+        "results/logs/optimize/{problem}.log",
+    benchmark:
+        "results/benchmarks/optimize/{problem}.tsv"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=0,
+    script:
+        "../../scripts/optimizers.py"
+
+
+rule plot_optimizer:
+    input:
+        table=rules.optimize.output.table,
+        traces=rules.optimize.output.traces,
+    output:
+        convergence=report(
+            f"results/figures/optimizers/{{problem}}_convergence.{FIG}",
+            caption="../report/optimizer_convergence.rst",
+            category="Optimizers",
+            labels={"problem": "{problem}", "figure": "convergence"},
+        ),
+        evaluations=report(
+            f"results/figures/optimizers/{{problem}}_evaluations.{FIG}",
+            caption="../report/optimizer_evaluations.rst",
+            category="Optimizers",
+            labels={"problem": "{problem}", "figure": "evaluations"},
+        ),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/plot_optimizer/{problem}.log",
+    benchmark:
+        "results/benchmarks/plot_optimizer/{problem}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    script:
+        "../../scripts/plot_optimizers.py"
