@@ -37,7 +37,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
 
 
 def check_schema(config: Mapping, schema: Mapping) -> None:
-    validator = jsonschema.Draft7Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         error = jsonschema.exceptions.best_match(errors)

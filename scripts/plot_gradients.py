@@ -16,9 +16,9 @@ def plot_controlflow(table: pd.DataFrame, style: dict):
     twin.plot(table["x"], table["df_jax_vmap"], label="f'(x), jax.vmap(grad)", color="C1")
     twin.plot(table["x"], table["df_analytic"], ":", label="f'(x), analytic", color="k")
     twin.set_ylabel("f'(x)", color="C1")
-    ax.axvline(2.0, color="grey", lw=0.8, ls="--")
+    ax.axvline(2.0, color="grey", lw=0.8, ls="--", label="_nolegend_")
     ax.set_title("Piecewise f: x>2: x += sqrt(x) ten times, else cos(x^3)")
-    lines = ax.get_lines() + twin.get_lines()
+    lines = [line for line in ax.get_lines() + twin.get_lines() if not line.get_label().startswith("_")]
     ax.legend(lines, [line.get_label() for line in lines], loc="upper left", fontsize="small")
     return fig
 

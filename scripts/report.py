@@ -25,7 +25,7 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eef}
 td:first-child,th:first-child{text-align:left}
 .fail{background:#fdd}.pass{background:#dfd}.warn{background:#ffe9b3;padding:0.5em}
 figure{display:inline-block;margin:0.5em;vertical-align:top}img{max-width:100%}
-figcaption{font-size:0.8em;color:#555}pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:0.8em}
+figcaption{font-size:0.8em;color:#555}.scroll{overflow-x:auto}td{white-space:nowrap}pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:0.8em}
 """
 
 
@@ -57,7 +57,7 @@ def table_html(frame: pd.DataFrame, status_column: str | None = None, floatfmt: 
         if status_column is not None:
             css = ' class="pass"' if bool(row[status_column]) else ' class="fail"'
         rows.append(f"<tr{css}>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f"<div class=scroll><table><tr>{head}</tr>{''.join(rows)}</table></div>"
 
 
 # --------------------------------------------------------------------------- sections
@@ -139,7 +139,11 @@ def optimizers_section(tables, convergence, evaluations) -> str:
         parts.append(f"<p>{len(failures)} of {len(table)} runs did not report success (messages in the table).</p>")
         parts.append(embed(conv, "best f - f* against evaluations of f (far start)"))
         parts.append(embed(evals, "evaluations of f to reach the target"))
-        parts.append(table_html(table[columns], "reached_target"))
+        parts.append(
+            f"<details><summary>All {len(table)} runs (red: target not reached)</summary>"
+            + table_html(table[columns], "reached_target")
+            + "</details>"
+        )
     return "".join(parts)
 
 

@@ -5,18 +5,22 @@ rule benchmark:
     output:
         fractals="results/benchmark/fractals.csv",
         grid="results/benchmark/gridscan.csv",
-    params:
-        benchmark=config["benchmark"],
-        grid_model=config["likelihood"]["models"].get(config["benchmark"]["grid_model"], {}),
     log:
         "results/logs/benchmark.log",
     benchmark:
         "results/benchmarks/benchmark.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=6000,
         runtime=30,
         gpu=gpu_for("benchmark"),
+    params:
+        benchmark=config["benchmark"],
+        grid_model=config["likelihood"]["models"].get(
+            config["benchmark"]["grid_model"], {}
+        ),
     script:
         "../../scripts/benchmark.py"
 
@@ -31,16 +35,18 @@ rule plot_benchmark:
             caption="../report/benchmark.rst",
             category="Benchmark",
         ),
-    params:
-        figures=config["figures"],
     log:
         "results/logs/plot_benchmark.log",
     benchmark:
         "results/benchmarks/plot_benchmark.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
         gpu=0,
+    params:
+        figures=config["figures"],
     script:
         "../../scripts/plot_benchmark.py"

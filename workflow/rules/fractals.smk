@@ -4,17 +4,19 @@
 rule fractal:
     output:
         counts="results/fractals/{fractal}/counts.npy",
-    params:
-        fractal=fractal_config,
     log:
         "results/logs/fractal/{fractal}.log",
     benchmark:
         "results/benchmarks/fractal/{fractal}.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=gpu_for("fractal"),
+    params:
+        fractal=fractal_config,
     script:
         "../../scripts/fractals.py"
 
@@ -29,25 +31,29 @@ rule plot_fractal:
             category="Fractals",
             labels={"fractal": "{fractal}"},
         ),
-    params:
-        fractal=fractal_config,
-        figures=config["figures"],
     log:
         "results/logs/plot_fractal/{fractal}.log",
     benchmark:
         "results/benchmarks/plot_fractal/{fractal}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
         gpu=0,
+    params:
+        fractal=fractal_config,
+        figures=config["figures"],
     script:
         "../../scripts/plot_fractals.py"
 
 
 rule plot_fractals:
     input:
-        counts=expand("results/fractals/{fractal}/counts.npy", fractal=list(config["fractals"])),
+        counts=expand(
+            "results/fractals/{fractal}/counts.npy", fractal=list(config["fractals"])
+        ),
     output:
         figure=report(
             f"results/figures/fractals.{FIG}",
@@ -55,18 +61,20 @@ rule plot_fractals:
             category="Fractals",
             labels={"fractal": "all, side by side"},
         ),
-    params:
-        names=list(config["fractals"]),
-        fractals=config["fractals"],
-        figures=config["figures"],
     log:
         "results/logs/plot_fractals.log",
     benchmark:
         "results/benchmarks/plot_fractals.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
         gpu=0,
+    params:
+        names=list(config["fractals"]),
+        fractals=config["fractals"],
+        figures=config["figures"],
     script:
         "../../scripts/plot_fractals.py"

@@ -4,17 +4,19 @@
 rule gradients:
     output:
         table="results/gradients/gradients.csv",
-    params:
-        gradients=config["gradients"],
     log:
         "results/logs/gradients.log",
     benchmark:
         "results/benchmarks/gradients.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
         runtime=15,
         gpu=gpu_for("gradients"),
+    params:
+        gradients=config["gradients"],
     script:
         "../../scripts/gradients.py"
 
@@ -22,17 +24,19 @@ rule gradients:
 rule controlflow:
     output:
         table="results/gradients/controlflow.csv",
-    params:
-        controlflow=config["controlflow"],
     log:
         "results/logs/controlflow.log",
     benchmark:
         "results/benchmarks/controlflow.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
         runtime=15,
         gpu=gpu_for("controlflow"),
+    params:
+        controlflow=config["controlflow"],
     script:
         "../../scripts/controlflow.py"
 
@@ -46,16 +50,18 @@ rule plot_controlflow:
             caption="../report/controlflow.rst",
             category="Gradients",
         ),
-    params:
-        figures=config["figures"],
     log:
         "results/logs/plot_controlflow.log",
     benchmark:
         "results/benchmarks/plot_controlflow.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
         gpu=0,
+    params:
+        figures=config["figures"],
     script:
         "../../scripts/plot_gradients.py"

@@ -6,18 +6,20 @@ rule fit:
         model_inputs,
     output:
         fit="results/likelihood/{model}/fit.json",
-    params:
-        model=model_config,
-        settings=likelihood_settings(),
     log:
         "results/logs/fit/{model}.log",
     benchmark:
         "results/benchmarks/fit/{model}.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
         runtime=30,
         gpu=gpu_for("fit"),
+    params:
+        model=model_config,
+        settings=likelihood_settings(),
     script:
         "../../scripts/likelihood.py"
 
@@ -28,17 +30,19 @@ rule grid_scan:
         fit=rules.fit.output.fit,
     output:
         grid="results/likelihood/{model}/grid.npz",
-    params:
-        model=model_config,
     log:
         "results/logs/grid_scan/{model}.log",
     benchmark:
         "results/benchmarks/grid_scan/{model}.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
         runtime=15,
         gpu=gpu_for("grid_scan"),
+    params:
+        model=model_config,
     script:
         "../../scripts/gridscan.py"
 
@@ -72,16 +76,18 @@ rule plot_likelihood:
             category="Likelihood",
             labels={"model": "{model}", "figure": "correlation matrix"},
         ),
-    params:
-        figures=config["figures"],
     log:
         "results/logs/plot_likelihood/{model}.log",
     benchmark:
         "results/benchmarks/plot_likelihood/{model}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
         gpu=0,
+    params:
+        figures=config["figures"],
     script:
         "../../scripts/plot_likelihood.py"

@@ -5,19 +5,21 @@ rule optimize:
     output:
         table="results/optimizers/{problem}.csv",
         traces="results/optimizers/{problem}_traces.json",
-    params:
-        problem=problem_config,
-        model=problem_model,
-        settings=optimizer_settings(),
     log:
         "results/logs/optimize/{problem}.log",
     benchmark:
         "results/benchmarks/optimize/{problem}.tsv"
+    conda:
+        "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
         runtime=30,
         gpu=0,
+    params:
+        problem=problem_config,
+        model=problem_model,
+        settings=optimizer_settings(),
     script:
         "../../scripts/optimizers.py"
 
@@ -39,16 +41,18 @@ rule plot_optimizer:
             category="Optimizers",
             labels={"problem": "{problem}", "figure": "evaluations"},
         ),
-    params:
-        figures=config["figures"],
     log:
         "results/logs/plot_optimizer/{problem}.log",
     benchmark:
         "results/benchmarks/plot_optimizer/{problem}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
         gpu=0,
+    params:
+        figures=config["figures"],
     script:
         "../../scripts/plot_optimizers.py"
