@@ -11,7 +11,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -36,14 +35,15 @@ TIMING_FIELDS = ("elapsed_s", "wall_time_s", "created")
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only on success."""
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only on success.
+
+    The temporary name is fixed (`.<name>.partial<suffix>`), so a job killed mid-write leaves
+    at most one such file, which the rerun of the same job overwrites and renames away.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
-    )
-    os.close(fd)
+    tmp = target.with_name(f".{target.name}.partial{target.suffix}")
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -131,17 +131,19 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return versions
 
 
-def provenance(params: Any, device: str, elapsed_s: float) -> dict[str, Any]:
+def provenance(params: Any, device, elapsed_s: float) -> dict[str, Any]:
+    """Provenance record; `device` is a runtime.Device (or a plain description)."""
     return {
         "config_hash": config_hash(params),
         "code_version": code_version(),
         "packages": package_versions(),
-        "device": device,
+        "device": getattr(device, "description", device),
+        "device_warning": getattr(device, "warning", None),
         "host": platform.node(),
         "elapsed_s": round(float(elapsed_s), 6),
     }
 
 
-def write_provenance(artifact: str | os.PathLike, params: Any, device: str, elapsed_s: float) -> None:
+def write_provenance(artifact: str | os.PathLike, params: Any, device, elapsed_s: float) -> None:
     """Write `<artifact>.provenance.json` beside a data artifact."""
     write_json(f"{artifact}.provenance.json", provenance(params, device, elapsed_s))

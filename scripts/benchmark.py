@@ -97,7 +97,7 @@ def main(smk) -> None:
     for table in (fractal, grid):
         table["device"] = device.description
     elapsed = time.perf_counter() - started
-    write_provenance(smk.output.fractals, cfg, device.description, elapsed)
+    write_provenance(smk.output.fractals, cfg, device, elapsed)
     write_csv(smk.output.grid, grid)
     write_csv(smk.output.fractals, fractal)
 

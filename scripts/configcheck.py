@@ -36,6 +36,49 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
+
+
+def _parse_scalar(text: str, wanted: str):
+    value = yaml.safe_load(text) if text.strip() else None
+    if wanted in ("number", "integer") and isinstance(value, str):
+        try:  # YAML 1.1 reads 1e4 as a string
+            value = float(text)
+        except ValueError:
+            return None
+    if isinstance(value, bool) and wanted != "boolean":
+        return None
+    if wanted == "integer" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, _TYPES[wanted]) else None
+
+
+def coerce_cli_strings(config: dict, schema: Mapping) -> None:
+    """Re-read strings where the schema wants a number or boolean.
+
+    `snakemake --config key={a: 1}` hands nested values over as strings (YAML's BaseLoader);
+    this makes such overrides behave like the same value written in the config file.
+    """
+    validator = jsonschema.Draft202012Validator(schema)
+    for _ in range(1000):  # each pass fixes at least one value
+        changed = False
+        for error in validator.iter_errors(config):
+            wanted = error.validator_value if error.validator == "type" else None
+            if not isinstance(error.instance, str) or wanted not in _TYPES or not error.absolute_path:
+                continue
+            value = _parse_scalar(error.instance, wanted)
+            if value is None:
+                continue
+            *parents, last = error.absolute_path
+            node = config
+            for key in parents:
+                node = node[key]
+            node[last] = value
+            changed = True
+        if not changed:
+            return
+
+
 def check_schema(config: Mapping, schema: Mapping) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
@@ -199,3 +242,13 @@ def check_semantics(config: Mapping) -> None:
 
 def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
+
+
+def check_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
+    """All checks in order; `fill_defaults(config)` is snakemake.utils.validate in the workflow."""
+    schema = load_schema(schema_path)
+    coerce_cli_strings(config, schema)
+    check_finite(config)
+    check_schema(config, schema)
+    fill_defaults(config)
+    check_semantics(config)

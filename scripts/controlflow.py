@@ -110,7 +110,7 @@ def main(smk) -> None:
     started = time.perf_counter()
     cfg = smk.params.controlflow
     table = control_flow_table(cfg["interval"][0], cfg["interval"][1], cfg["points"])
-    write_provenance(smk.output.table, cfg, device.description, time.perf_counter() - started)
+    write_provenance(smk.output.table, cfg, device, time.perf_counter() - started)
     write_csv(smk.output.table, table)
 
 

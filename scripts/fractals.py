@@ -268,7 +268,7 @@ def main(smk) -> None:
     started = time.perf_counter()
     counts = escape_counts(spec)
     elapsed = time.perf_counter() - started
-    write_provenance(smk.output.counts, spec, device.description, elapsed)
+    write_provenance(smk.output.counts, spec, device, elapsed)
     write_npy(smk.output.counts, counts)
 
 

@@ -117,7 +117,7 @@ def main(smk) -> None:
     failed = table.loc[~table["passed"]]
     if len(failed):
         log.warning("%d gradient components disagree beyond tolerance:\n%s", len(failed), failed)
-    write_provenance(smk.output.table, cfg, device.description, time.perf_counter() - start)
+    write_provenance(smk.output.table, cfg, device, time.perf_counter() - start)
     write_csv(smk.output.table, table)
 
 

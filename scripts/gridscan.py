@@ -104,7 +104,7 @@ def main(smk) -> None:
     grid = grid_axes(smk.params.model, fit)
     result = scan(model, data, np.asarray(fit["bestfit_all"]), fit["all_parameters"], grid)
     elapsed = time.perf_counter() - started
-    write_provenance(smk.output.grid, {"model": smk.params.model, "grid": grid}, device.description, elapsed)
+    write_provenance(smk.output.grid, {"model": smk.params.model, "grid": grid}, device, elapsed)
     write_npz(smk.output.grid, **result)
 
 

@@ -328,10 +328,7 @@ def main(smk) -> None:
         if row["flagged"]:
             log.warning("%s: %s differs by %.2g%% (%s)", row["parameter"], row["worst"], 100 * row["max_rel_diff"], row["reason"])
     elapsed = time.perf_counter() - started
-    result["provenance"] = provenance(
-        {"model": smk.params.model, "settings": smk.params.settings}, device.description, elapsed
-    )
-    result["device_warning"] = device.warning
+    result["provenance"] = provenance({"model": smk.params.model, "settings": smk.params.settings}, device, elapsed)
     write_json(smk.output.fit, result)
 
 

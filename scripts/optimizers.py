@@ -275,7 +275,7 @@ def main(smk) -> None:
     table["note"] = problem.note
     elapsed = time.perf_counter() - started
     write_json(smk.output.traces, {"problem": problem.name, "fstar": problem.fstar, "runs": traces})
-    write_provenance(smk.output.table, {"problem": spec, "settings": settings}, device.description, elapsed)
+    write_provenance(smk.output.table, {"problem": spec, "settings": settings}, device, elapsed)
     write_csv(smk.output.table, table)
 
 

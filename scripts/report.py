@@ -180,8 +180,6 @@ def likelihood_section(models, fits, grids, profiles, pulls, correlations) -> st
             )
         rows["ok"] = ~rows["flagged"]
         parts.append(table_html(rows.drop(columns=["flagged"]), "ok"))
-        if fit.get("device_warning"):
-            parts.append(f"<p class=warn>{esc(fit['device_warning'])}</p>")
         for path, caption in ((grid, "lnL grid, contours, gradient field, best fit"), (profile, "POI profile"), (pull, "pulls"), (corr, "correlations")):
             parts.append(embed(path, caption))
     return "".join(parts)
@@ -221,23 +219,21 @@ def runtimes_table(folder: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def devices_used(paths) -> list[str]:
-    devices = set()
-    for path in paths:
-        sidecar = Path(f"{path}.provenance.json")
-        source = sidecar if sidecar.is_file() else Path(path)
-        if source.suffix == ".json" and source.is_file():
-            data = json.loads(source.read_text())
-            devices.add(data.get("device") or data.get("provenance", {}).get("device", "unknown"))
-    return sorted(devices)
+def provenance_records(results: Path) -> list[dict]:
+    """Every job's provenance: the sidecars beside data artifacts and the record in fit.json."""
+    records = [json.loads(p.read_text()) for p in sorted(results.rglob("*.provenance.json"))]
+    records += [json.loads(p.read_text())["provenance"] for p in sorted(results.rglob("fit.json"))]
+    return records
 
 
-def provenance_section(config, runtimes_folder, artifacts) -> str:
+def provenance_section(config, runtimes_folder, records) -> str:
     versions = package_versions()
     runtimes = runtimes_table(runtimes_folder)
+    devices = sorted({r.get("device", "unknown") for r in records})
+    codes = sorted({r.get("code_version", "?") for r in records})
     return (
         "<h2>Provenance</h2>"
-        f"<p>Devices: {esc(', '.join(devices_used(artifacts)) or 'unknown')}</p>"
+        + f"<p>Devices: {esc(', '.join(devices) or 'unknown')}. Code version(s): {esc(', '.join(codes))}.</p>"
         "<h3>Package versions</h3>"
         + table_html(pd.DataFrame(sorted(versions.items()), columns=["package", "version"]))
         + "<h3>Per-job runtime (Snakemake benchmark files)</h3>"
@@ -250,7 +246,10 @@ def provenance_section(config, runtimes_folder, artifacts) -> str:
 
 def build(inputs, params) -> str:
     get = lambda key: inputs.get(key) if hasattr(inputs, "get") else getattr(inputs, key, None)  # noqa: E731
+    records = provenance_records(Path(params["runtimes"]).parent)
+    warnings = sorted({r["device_warning"] for r in records if r.get("device_warning")})
     sections = [
+        "".join(f"<p class=warn>{esc(w)}</p>" for w in warnings),
         gradients_section(get("gradients"), get("controlflow"), get("controlflow_figure")),
         optimizers_section(get("optimizer_tables"), get("optimizer_convergence"), get("optimizer_evaluations")),
         likelihood_section(
@@ -260,8 +259,7 @@ def build(inputs, params) -> str:
         fractals_section(params["fractals"], get("fractal_images"), get("fractals_figure")),
         benchmark_section(get("benchmark_fractals"), get("benchmark_grid"), get("benchmark_figure"), params["pipeline_timing"]),
     ]
-    artifacts = [get("gradients"), get("controlflow"), *get("fits"), *get("optimizer_tables")]
-    sections.append(provenance_section(params["config"], params["runtimes"], artifacts))
+    sections.append(provenance_section(params["config"], params["runtimes"], records))
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>diffpipe report</title>"
         f"<style>{CSS}</style></head><body><h1>diffpipe report</h1>"

@@ -8,21 +8,17 @@ from snakemake.utils import validate
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from configcheck import (  # noqa: E402
-    ConfigError,
-    check_finite,
-    check_schema,
-    check_semantics,
-    load_schema,
-)
+from configcheck import ConfigError, check_config  # noqa: E402
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 
+
+def fill_defaults(cfg):
+    validate(cfg, schema=str(SCHEMA_PATH))
+
+
 try:
-    check_finite(config)
-    check_schema(config, load_schema(SCHEMA_PATH))
-    validate(config, schema=str(SCHEMA_PATH))  # fills the schema's defaults
-    check_semantics(config)
+    check_config(config, SCHEMA_PATH, fill_defaults)
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
