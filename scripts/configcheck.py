@@ -252,3 +252,19 @@ def check_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
     check_schema(config, schema)
     fill_defaults(config)
     check_semantics(config)
+    canonical = sort_keys(config)
+    config.clear()
+    config.update(canonical)
+
+
+def sort_keys(value: Any) -> Any:
+    """Mappings with sorted keys, recursively.
+
+    Snakemake compares `params:` by their repr, so key order would count as a change:
+    reordering keys in config.yaml (or a --configfile overlay) must rerun nothing.
+    """
+    if isinstance(value, Mapping):
+        return {key: sort_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sort_keys(item) for item in value]
+    return value

@@ -46,10 +46,15 @@ def problem_config(wildcards):
     return config["optimizers"]["problems"][wildcards.problem]
 
 
+def without_grid(model):
+    """A model entry minus its grid-scan settings (which only the grid scan uses)."""
+    return {key: value for key, value in model.items() if key != "grid"}
+
+
 def problem_model(wildcards):
     """The likelihood model an optimizer problem minimises (empty when it is a function)."""
     name = problem_config(wildcards).get("likelihood_model")
-    return config["likelihood"]["models"][name] if name else {}
+    return without_grid(config["likelihood"]["models"][name]) if name else {}
 
 
 def optimizer_settings():
@@ -62,6 +67,10 @@ def likelihood_settings():
 
 def model_config(wildcards):
     return config["likelihood"]["models"][wildcards.model]
+
+
+def model_definition(wildcards):
+    return without_grid(model_config(wildcards))
 
 
 def fractal_config(wildcards):

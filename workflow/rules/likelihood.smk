@@ -18,7 +18,7 @@ rule fit:
         runtime=30,
         gpu=gpu_for("fit"),
     params:
-        model=model_config,
+        model=model_definition,
         settings=likelihood_settings(),
     script:
         "../../scripts/likelihood.py"

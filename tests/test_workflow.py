@@ -1,0 +1,263 @@
+"""The real pipeline, run by Snakemake on the small config in a temporary copy of the project."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, SNAKEMAKE, copy_project, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def clone_run(run: Path, dest: Path) -> Path:
+    """A copy of a finished run (results and Snakemake's metadata, mtimes kept) to edit freely."""
+    shutil.copytree(run, dest, symlinks=True, dirs_exist_ok=True)
+    return dest
+
+
+def tree_state(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+def write_config(workdir: Path, name: str, mutate) -> str:
+    cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    mutate(cfg)
+    path = workdir / "config" / name
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path.relative_to(workdir))
+
+
+def rules_of(jobs) -> set[str]:
+    return {rule for rule, _ in jobs}
+
+
+# --------------------------------------------------------------------------- the run itself
+def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
+    results = pipeline_run / "results"
+    gradients = pd.read_csv(results / "gradients" / "gradients.csv")
+    assert gradients["passed"].all()
+    assert (results / "gradients" / "gradients.csv.provenance.json").is_file()
+    for name in ("mandelbrot", "julia"):
+        counts = np.load(results / "fractals" / name / "counts.npy")
+        assert counts.shape == (48, 64) and np.issubdtype(counts.dtype, np.integer)
+        assert (results / "fractals" / name / "image.png").stat().st_size > 0
+    fit = json.loads((results / "likelihood" / "counting" / "fit.json").read_text())
+    assert fit["closed_form"]["mu"] == pytest.approx(fit["sigma_autodiff"][0], rel=1e-8)
+    assert set(fit["provenance"]) >= {"config_hash", "code_version", "packages", "device", "elapsed_s"}
+    with np.load(results / "likelihood" / "counting" / "grid.npz") as grid:
+        assert grid["lnl"].shape == (21, 21)
+    table = pd.read_csv(results / "optimizers" / "rosenbrock_2d.csv")
+    assert set(table["method"]) == {"BFGS", "Newton-CG"}
+    page = (results / "report.html").read_text()
+    for section in ("Gradients", "Optimizer comparison", "Likelihood fits", "Fractals", "Benchmark", "Provenance"):
+        assert f"<h2>{section}</h2>" in page
+    assert page.count("data:image/png;base64,") >= 10
+    assert "Per-job runtime" in page and "jax" in page
+
+
+def test_a_second_run_has_nothing_to_do(pipeline_run):
+    assert planned_jobs(pipeline_run) == set()
+
+
+# --------------------------------------------------------------------------- exact reruns
+EDITS = {
+    "gradients": (lambda c: c["gradients"].update(rtol=1e-7), {("gradients", ""), ("report", "")}),
+    "controlflow": (
+        lambda c: c["controlflow"].update(points=60),
+        {("controlflow", ""), ("plot_controlflow", ""), ("report", "")},
+    ),
+    "optimizer problem": (
+        lambda c: c["optimizers"]["problems"]["rosenbrock_2d"].update(starts=[[-1.0, 2.0]]),
+        {("optimize", "problem=rosenbrock_2d"), ("plot_optimizer", "problem=rosenbrock_2d"), ("report", "")},
+    ),
+    "likelihood grid": (
+        lambda c: c["likelihood"]["models"]["counting"]["grid"].update(points=11),
+        {("grid_scan", "model=counting"), ("plot_likelihood", "model=counting"), ("report", "")},
+    ),
+    "likelihood fit": (
+        lambda c: c["likelihood"].update(profile_points=7),
+        {("fit", "model=counting"), ("grid_scan", "model=counting"), ("plot_likelihood", "model=counting"), ("report", "")},
+    ),
+    "one fractal": (
+        lambda c: c["fractals"]["julia"].update(iterations=70),
+        {("fractal", "fractal=julia"), ("plot_fractal", "fractal=julia"), ("plots_fractals_all", ""), ("report", "")},
+    ),
+}
+
+
+@pytest.mark.parametrize("stage", list(EDITS))
+def test_config_edit_reruns_exactly_the_affected_jobs(pipeline_run, stage):
+    mutate, expected = EDITS[stage]
+    expected = {("plot_fractals", "") if job == ("plots_fractals_all", "") else job for job in expected}
+    config = write_config(pipeline_run, f"edit_{stage.replace(' ', '_')}.yaml", mutate)
+    assert planned_jobs(pipeline_run, "--configfile", config) == expected
+
+
+def test_figure_style_edit_redraws_without_recomputing(pipeline_run):
+    config = write_config(pipeline_run, "edit_figures.yaml", lambda c: c["figures"].update(dpi=60, colormap="magma"))
+    jobs = planned_jobs(pipeline_run, "--configfile", config)
+    assert rules_of(jobs) == {"plot_controlflow", "plot_optimizer", "plot_likelihood", "plot_fractal", "plot_fractals", "report"}
+    assert len([j for j in jobs if j[0] == "plot_fractal"]) == 2
+
+
+def test_command_line_override_behaves_like_a_config_edit(pipeline_run):
+    jobs = planned_jobs(pipeline_run, "--config", "controlflow={points: 60}")
+    assert jobs == {("controlflow", ""), ("plot_controlflow", ""), ("report", "")}
+
+
+def test_adding_entries_adds_only_their_jobs(pipeline_run):
+    def add(c):
+        c["fractals"]["tiny"] = {"kind": "mandelbrot", "width": 8, "height": 8, "iterations": 5}
+        c["likelihood"]["models"]["second"] = dict(c["likelihood"]["models"]["counting"])
+        c["optimizers"]["problems"]["quad"] = {"function": "sum_of_shifts_squared", "starts": [[2.0, 2.0, 2.0, 2.0]]}
+
+    jobs = planned_jobs(pipeline_run, "--configfile", write_config(pipeline_run, "edit_add.yaml", add))
+    assert jobs == {
+        ("fractal", "fractal=tiny"), ("plot_fractal", "fractal=tiny"), ("plot_fractals", ""),
+        ("fit", "model=second"), ("grid_scan", "model=second"), ("plot_likelihood", "model=second"),
+        ("optimize", "problem=quad"), ("plot_optimizer", "problem=quad"), ("report", ""),
+    }
+
+
+def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    script = work / "scripts" / "plot_fractals.py"
+    script.write_text(script.read_text() + "\n# a change to the drawing code\n")
+    assert rules_of(planned_jobs(work)) == {"plot_fractal", "plot_fractals", "report"}
+
+
+# --------------------------------------------------------------------------- bad input, CLI
+BAD_CLI = [
+    (["--config", "fractals={mandelbrot: {kind: julia}}"], "fractals.mandelbrot.c"),
+    (["--config", "controlflow={points: 0}"], "controlflow.points"),
+    (["--config", "colour=red"], "<config root>"),
+    (["--config", "figures={format: jpg}"], "figures.format"),
+    (["--config", "compute={gpu: -2}"], "compute.gpu"),
+    (["--config", "likelihood={models: {counting: {bounds: {nu: [0, 1]}}}}"], "likelihood.models.counting.bounds.nu"),
+]
+
+
+@pytest.mark.parametrize("args, key", BAD_CLI, ids=[k for _, k in BAD_CLI])
+def test_bad_command_line_config_stops_before_any_job(pipeline_run, args, key):
+    before = tree_state(pipeline_run / "results")
+    result = snakemake(pipeline_run, *args, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"Invalid configuration: config key '{key}'" in output
+    assert tree_state(pipeline_run / "results") == before
+
+
+def test_bad_workspace_file_is_named(pipeline_run, tmp_path):
+    broken = ROOT / "tests" / "data" / "broken_workspace.json"
+    config = write_config(pipeline_run, "edit_ws.yaml", lambda c: c["likelihood"]["models"].update(ws={"workspace": str(broken)}))
+    before = tree_state(pipeline_run / "results")
+    result = snakemake(pipeline_run, "--configfile", config, check=False)
+    assert result.returncode != 0 and "broken_workspace.json" in result.stdout + result.stderr
+    assert tree_state(pipeline_run / "results") == before
+
+
+# --------------------------------------------------------------------------- GPU fallback
+def test_gpu_request_without_gpu_falls_back_to_cpu_with_a_warning(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    # Resources are no rerun trigger (same numbers, other device): force the jobs to run.
+    snakemake(work, "--forcerun", "fractal", "--config", "compute={gpu_overrides: {fractal: 1}}")
+    log = (work / "results" / "logs" / "fractal" / "julia.log").read_text()
+    assert "no GPU is visible" in log and "falling back to CPU" in log
+    provenance = json.loads((work / "results" / "fractals" / "julia" / "counts.npy.provenance.json").read_text())
+    assert provenance["device_warning"]
+    assert "no GPU is visible" in (work / "results" / "report.html").read_text()
+
+
+# --------------------------------------------------------------------------- determinism
+def numeric_digest(path: Path) -> str:
+    """Content hash of a numeric artifact, without its documented timing fields."""
+    from artifacts import TIMING_FIELDS
+
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path)
+        frame = frame.drop(columns=[c for c in TIMING_FIELDS if c in frame])
+        data = frame.to_csv(index=False).encode()
+    elif path.suffix == ".json":
+        def strip(value):
+            if isinstance(value, dict):
+                return {k: strip(v) for k, v in value.items() if k not in TIMING_FIELDS and k != "host"}
+            if isinstance(value, list):
+                return [strip(v) for v in value]
+            return value
+
+        data = json.dumps(strip(json.loads(path.read_text())), sort_keys=True).encode()
+    else:
+        data = path.read_bytes() if path.suffix == ".npy" else b"".join(
+            np.load(path)[k].tobytes() for k in sorted(np.load(path).files)
+        )
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_two_clean_runs_give_identical_numbers(pipeline_run, tmp_path):
+    second = copy_project(tmp_path / "second")
+    snakemake(second)
+    patterns = ("*.csv", "*.json", "*.npy", "*.npz")
+    first_files = sorted(p.relative_to(pipeline_run / "results") for pat in patterns for p in (pipeline_run / "results").rglob(pat)
+                         if "benchmark" not in p.parts)
+    assert first_files, "no numeric artifacts found"
+    for rel in first_files:
+        assert numeric_digest(pipeline_run / "results" / rel) == numeric_digest(second / "results" / rel), rel
+
+
+# --------------------------------------------------------------------------- interruption
+def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    config = write_config(
+        work, "big.yaml",
+        lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 6000, "height": 6000, "iterations": 400}),
+    )
+    log = work / "results" / "logs" / "fractal" / "big.log"
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "--configfile", config], cwd=work,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not (log.is_file() and "rule fractal" in log.read_text()):
+        time.sleep(0.05)
+    assert log.is_file(), "the fractal job never started"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    counts = work / "results" / "fractals" / "big" / "counts.npy"
+    assert not counts.exists(), "the job was expected to be killed before finishing"
+    # As after any SIGKILL of Snakemake itself: release its lock, then rerun.
+    snakemake(work, "--unlock", "--configfile", config)
+    snakemake(work, "--configfile", config)
+    assert np.load(counts).shape == (6000, 6000)
+    assert not list((work / "results").rglob("*.partial*")), "a partial file survived"
+    assert planned_jobs(work, "--configfile", config) == set()
+
+
+# --------------------------------------------------------------------------- native report, lint
+def test_snakemake_native_report_contains_every_figure(pipeline_run):
+    snakemake(pipeline_run, "--report", "results/snakemake-report.zip")
+    with zipfile.ZipFile(pipeline_run / "results" / "snakemake-report.zip") as archive:
+        names = archive.namelist()
+    figures = [p.name for p in (pipeline_run / "results").rglob("*.png")]
+    assert figures
+    for name in figures:
+        assert any(n.endswith(name) for n in names), f"{name} missing from the native report"
+
+
+def test_lint_and_format_are_clean():
+    lint = subprocess.run([SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    snakefmt = str(Path(SNAKEMAKE).with_name("snakefmt"))
+    fmt = subprocess.run([snakefmt, "--check", "workflow"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert fmt.returncode == 0, fmt.stderr
