@@ -1,5 +1,7 @@
 """Shared test set-up: import path, float64 JAX, and helpers that run the real pipeline."""
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -7,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 os.environ.setdefault("JAX_ENABLE_X64", "1")
@@ -61,6 +65,40 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
         wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
         jobs.add((m.group(1), wc.group(1).strip() if wc else ""))
     return jobs
+
+
+def numeric_digest(path: Path) -> str:
+    """Content hash of a numeric artifact, without its documented timing fields."""
+    from artifacts import TIMING_FIELDS
+
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path)
+        frame = frame.drop(columns=[c for c in TIMING_FIELDS if c in frame])
+        data = frame.to_csv(index=False).encode()
+    elif path.suffix == ".json":
+        def strip(value):
+            if isinstance(value, dict):
+                return {k: strip(v) for k, v in value.items() if k not in TIMING_FIELDS and k != "host"}
+            if isinstance(value, list):
+                return [strip(v) for v in value]
+            return value
+
+        data = json.dumps(strip(json.loads(path.read_text())), sort_keys=True).encode()
+    else:
+        data = path.read_bytes() if path.suffix == ".npy" else b"".join(
+            np.load(path)[k].tobytes() for k in sorted(np.load(path).files)
+        )
+    return hashlib.sha256(data).hexdigest()
+
+
+def numeric_digests(results: Path) -> dict[str, str]:
+    """Digest of every numeric artifact under results/ (benchmarks, which are timings, excluded)."""
+    files = [p for pattern in ("*.csv", "*.json", "*.npy", "*.npz") for p in results.rglob(pattern)]
+    return {
+        str(p.relative_to(results)): numeric_digest(p)
+        for p in sorted(files)
+        if "benchmark" not in p.parts and "benchmarks" not in p.parts
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,16 @@
+"""A user function that fails on its first call in a fresh folder, for the SLURM retry test.
+
+The first attempt leaves a marker file and raises; the retried job finds it and succeeds.
+"""
+
+from pathlib import Path
+
+MARKER = Path("results") / ".flaky-first-attempt"
+
+
+def flaky_square(x, xp):
+    if not MARKER.exists():
+        MARKER.parent.mkdir(parents=True, exist_ok=True)
+        MARKER.write_text("failed once\n")
+        raise RuntimeError("injected failure on the first attempt")
+    return xp.sum(x**2)

@@ -1,0 +1,103 @@
+"""The pipeline on a real single-node SLURM cluster (slurmctld, slurmd, slurmdbd, MariaDB, munge).
+
+tests/harness/slurm_start.sh installs Debian's packages and starts the daemons; the session
+fixture stops exactly the daemons it started. Every Snakemake call has a hard time limit: the
+SLURM plugin can hang when accounting misbehaves.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI, ROOT, copy_project, numeric_digests, require, snakemake
+
+pytestmark = pytest.mark.slurm
+HARNESS = ROOT / "tests" / "harness"
+RUN_LIMIT_S = 900
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    require(os.geteuid() == 0 and shutil.which("apt-get") is not None,
+            "a real SLURM needs root and apt-get to install slurm-wlm (as on CI)")
+    env = {**os.environ, "WITH_DBD": "1", "FAKE_GPUS": "1", "STARTED": "/run/diffpipe-slurm.started"}
+    start = subprocess.run(["bash", str(HARNESS / "slurm_start.sh")], env=env, capture_output=True, text=True, timeout=900)
+    if start.returncode != 0:
+        pytest.fail(f"SLURM did not start:\n{start.stdout[-3000:]}\n{start.stderr[-3000:]}")
+    yield
+    subprocess.run(["bash", str(HARNESS / "slurm_stop.sh")], env=env, capture_output=True, text=True, timeout=300)
+
+
+def sacct(*fields: str, since_job: int = 0) -> list[dict]:
+    out = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-a", "-S", "now-1days", "-o", ",".join(("JobID", *fields))],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    rows = [dict(zip(("JobID", *fields), line.split("|"))) for line in out.splitlines() if line]
+    return [r for r in rows if r["JobID"].isdigit() and int(r["JobID"]) > since_job]
+
+
+def last_job_id() -> int:
+    ids = [int(r["JobID"]) for r in sacct()]
+    return max(ids, default=0)
+
+
+def run_on_slurm(workdir: Path, *args: str):
+    return snakemake(workdir, "--profile", "profiles/slurm", "--jobs", "4", *args, timeout=RUN_LIMIT_S)
+
+
+@pytest.fixture(scope="session")
+def slurm_run(slurm_cluster, tmp_path_factory):
+    workdir = copy_project(tmp_path_factory.mktemp("slurm"))
+    first = last_job_id()
+    run_on_slurm(workdir)
+    return workdir, sacct("JobName", "Comment", "State", "AllocTRES", since_job=first)
+
+
+def test_every_job_went_through_slurm_and_completed(slurm_run):
+    workdir, jobs = slurm_run
+    local_jobs = {"all"}
+    log = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
+    ran = {line.split("Rule: ")[1].rstrip(")") for line in log.splitlines() if "Finished jobid" in line}
+    assert ran - local_jobs, "no jobs ran"
+    submitted_rules = {j["Comment"].split("_wildcards")[0].removeprefix("rule_") for j in jobs}
+    assert ran - local_jobs <= submitted_rules
+    assert jobs and all(j["State"] == "COMPLETED" for j in jobs), jobs
+    assert (workdir / "results" / "report.html").is_file()
+
+
+def test_slurm_artifacts_equal_a_local_run(slurm_run, pipeline_run):
+    workdir, _ = slurm_run
+    assert numeric_digests(workdir / "results") == numeric_digests(pipeline_run / "results")
+
+
+def test_gpu_rules_are_submitted_with_gpus_and_see_a_device(slurm_run):
+    workdir, _ = slurm_run
+    first = last_job_id()
+    run_on_slurm(workdir, "--forcerun", "fractal", "--until", "fractal", "--config", "compute={gpu_overrides: {fractal: 1}}")
+    jobs = [j for j in sacct("Comment", "State", "AllocTRES", since_job=first) if j["Comment"].startswith("rule_fractal")]
+    assert len(jobs) == 2 and all(j["State"] == "COMPLETED" for j in jobs), jobs
+    assert all("gres/gpu=1" in j["AllocTRES"] for j in jobs), jobs
+    log = (workdir / "results" / "logs" / "fractal" / "julia.log").read_text()
+    # The fake GPU is /dev/null: SLURM exports CUDA_VISIBLE_DEVICES, the job finds no CUDA
+    # device behind it and falls back to the CPU, saying so.
+    assert "CUDA_VISIBLE_DEVICES=0" in log and "falling back to CPU" in log
+
+
+def test_failing_job_is_retried_and_leaves_nothing_half_written(slurm_cluster, tmp_path):
+    workdir = copy_project(tmp_path / "flaky")
+    shutil.copy(ROOT / "tests" / "data" / "flaky_functions.py", workdir / "scripts" / "flaky_functions.py")
+    config = workdir / "config" / "flaky.yaml"
+    config.write_text(json.dumps({"gradients": {"functions": {"flaky": {"function": "flaky_functions:flaky_square", "points": [[1.0, 2.0]]}}}}))
+    first = last_job_id()
+    run_on_slurm(workdir, "--configfile", str(config), "--until", "gradients")
+    jobs = [j for j in sacct("Comment", "State", since_job=first) if j["Comment"] == "rule_gradients"]
+    assert [j["State"] for j in jobs] == ["FAILED", "COMPLETED"], jobs
+    table = workdir / "results" / "gradients" / "gradients.csv"
+    assert "flaky" in table.read_text()
+    assert not list((workdir / "results").rglob("*.partial*"))
