@@ -73,19 +73,28 @@ def build_problem(name: str, spec: dict, model_spec: dict | None = None) -> Prob
     return Problem(name, lambda x: func.fn(x, jnp), float(func.minimum), minimiser, note)
 
 
-class Counted:
-    """f, gradient, Hessian and Hessian-vector product with call counters and f history."""
+class Compiled:
+    """f, gradient, Hessian and Hessian-vector product of a problem, jit-compiled once."""
 
-    def __init__(self, problem: Problem, budget: int, target: float):
+    def __init__(self, problem: Problem):
         import jax
-        import jax.numpy as jnp
 
         jax.config.update("jax_enable_x64", True)
         fn = problem.fn
-        self._f = jax.jit(fn)
-        self._g = jax.jit(jax.grad(fn))
-        self._h = jax.jit(jax.hessian(fn))
-        self._hvp = jax.jit(lambda x, v: jax.jvp(jax.grad(fn), (x,), (v,))[1])
+        self.f = jax.jit(fn)
+        self.grad = jax.jit(jax.grad(fn))
+        self.hess = jax.jit(jax.hessian(fn))
+        self.hvp = jax.jit(lambda x, v: jax.jvp(jax.grad(fn), (x,), (v,))[1])
+
+
+class Counted:
+    """A problem's derivatives with call counters and the f - f* history of one run."""
+
+    def __init__(self, problem: Problem, budget: int, target: float, compiled: Compiled | None = None):
+        import jax.numpy as jnp
+
+        compiled = compiled or Compiled(problem)
+        self._f, self._g, self._h, self._hvp = compiled.f, compiled.grad, compiled.hess, compiled.hvp
         self.fstar = problem.fstar
         self.nfev = self.njev = self.nhev = 0
         self.history: list[float] = []
@@ -177,8 +186,10 @@ def thin(values: list, points: int = TRACE_POINTS) -> tuple[list[int], list]:
     return (idx + 1).tolist(), [values[i] for i in idx]
 
 
-def run_one(problem: Problem, method: str, mode: str, x0, settings: dict) -> tuple[dict, dict]:
-    fun = Counted(problem, settings["max_evaluations"], settings["ftol_target"])
+def run_one(
+    problem: Problem, method: str, mode: str, x0, settings: dict, compiled: Compiled | None = None
+) -> tuple[dict, dict]:
+    fun = Counted(problem, settings["max_evaluations"], settings["ftol_target"], compiled)
     trajectory = [np.asarray(x0, float).tolist()]
 
     def callback(intermediate_result):
@@ -237,12 +248,13 @@ def run_one(problem: Problem, method: str, mode: str, x0, settings: dict) -> tup
 
 def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict]]:
     rows, traces = [], []
+    compiled = Compiled(problem)
     for x0 in starts:
         for method in settings["methods"]:
             for mode in settings["gradient_modes"]:
                 if not applicable(method, mode):
                     continue
-                record, trace = run_one(problem, method, mode, x0, settings)
+                record, trace = run_one(problem, method, mode, x0, settings, compiled)
                 log.info("%s %s %s: %s nfev=%d", method, mode, record["start"], record["success"], record["nfev"])
                 rows.append({"problem": problem.name, **record})
                 traces.append(trace)
