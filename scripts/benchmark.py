@@ -11,6 +11,10 @@ import numpy as np
 import pandas as pd
 
 NOTEBOOK_VIEWPORT = (-1.5, 1.5, -1.5, 1.5)
+# Steady-state targets from the issue tracker, for this 2-core machine: (backend, size) -> seconds.
+FRACTAL_TARGETS = {("numba", 500): 0.010, ("numba", 2000): 0.150}
+GRID_TARGETS = {101: 0.001, 1000: 0.050}
+MIN_SPEEDUP_VS_EAGER = 10.0
 
 
 def time_calls(fn, repeats: int) -> tuple[float, float]:
@@ -47,14 +51,18 @@ def fractal_timings(backends, sizes, iterations: int, repeats: int) -> pd.DataFr
                     "iterations": iterations,
                     "first_call_s": first,
                     "steady_s": best,
+                    "target_s": FRACTAL_TARGETS.get((backend, size), np.nan),
                 }
             )
     table = pd.DataFrame(rows)
+    table["meets_target"] = ~(table["steady_s"] > table["target_s"])
     eager = table.loc[table["backend"] == "tensorflow_eager"]
     if len(eager):
         ref = eager.iloc[0]
         same = table["size"] == ref["size"]
         table["speedup_vs_eager"] = np.where(same, ref["steady_s"] / table["steady_s"], np.nan)
+        compiled = same & table["backend"].isin(["jax", "tensorflow"])
+        table.loc[compiled, "meets_target"] &= table.loc[compiled, "speedup_vs_eager"] >= MIN_SPEEDUP_VS_EAGER
     return table
 
 
@@ -80,6 +88,8 @@ def grid_timings(model_spec: dict, sizes, repeats: int) -> pd.DataFrame:
                 "first_call_s": first,
                 "steady_s": best,
                 "per_point_s": best / (n * n),
+                "target_s": GRID_TARGETS.get(n, np.nan),
+                "meets_target": not best > GRID_TARGETS.get(n, np.inf),
             }
         )
     return pd.DataFrame(rows)
