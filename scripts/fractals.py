@@ -264,7 +264,7 @@ def main(smk) -> None:
     from runtime import start_job
 
     spec = smk.params.fractal
-    device = start_job(smk, uses_jax=spec["backend"] == "jax")
+    device = start_job(smk, uses_jax=spec["backend"] != "numba")
     started = time.perf_counter()
     counts = escape_counts(spec)
     elapsed = time.perf_counter() - started

@@ -9,6 +9,8 @@ signature.
 
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -140,6 +142,9 @@ def resolve(name: str) -> TestFunction:
             f"unknown function {name!r}: use one of {sorted(REGISTRY)} or 'module:function'"
         )
     module_name, _, attr = name.partition(":")
+    # User modules may live in the project folder (the working directory of every job).
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:

@@ -54,8 +54,9 @@ def plot_evaluations(table: pd.DataFrame, style: dict):
         values = summary[mode].to_numpy()
         bars = ax.bar(x + k * width, np.nan_to_num(values, nan=0.0), width, label=mode)
         for bar, value in zip(bars, values):
-            if np.isnan(value):
-                ax.text(bar.get_x() + width / 2, 1, "x", ha="center", va="bottom", color="red")
+            if np.isnan(value):  # marked at the bottom of the axes, whatever the scale
+                ax.text(bar.get_x() + width / 2, 0.01, "x", ha="center", va="bottom", color="red",
+                        transform=ax.get_xaxis_transform())
     ax.set_yscale("log")
     ax.set_xticks(x + width * (len(modes) - 1) / 2, summary.index, rotation=30, ha="right")
     ax.set_ylabel("median evaluations of f to target")

@@ -73,25 +73,26 @@ def _jax_gpus() -> list[str]:
 
 
 def choose_device(gpus_requested: int, uses_jax: bool = True) -> Device:
-    """CPU unless the rule asked for GPUs and one is visible; warn on a missing GPU.
+    """CPU unless the rule asked for GPUs and one is visible; warn when a GPU goes unused.
 
     With `gpu: 0` the GPUs are hidden from the process so that a CPU job never grabs one.
+    `uses_jax=False` marks a CPU-only backend (the numba kernel).
     """
     if gpus_requested <= 0:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         os.environ["JAX_PLATFORMS"] = "cpu"
         return Device("cpu", "cpu")
+    granted = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
     visible = _jax_gpus() if uses_jax else []
     if visible:
         return Device("gpu", ", ".join(visible))
     os.environ["JAX_PLATFORMS"] = "cpu"
+    reason = "no GPU is visible to this job" if uses_jax else "this job's backend is a CPU kernel"
     warning = (
-        f"resources.gpu={gpus_requested} but no GPU is visible to this job "
-        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}); "
-        "falling back to CPU"
+        f"resources.gpu={gpus_requested} (CUDA_VISIBLE_DEVICES={granted}) but {reason}; falling back to CPU"
     )
     log.warning(warning)
-    return Device("cpu", "cpu (GPU requested, none visible)", warning)
+    return Device("cpu", "cpu (GPU requested, not used)", warning)
 
 
 def start_job(smk, uses_jax: bool = True) -> Device:

@@ -47,6 +47,7 @@ def test_report_renders_every_image_without_console_errors(pipeline_run, browser
     assert not errors, errors
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1300, min(height, 16000))
-    shot = pipeline_run / "results" / "report-screenshot.png"
+    shot = tmp_path / "report-screenshot.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    shutil.copy(shot, tmp_path / shot.name)
+    # Kept beside the test run's results for a person to look at (outside results/).
+    shutil.copy(shot, pipeline_run / shot.name)

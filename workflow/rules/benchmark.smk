@@ -11,7 +11,7 @@ rule benchmark:
         "results/benchmarks/benchmark.tsv"
     conda:
         "../../environment.yml"
-    threads: compute_threads()
+    threads: config["benchmark"]["threads"]
     resources:
         mem_mb=6000,
         runtime=30,
