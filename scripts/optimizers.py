@@ -43,6 +43,7 @@ class Problem:
     fstar: float
     minimiser: np.ndarray | None  # None: no unique minimiser (measure f - f* only)
     note: str = ""
+    numpy_fn: object = None  # the same f in NumPy: ~30x cheaper per call than a jit dispatch
 
 
 def build_problem(name: str, spec: dict, model_spec: dict | None = None) -> Problem:
@@ -70,7 +71,9 @@ def build_problem(name: str, spec: dict, model_spec: dict | None = None) -> Prob
         raise ValueError(f"problem {name}: function {spec['function']} has no known minimum f*")
     minimiser = func.minimiser(dim) if func.minimiser is not None else None
     note = "" if minimiser is not None else "no unique minimiser: distance not defined, f - f* reported"
-    return Problem(name, lambda x: func.fn(x, jnp), float(func.minimum), minimiser, note)
+    return Problem(
+        name, lambda x: func.fn(x, jnp), float(func.minimum), minimiser, note, lambda x: float(func.fn(x, np))
+    )
 
 
 class Compiled:
@@ -91,22 +94,20 @@ class Counted:
     """A problem's derivatives with call counters and the f - f* history of one run."""
 
     def __init__(self, problem: Problem, budget: int, target: float, compiled: Compiled | None = None):
-        import jax.numpy as jnp
-
         compiled = compiled or Compiled(problem)
-        self._f, self._g, self._h, self._hvp = compiled.f, compiled.grad, compiled.hess, compiled.hvp
+        self._f = problem.numpy_fn or compiled.f
+        self._g, self._h, self._hvp = compiled.grad, compiled.hess, compiled.hvp
         self.fstar = problem.fstar
         self.nfev = self.njev = self.nhev = 0
         self.history: list[float] = []
         self.budget, self.target = budget, target
         self.first_hit = -1  # evaluation count at which f - f* first reached the target
-        self._jnp = jnp
 
     def f(self, x):
         if self.nfev >= self.budget:
             raise EvaluationBudgetExceeded(f"stopped after {self.budget} evaluations of f (max_evaluations)")
         self.nfev += 1
-        value = float(self._f(self._jnp.asarray(x, dtype=float)))
+        value = float(self._f(np.asarray(x, dtype=float)))
         gap = value - self.fstar
         self.history.append(gap)
         if self.first_hit < 0 and gap <= self.target:
@@ -115,25 +116,25 @@ class Counted:
 
     def grad(self, x):
         self.njev += 1
-        return np.asarray(self._g(self._jnp.asarray(x, dtype=float)))
+        return np.asarray(self._g(np.asarray(x, dtype=float)))
 
     def hess(self, x):
         self.nhev += 1
-        return np.asarray(self._h(self._jnp.asarray(x, dtype=float)))
+        return np.asarray(self._h(np.asarray(x, dtype=float)))
 
     def hessp(self, x, p):
         self.nhev += 1
-        return np.asarray(self._hvp(self._jnp.asarray(x, dtype=float), self._jnp.asarray(p, dtype=float)))
+        return np.asarray(self._hvp(np.asarray(x, dtype=float), np.asarray(p, dtype=float)))
 
     def fd_grad(self, x):
         return approx_fprime(np.asarray(x, float), self.f, FD_STEP * np.maximum(1.0, np.abs(x)))
 
     def value(self, x) -> float:
         """f without counting (for the final record)."""
-        return float(self._f(self._jnp.asarray(x, dtype=float)))
+        return float(self._f(np.asarray(x, dtype=float)))
 
     def exact_grad_norm(self, x) -> float:
-        return float(np.linalg.norm(np.asarray(self._g(self._jnp.asarray(x, dtype=float)))))
+        return float(np.linalg.norm(np.asarray(self._g(np.asarray(x, dtype=float)))))
 
 
 def applicable(method: str, mode: str) -> bool:
