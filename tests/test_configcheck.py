@@ -28,13 +28,14 @@ def check(cfg):
     check_config(cfg, SCHEMA, fill)
 
 
-def test_the_small_and_default_configs_are_valid():
+@pytest.mark.parametrize("name", ["config.yaml", "notebook.yaml"])
+def test_the_shipped_configs_are_valid(name):
     check(base_config())
-    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    for spec in default["likelihood"]["models"].values():
+    shipped = yaml.safe_load((ROOT / "config" / name).read_text())
+    for spec in shipped["likelihood"]["models"].values():
         if "workspace" in spec:
             spec["workspace"] = str(ROOT / spec["workspace"])
-    check(default)
+    check(shipped)
 
 
 def edit(path, value):
