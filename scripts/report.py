@@ -247,8 +247,8 @@ def provenance_section(config, runtimes_folder, records) -> str:
     )
 
 
-def build(inputs, params) -> str:
-    get = lambda key: inputs.get(key) if hasattr(inputs, "get") else getattr(inputs, key, None)  # noqa: E731
+def build(inputs: dict, params: dict) -> str:
+    get = inputs.get
     records = provenance_records(Path(params["runtimes"]).parent)
     warnings = sorted({r["device_warning"] for r in records if r.get("device_warning")})
     sections = [
