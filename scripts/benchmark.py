@@ -5,6 +5,7 @@ best of `repeats` further calls), so a JIT's one-off cost is not mistaken for it
 """
 
 
+import functools
 import time
 
 import numpy as np
@@ -43,9 +44,7 @@ def fractal_timings(backends, sizes, iterations: int, repeats: int) -> pd.DataFr
         counter = COUNTERS[backend]
         # The eager loop takes seconds per call: time it once, on the smallest size only.
         for size in sizes[:1] if backend == "tensorflow_eager" else sizes:
-            def call():
-                return counter("mandelbrot", None, NOTEBOOK_VIEWPORT, size, size, iterations, 4.0)
-
+            call = functools.partial(counter, "mandelbrot", None, NOTEBOOK_VIEWPORT, size, size, iterations, 4.0)
             first, best = time_calls(call, 1 if backend == "tensorflow_eager" else repeats)
             rows.append(
                 {
@@ -83,7 +82,7 @@ def grid_timings(model_spec: dict, sizes, repeats: int) -> pd.DataFrame:
     for n in sizes:
         gx, gy = np.meshgrid(np.linspace(0.5, 1.5, n), np.linspace(0.5, 1.5, n))
         xs, ys = gx.ravel(), gy.ravel()
-        first, best = time_calls(lambda: evaluate(xs, ys).block_until_ready(), repeats)
+        first, best = time_calls(functools.partial(lambda a, b: evaluate(a, b).block_until_ready(), xs, ys), repeats)
         rows.append(
             {
                 "kernel": "lnL grid jit(vmap)",

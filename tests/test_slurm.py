@@ -9,12 +9,11 @@ import json
 import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, ROOT, copy_project, numeric_digests, require, snakemake
+from conftest import ROOT, copy_project, numeric_digests, require, snakemake
 
 pytestmark = pytest.mark.slurm
 HARNESS = ROOT / "tests" / "harness"
