@@ -136,6 +136,13 @@ def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
     assert rules_of(planned_jobs(work)) == {"plot_fractal", "plot_fractals", "report"}
 
 
+def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    helper = work / "scripts" / "likelihood_model.py"
+    helper.write_text(helper.read_text() + "\n# a change to the model builder\n")
+    assert rules_of(planned_jobs(work)) == {"fit", "grid_scan", "plot_likelihood", "report"}
+
+
 # --------------------------------------------------------------------------- bad input, CLI
 BAD_CLI = [
     (["--config", "fractals={mandelbrot: {kind: julia}}"], "fractals.mandelbrot.c"),

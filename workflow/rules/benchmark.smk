@@ -2,6 +2,8 @@
 
 
 rule benchmark:
+    input:
+        code=helpers("fractals", "gridscan", "likelihood_model", "artifacts", "runtime"),
     output:
         fractals="results/benchmark/fractals.csv",
         grid="results/benchmark/gridscan.csv",
@@ -29,6 +31,7 @@ rule plot_benchmark:
     input:
         fractals=rules.benchmark.output.fractals,
         grid=rules.benchmark.output.grid,
+        code=helpers("figstyle", "artifacts"),
     output:
         figure=report(
             f"results/figures/benchmark.{FIG}",

@@ -1,4 +1,5 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,20 @@ wildcard_constraints:
     problem=NAME,
     model=NAME,
     fractal=NAME,
+
+
+def helpers(*modules):
+    """Helper modules a rule's script imports, as inputs: Snakemake's code trigger sees only
+    the entry script, so without these an edit to a shared helper would rerun nothing.
+    """
+    return [os.path.relpath(SCRIPTS / f"{module}.py") for module in modules]
+
+
+def optimize_helpers(wildcards):
+    modules = ["functions", "artifacts", "runtime"]
+    if problem_config(wildcards).get("likelihood_model"):
+        modules += ["likelihood", "likelihood_model"]
+    return helpers(*modules)
 
 
 def gpu_for(rule_name):
@@ -88,6 +103,7 @@ def report_inputs(wildcards):
     models = list(config["likelihood"]["models"])
     fractals = list(config["fractals"])
     inputs = {
+        "code": helpers("artifacts", "runtime"),
         "gradients": rules.gradients.output.table,
         "controlflow": rules.controlflow.output.table,
         "controlflow_figure": rules.plot_controlflow.output.figure,

@@ -2,6 +2,8 @@
 
 
 rule fractal:
+    input:
+        code=helpers("artifacts", "runtime"),
     output:
         counts="results/fractals/{fractal}/counts.npy",
     log:
@@ -24,6 +26,7 @@ rule fractal:
 rule plot_fractal:
     input:
         counts=rules.fractal.output.counts,
+        code=helpers("figstyle", "fractals", "artifacts"),
     output:
         image=report(
             "results/fractals/{fractal}/image.png",
@@ -54,6 +57,7 @@ rule plot_fractals:
         counts=expand(
             "results/fractals/{fractal}/counts.npy", fractal=list(config["fractals"])
         ),
+        code=helpers("figstyle", "fractals", "artifacts"),
     output:
         figure=report(
             f"results/figures/fractals.{FIG}",

@@ -2,6 +2,8 @@
 
 
 rule gradients:
+    input:
+        code=helpers("functions", "artifacts", "runtime"),
     output:
         table="results/gradients/gradients.csv",
     log:
@@ -22,6 +24,8 @@ rule gradients:
 
 
 rule controlflow:
+    input:
+        code=helpers("functions", "artifacts", "runtime"),
     output:
         table="results/gradients/controlflow.csv",
     log:
@@ -44,6 +48,7 @@ rule controlflow:
 rule plot_controlflow:
     input:
         table=rules.controlflow.output.table,
+        code=helpers("figstyle", "artifacts"),
     output:
         figure=report(
             f"results/figures/controlflow.{FIG}",

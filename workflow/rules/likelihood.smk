@@ -4,6 +4,7 @@
 rule fit:
     input:
         model_inputs,
+        code=helpers("likelihood_model", "artifacts", "runtime"),
     output:
         fit="results/likelihood/{model}/fit.json",
     log:
@@ -28,6 +29,7 @@ rule grid_scan:
     input:
         model_inputs,
         fit=rules.fit.output.fit,
+        code=helpers("likelihood_model", "artifacts", "runtime"),
     output:
         grid="results/likelihood/{model}/grid.npz",
     log:
@@ -51,6 +53,7 @@ rule plot_likelihood:
     input:
         fit=rules.fit.output.fit,
         grid=rules.grid_scan.output.grid,
+        code=helpers("figstyle", "artifacts"),
     output:
         grid=report(
             f"results/figures/likelihood/{{model}}_grid.{FIG}",

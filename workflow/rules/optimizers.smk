@@ -2,6 +2,8 @@
 
 
 rule optimize:
+    input:
+        code=optimize_helpers,
     output:
         table="results/optimizers/{problem}.csv",
         traces="results/optimizers/{problem}_traces.json",
@@ -28,6 +30,7 @@ rule plot_optimizer:
     input:
         table=rules.optimize.output.table,
         traces=rules.optimize.output.traces,
+        code=helpers("figstyle", "artifacts"),
     output:
         convergence=report(
             f"results/figures/optimizers/{{problem}}_convergence.{FIG}",
