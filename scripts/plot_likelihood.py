@@ -82,6 +82,7 @@ def plot_grid(grid, style: dict):
     ax.set_xlim(grid["x"][0], grid["x"][-1])
     ax.set_ylim(grid["y"][0], grid["y"][-1])
     ax.legend(loc="upper right", fontsize="small")
+    ax.set_box_aspect(1)
     fig.colorbar(filled, ax=ax, label="ln L")
     return fig
 

@@ -179,7 +179,11 @@ def likelihood_section(models, fits, grids, profiles, pulls, correlations) -> st
                 + "</p>"
             )
         rows["ok"] = ~rows["flagged"]
-        parts.append(table_html(rows.drop(columns=["flagged"]), "ok"))
+        columns = [
+            "parameter", "bestfit", "sigma_autodiff", "sigma_hesse", "minos_lower", "minos_upper",
+            "profile_lower", "profile_upper", "max_rel_diff", "worst", "ok", "reason",
+        ]
+        parts.append(table_html(rows[columns], "ok"))
         for path, caption in ((grid, "lnL grid, contours, gradient field, best fit"), (profile, "POI profile"), (pull, "pulls"), (corr, "correlations")):
             parts.append(embed(path, caption))
     return "".join(parts)
