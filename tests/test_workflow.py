@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -183,6 +184,29 @@ def test_gpu_request_without_gpu_falls_back_to_cpu_with_a_warning(pipeline_run, 
     provenance = json.loads((work / "results" / "fractals" / "julia" / "counts.npy.provenance.json").read_text())
     assert provenance["device_warning"]
     assert "falling back to CPU" in (work / "results" / "report.html").read_text()
+
+
+GPU_CAPABLE = {"gradients", "controlflow", "fit", "grid_scan", "fractal"}
+
+
+def gpu_per_rule(workdir: Path, *args: str) -> dict[str, set[int]]:
+    out = snakemake(workdir, "-n", "--forceall", *args).stdout
+    gpus: dict[str, set[int]] = {}
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        rule = re.match(r"rule (\w+):", block.strip())
+        gpu = re.search(r"^\s+resources: .*\bgpu=(\d+)", block, re.M)
+        if rule and gpu and rule.group(1) != "all":
+            gpus.setdefault(rule.group(1), set()).add(int(gpu.group(1)))
+    return gpus
+
+
+def test_one_switch_turns_gpus_on_for_every_gpu_capable_rule(pipeline_run):
+    assert set().union(*gpu_per_rule(pipeline_run).values()) == {0}
+    switched = gpu_per_rule(pipeline_run, "--config", "compute={gpu: 1}")
+    assert {rule for rule, gpus in switched.items() if gpus == {1}} == GPU_CAPABLE
+    assert all(gpus == {0} for rule, gpus in switched.items() if rule not in GPU_CAPABLE)
+    override = gpu_per_rule(pipeline_run, "--config", "compute={gpu_overrides: {grid_scan: 2}}")
+    assert {rule for rule, gpus in override.items() if gpus != {0}} == {"grid_scan"} and override["grid_scan"] == {2}
 
 
 # --------------------------------------------------------------------------- determinism
