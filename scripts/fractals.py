@@ -23,7 +23,6 @@ import numpy as np
 
 BLOCK = 64
 CHECK_EVERY = 8
-BACKENDS = ("numba", "jax", "tensorflow")
 
 
 def axes(viewport, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

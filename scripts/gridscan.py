@@ -79,19 +79,6 @@ def scan(model, data, bestfit_all: np.ndarray, par_names: list[str], grid: dict)
     }
 
 
-def steady_state_time(evaluate, xs, ys, repeats: int) -> tuple[float, float]:
-    """(compile+first call, best steady-state call) in seconds."""
-    started = time.perf_counter()
-    evaluate(xs, ys).block_until_ready()
-    first = time.perf_counter() - started
-    best = np.inf
-    for _ in range(repeats):
-        started = time.perf_counter()
-        evaluate(xs, ys).block_until_ready()
-        best = min(best, time.perf_counter() - started)
-    return first, best
-
-
 def main(smk) -> None:
     from artifacts import write_npz, write_provenance
     from runtime import start_job
