@@ -223,7 +223,7 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
     config = write_config(
         work, "big.yaml",
-        lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 6000, "height": 6000, "iterations": 400}),
+        lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 6000, "height": 6000, "iterations": 2000}),
     )
     log = work / "results" / "logs" / "fractal" / "big.log"
     proc = subprocess.Popen(
