@@ -50,7 +50,9 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, check: bool = True,
         cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env or os.environ.copy()
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
     return result
 
 
@@ -76,6 +78,7 @@ def numeric_digest(path: Path) -> str:
         frame = frame.drop(columns=[c for c in TIMING_FIELDS if c in frame])
         data = frame.to_csv(index=False).encode()
     elif path.suffix == ".json":
+
         def strip(value):
             if isinstance(value, dict):
                 return {k: strip(v) for k, v in value.items() if k not in TIMING_FIELDS and k != "host"}
@@ -85,8 +88,10 @@ def numeric_digest(path: Path) -> str:
 
         data = json.dumps(strip(json.loads(path.read_text())), sort_keys=True).encode()
     else:
-        data = path.read_bytes() if path.suffix == ".npy" else b"".join(
-            np.load(path)[k].tobytes() for k in sorted(np.load(path).files)
+        data = (
+            path.read_bytes()
+            if path.suffix == ".npy"
+            else b"".join(np.load(path)[k].tobytes() for k in sorted(np.load(path).files))
         )
     return hashlib.sha256(data).hexdigest()
 

@@ -1,7 +1,6 @@
 """requirements.txt and environment.yml carry the same pins."""
 
 import yaml
-
 from conftest import ROOT
 
 

@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, copy_project, numeric_digests, require, snakemake
 
 pytestmark = pytest.mark.slurm
@@ -22,10 +21,14 @@ RUN_LIMIT_S = 900
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    require(os.geteuid() == 0 and shutil.which("apt-get") is not None,
-            "a real SLURM needs root and apt-get to install slurm-wlm (as on CI)")
+    require(
+        os.geteuid() == 0 and shutil.which("apt-get") is not None,
+        "a real SLURM needs root and apt-get to install slurm-wlm (as on CI)",
+    )
     env = {**os.environ, "WITH_DBD": "1", "FAKE_GPUS": "1", "STARTED": "/run/diffpipe-slurm.started"}
-    start = subprocess.run(["bash", str(HARNESS / "slurm_start.sh")], env=env, capture_output=True, text=True, timeout=900)
+    start = subprocess.run(
+        ["bash", str(HARNESS / "slurm_start.sh")], env=env, capture_output=True, text=True, timeout=900
+    )
     if start.returncode != 0:
         pytest.fail(f"SLURM did not start:\n{start.stdout[-3000:]}\n{start.stderr[-3000:]}")
     yield
@@ -35,7 +38,10 @@ def slurm_cluster():
 def sacct(*fields: str, since_job: int = 0) -> list[dict]:
     out = subprocess.run(
         ["sacct", "-n", "-X", "-P", "-a", "-S", "now-1days", "-o", ",".join(("JobID", *fields))],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     rows = [dict(zip(("JobID", *fields), line.split("|"))) for line in out.splitlines() if line]
     return [r for r in rows if r["JobID"].isdigit() and int(r["JobID"]) > since_job]
@@ -78,8 +84,12 @@ def test_slurm_artifacts_equal_a_local_run(slurm_run, pipeline_run):
 def test_gpu_rules_are_submitted_with_gpus_and_see_a_device(slurm_run):
     workdir, _ = slurm_run
     first = last_job_id()
-    run_on_slurm(workdir, "--forcerun", "fractal", "--until", "fractal", "--config", "compute={gpu_overrides: {fractal: 1}}")
-    jobs = [j for j in sacct("Comment", "State", "AllocTRES", since_job=first) if j["Comment"].startswith("rule_fractal")]
+    run_on_slurm(
+        workdir, "--forcerun", "fractal", "--until", "fractal", "--config", "compute={gpu_overrides: {fractal: 1}}"
+    )
+    jobs = [
+        j for j in sacct("Comment", "State", "AllocTRES", since_job=first) if j["Comment"].startswith("rule_fractal")
+    ]
     assert len(jobs) == 2 and all(j["State"] == "COMPLETED" for j in jobs), jobs
     assert all("gres/gpu=1" in j["AllocTRES"] for j in jobs), jobs
     log = (workdir / "results" / "logs" / "fractal" / "julia.log").read_text()
@@ -92,7 +102,15 @@ def test_failing_job_is_retried_and_leaves_nothing_half_written(slurm_cluster, t
     workdir = copy_project(tmp_path / "flaky")
     shutil.copy(ROOT / "tests" / "data" / "flaky_functions.py", workdir / "scripts" / "flaky_functions.py")
     config = workdir / "config" / "flaky.yaml"
-    config.write_text(json.dumps({"gradients": {"functions": {"flaky": {"function": "flaky_functions:flaky_square", "points": [[1.0, 2.0]]}}}}))
+    config.write_text(
+        json.dumps(
+            {
+                "gradients": {
+                    "functions": {"flaky": {"function": "flaky_functions:flaky_square", "points": [[1.0, 2.0]]}}
+                }
+            }
+        )
+    )
     first = last_job_id()
     run_on_slurm(workdir, "--configfile", str(config), "--until", "gradients")
     jobs = [j for j in sacct("Comment", "State", since_job=first) if j["Comment"] == "rule_gradients"]

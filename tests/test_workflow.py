@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, SNAKEMAKE, copy_project, numeric_digests, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -27,7 +26,9 @@ def clone_run(run: Path, dest: Path) -> Path:
 
 
 def tree_state(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def write_config(workdir: Path, name: str, mutate) -> str:
@@ -87,7 +88,12 @@ EDITS = {
     ),
     "likelihood fit": (
         lambda c: c["likelihood"].update(profile_points=7),
-        {("fit", "model=counting"), ("grid_scan", "model=counting"), ("plot_likelihood", "model=counting"), ("report", "")},
+        {
+            ("fit", "model=counting"),
+            ("grid_scan", "model=counting"),
+            ("plot_likelihood", "model=counting"),
+            ("report", ""),
+        },
     ),
     "one fractal": (
         lambda c: c["fractals"]["julia"].update(iterations=70),
@@ -107,7 +113,14 @@ def test_config_edit_reruns_exactly_the_affected_jobs(pipeline_run, stage):
 def test_figure_style_edit_redraws_without_recomputing(pipeline_run):
     config = write_config(pipeline_run, "edit_figures.yaml", lambda c: c["figures"].update(dpi=60, colormap="magma"))
     jobs = planned_jobs(pipeline_run, "--configfile", config)
-    assert rules_of(jobs) == {"plot_controlflow", "plot_optimizer", "plot_likelihood", "plot_fractal", "plot_fractals", "report"}
+    assert rules_of(jobs) == {
+        "plot_controlflow",
+        "plot_optimizer",
+        "plot_likelihood",
+        "plot_fractal",
+        "plot_fractals",
+        "report",
+    }
     assert len([j for j in jobs if j[0] == "plot_fractal"]) == 2
 
 
@@ -124,9 +137,15 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
 
     jobs = planned_jobs(pipeline_run, "--configfile", write_config(pipeline_run, "edit_add.yaml", add))
     assert jobs == {
-        ("fractal", "fractal=tiny"), ("plot_fractal", "fractal=tiny"), ("plot_fractals", ""),
-        ("fit", "model=second"), ("grid_scan", "model=second"), ("plot_likelihood", "model=second"),
-        ("optimize", "problem=quad"), ("plot_optimizer", "problem=quad"), ("report", ""),
+        ("fractal", "fractal=tiny"),
+        ("plot_fractal", "fractal=tiny"),
+        ("plot_fractals", ""),
+        ("fit", "model=second"),
+        ("grid_scan", "model=second"),
+        ("plot_likelihood", "model=second"),
+        ("optimize", "problem=quad"),
+        ("plot_optimizer", "problem=quad"),
+        ("report", ""),
     }
 
 
@@ -167,7 +186,9 @@ def test_bad_command_line_config_stops_before_any_job(pipeline_run, args, key):
 
 def test_bad_workspace_file_is_named(pipeline_run, tmp_path):
     broken = ROOT / "tests" / "data" / "broken_workspace.json"
-    config = write_config(pipeline_run, "edit_ws.yaml", lambda c: c["likelihood"]["models"].update(ws={"workspace": str(broken)}))
+    config = write_config(
+        pipeline_run, "edit_ws.yaml", lambda c: c["likelihood"]["models"].update(ws={"workspace": str(broken)})
+    )
     before = tree_state(pipeline_run / "results")
     result = snakemake(pipeline_run, "--configfile", config, check=False)
     assert result.returncode != 0 and "broken_workspace.json" in result.stdout + result.stderr
@@ -222,13 +243,17 @@ def test_two_clean_runs_give_identical_numbers(pipeline_run, tmp_path):
 def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
     config = write_config(
-        work, "big.yaml",
+        work,
+        "big.yaml",
         lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 6000, "height": 6000, "iterations": 2000}),
     )
     log = work / "results" / "logs" / "fractal" / "big.log"
     proc = subprocess.Popen(
-        [SNAKEMAKE, "--cores", "2", "--configfile", config], cwd=work,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [SNAKEMAKE, "--cores", "2", "--configfile", config],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.time() + 300
     while time.time() < deadline and not (log.is_file() and "rule fractal" in log.read_text()):

@@ -1,9 +1,9 @@
-# Kernel benchmark (make bench): fractal backends and the likelihood grid scan.
+# Benchmarks (make bench): kernel timings, whole-pipeline timings, and their figure.
 
 
 rule benchmark:
     input:
-        code=helpers("fractals", "gridscan", "likelihood_model", "artifacts", "runtime"),
+        code=code("benchmark"),
     output:
         fractals="results/benchmark/fractals.csv",
         grid="results/benchmark/gridscan.csv",
@@ -19,19 +19,43 @@ rule benchmark:
         runtime=30,
         gpu=gpu_for("benchmark"),
     params:
-        benchmark=config["benchmark"],
+        benchmark={k: v for k, v in config["benchmark"].items() if k != "pipeline"},
         grid_model=config["likelihood"]["models"].get(
             config["benchmark"]["grid_model"], {}
         ),
     script:
-        "../../scripts/benchmark.py"
+        entry_script("benchmark")
+
+
+rule pipeline_timing:
+    input:
+        configs=list(config["benchmark"]["pipeline"]["configs"].values()),
+        code=code("pipeline_timing"),
+    output:
+        timing="results/benchmark/pipeline.json",
+    log:
+        "results/logs/pipeline_timing.log",
+    benchmark:
+        "results/benchmarks/pipeline_timing.tsv"
+    conda:
+        "../../environment.yml"
+    threads: config["benchmark"]["pipeline"]["cores"]
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    params:
+        pipeline=config["benchmark"]["pipeline"],
+        targets=config["benchmark"]["targets"]["pipeline"],
+    script:
+        entry_script("pipeline_timing")
 
 
 rule plot_benchmark:
     input:
         fractals=rules.benchmark.output.fractals,
         grid=rules.benchmark.output.grid,
-        code=helpers("figstyle", "artifacts"),
+        code=code("plot_benchmark"),
     output:
         figure=report(
             f"results/figures/benchmark.{FIG}",
@@ -52,4 +76,4 @@ rule plot_benchmark:
     params:
         figures=config["figures"],
     script:
-        "../../scripts/plot_benchmark.py"
+        entry_script("plot_benchmark")

@@ -1,25 +1,22 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
-import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from configcheck import ConfigError, check_config  # noqa: E402
+from diffpipe.codedeps import import_closure  # noqa: E402
+from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+CHECK_CACHE = Path(".snakemake") / "diffpipe-checks"
 
-
-def fill_defaults(cfg):
-    validate(cfg, schema=str(SCHEMA_PATH))
-
-
+# Validated against the JSON Schema (defaults filled from it), then the checks the schema cannot
+# express; the checks that need pyhf, JAX or matplotlib are cached (see diffpipe.configcheck).
 try:
-    check_config(config, SCHEMA_PATH, fill_defaults)
+    check_config(config, SCHEMA_PATH, CHECK_CACHE)
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
@@ -33,18 +30,19 @@ wildcard_constraints:
     fractal=NAME,
 
 
-def helpers(*modules):
-    """Helper modules a rule's script imports, as inputs: Snakemake's code trigger sees only
-    the entry script, so without these an edit to a shared helper would rerun nothing.
+def entry_script(rule_name):
+    """A rule's entry script (scripts/<rule>.py), relative to this rules folder."""
+    return f"../../scripts/{rule_name}.py"
+
+
+def code(rule_name):
+    """The package modules a rule's entry script imports, directly or not, as inputs.
+
+    Snakemake's code trigger sees only the entry script; declaring its import closure (read
+    with ast, nothing imported) reruns exactly the rules that use an edited module.
     """
-    return [os.path.relpath(SCRIPTS / f"{module}.py") for module in modules]
-
-
-def optimize_helpers(wildcards):
-    modules = ["functions", "artifacts", "runtime"]
-    if problem_config(wildcards).get("likelihood_model"):
-        modules += ["likelihood", "likelihood_model"]
-    return helpers(*modules)
+    closure = import_closure(SCRIPTS / f"{rule_name}.py", SCRIPTS)
+    return [str(path.relative_to(Path.cwd())) for path in closure]
 
 
 def gpu_for(rule_name):
@@ -61,15 +59,10 @@ def problem_config(wildcards):
     return config["optimizers"]["problems"][wildcards.problem]
 
 
-def without_grid(model):
-    """A model entry minus its grid-scan settings (which only the grid scan uses)."""
-    return {key: value for key, value in model.items() if key != "grid"}
-
-
-def problem_model(wildcards):
-    """The likelihood model an optimizer problem minimises (empty when it is a function)."""
+def problem_fit(wildcards):
+    """The fit artifact of a likelihood problem's model (f* and the model come from it)."""
     name = problem_config(wildcards).get("likelihood_model")
-    return without_grid(config["likelihood"]["models"][name]) if name else {}
+    return {"fit": f"results/likelihood/{name}/fit.json"} if name else {}
 
 
 def optimizer_settings():
@@ -85,7 +78,12 @@ def model_config(wildcards):
 
 
 def model_definition(wildcards):
-    return without_grid(model_config(wildcards))
+    """A model entry minus its grid-scan settings (which only the grid scan uses)."""
+    return {k: v for k, v in model_config(wildcards).items() if k != "grid"}
+
+
+def model_grid(wildcards):
+    return model_config(wildcards)["grid"]
 
 
 def fractal_config(wildcards):
@@ -98,36 +96,12 @@ def model_inputs(wildcards):
     return [spec["workspace"]] if "workspace" in spec else []
 
 
-def report_inputs(wildcards):
-    problems = list(config["optimizers"]["problems"])
-    models = list(config["likelihood"]["models"])
-    fractals = list(config["fractals"])
-    inputs = {
-        "code": helpers("artifacts", "runtime"),
-        "gradients": rules.gradients.output.table,
-        "controlflow": rules.controlflow.output.table,
-        "controlflow_figure": rules.plot_controlflow.output.figure,
-        "optimizer_tables": expand(rules.optimize.output.table, problem=problems),
-        "optimizer_convergence": expand(
-            rules.plot_optimizer.output.convergence, problem=problems
-        ),
-        "optimizer_evaluations": expand(
-            rules.plot_optimizer.output.evaluations, problem=problems
-        ),
-        "fits": expand(rules.fit.output.fit, model=models),
-        "likelihood_grid": expand(rules.plot_likelihood.output.grid, model=models),
-        "likelihood_profile": expand(
-            rules.plot_likelihood.output.profile, model=models
-        ),
-        "likelihood_pulls": expand(rules.plot_likelihood.output.pulls, model=models),
-        "likelihood_correlation": expand(
-            rules.plot_likelihood.output.correlation, model=models
-        ),
-        "fractal_images": expand(rules.plot_fractal.output.image, fractal=fractals),
-        "fractals_figure": rules.plot_fractals.output.figure,
-    }
-    if config["benchmark"]["enabled"]:
-        inputs["benchmark_fractals"] = rules.benchmark.output.fractals
-        inputs["benchmark_grid"] = rules.benchmark.output.grid
-        inputs["benchmark_figure"] = rules.plot_benchmark.output.figure
-    return inputs
+def problem_inputs(wildcards):
+    """Workspace of a likelihood problem's model: the optimizer rebuilds the model from it."""
+    name = problem_config(wildcards).get("likelihood_model")
+    spec = config["likelihood"]["models"][name] if name else {}
+    return [spec["workspace"]] if "workspace" in spec else []
+
+
+def benchmark_enabled():
+    return config["benchmark"]["enabled"]

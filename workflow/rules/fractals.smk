@@ -3,9 +3,9 @@
 
 rule fractal:
     input:
-        code=helpers("artifacts", "runtime"),
+        code=code("fractal"),
     output:
-        counts="results/fractals/{fractal}/counts.npy",
+        counts="results/fractals/{fractal}/counts.npz",
     log:
         "results/logs/fractal/{fractal}.log",
     benchmark:
@@ -20,13 +20,13 @@ rule fractal:
     params:
         fractal=fractal_config,
     script:
-        "../../scripts/fractals.py"
+        entry_script("fractal")
 
 
 rule plot_fractal:
     input:
         counts=rules.fractal.output.counts,
-        code=helpers("figstyle", "fractals", "artifacts"),
+        code=code("plot_fractal"),
     output:
         image=report(
             "results/fractals/{fractal}/image.png",
@@ -46,18 +46,15 @@ rule plot_fractal:
         runtime=5,
         gpu=0,
     params:
-        fractal=fractal_config,
         figures=config["figures"],
     script:
-        "../../scripts/plot_fractals.py"
+        entry_script("plot_fractal")
 
 
 rule plot_fractals:
     input:
-        counts=expand(
-            "results/fractals/{fractal}/counts.npy", fractal=list(config["fractals"])
-        ),
-        code=helpers("figstyle", "fractals", "artifacts"),
+        counts=expand(rules.fractal.output.counts, fractal=list(config["fractals"])),
+        code=code("plot_fractals"),
     output:
         figure=report(
             f"results/figures/fractals.{FIG}",
@@ -77,8 +74,6 @@ rule plot_fractals:
         runtime=5,
         gpu=0,
     params:
-        names=list(config["fractals"]),
-        fractals=config["fractals"],
         figures=config["figures"],
     script:
-        "../../scripts/plot_fractals.py"
+        entry_script("plot_fractals")

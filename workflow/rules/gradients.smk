@@ -3,7 +3,7 @@
 
 rule gradients:
     input:
-        code=helpers("functions", "artifacts", "runtime"),
+        code=code("gradients"),
     output:
         table="results/gradients/gradients.csv",
     log:
@@ -20,12 +20,12 @@ rule gradients:
     params:
         gradients=config["gradients"],
     script:
-        "../../scripts/gradients.py"
+        entry_script("gradients")
 
 
 rule controlflow:
     input:
-        code=helpers("functions", "artifacts", "runtime"),
+        code=code("controlflow"),
     output:
         table="results/gradients/controlflow.csv",
     log:
@@ -42,13 +42,13 @@ rule controlflow:
     params:
         controlflow=config["controlflow"],
     script:
-        "../../scripts/controlflow.py"
+        entry_script("controlflow")
 
 
 rule plot_controlflow:
     input:
         table=rules.controlflow.output.table,
-        code=helpers("figstyle", "artifacts"),
+        code=code("plot_controlflow"),
     output:
         figure=report(
             f"results/figures/controlflow.{FIG}",
@@ -69,4 +69,4 @@ rule plot_controlflow:
     params:
         figures=config["figures"],
     script:
-        "../../scripts/plot_gradients.py"
+        entry_script("plot_controlflow")

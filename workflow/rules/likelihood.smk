@@ -4,7 +4,7 @@
 rule fit:
     input:
         model_inputs,
-        code=helpers("likelihood_model", "artifacts", "runtime"),
+        code=code("fit"),
     output:
         fit="results/likelihood/{model}/fit.json",
     log:
@@ -22,14 +22,14 @@ rule fit:
         model=model_definition,
         settings=likelihood_settings(),
     script:
-        "../../scripts/likelihood.py"
+        entry_script("fit")
 
 
 rule grid_scan:
     input:
         model_inputs,
         fit=rules.fit.output.fit,
-        code=helpers("likelihood_model", "artifacts", "runtime"),
+        code=code("grid_scan"),
     output:
         grid="results/likelihood/{model}/grid.npz",
     log:
@@ -44,16 +44,17 @@ rule grid_scan:
         runtime=15,
         gpu=gpu_for("grid_scan"),
     params:
-        model=model_config,
+        model=model_definition,
+        grid=model_grid,
     script:
-        "../../scripts/gridscan.py"
+        entry_script("grid_scan")
 
 
 rule plot_likelihood:
     input:
         fit=rules.fit.output.fit,
         grid=rules.grid_scan.output.grid,
-        code=helpers("figstyle", "artifacts"),
+        code=code("plot_likelihood"),
     output:
         grid=report(
             f"results/figures/likelihood/{{model}}_grid.{FIG}",
@@ -93,4 +94,4 @@ rule plot_likelihood:
     params:
         figures=config["figures"],
     script:
-        "../../scripts/plot_likelihood.py"
+        entry_script("plot_likelihood")

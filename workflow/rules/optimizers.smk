@@ -3,7 +3,9 @@
 
 rule optimize:
     input:
-        code=optimize_helpers,
+        unpack(problem_fit),
+        problem_inputs,
+        code=code("optimize"),
     output:
         table="results/optimizers/{problem}.csv",
         traces="results/optimizers/{problem}_traces.json",
@@ -20,17 +22,16 @@ rule optimize:
         gpu=0,
     params:
         problem=problem_config,
-        model=problem_model,
         settings=optimizer_settings(),
     script:
-        "../../scripts/optimizers.py"
+        entry_script("optimize")
 
 
 rule plot_optimizer:
     input:
         table=rules.optimize.output.table,
         traces=rules.optimize.output.traces,
-        code=helpers("figstyle", "artifacts"),
+        code=code("plot_optimizer"),
     output:
         convergence=report(
             f"results/figures/optimizers/{{problem}}_convergence.{FIG}",
@@ -58,4 +59,4 @@ rule plot_optimizer:
     params:
         figures=config["figures"],
     script:
-        "../../scripts/plot_optimizers.py"
+        entry_script("plot_optimizer")

@@ -1,0 +1,424 @@
+"""The artifact contract: one typed container per artifact kind, which writes and reads it.
+
+Each artifact is one file that carries its kind, a format version, the coordinates needed to use
+it (axes, parameter names, the definition it was computed from) and its provenance, written
+together in one atomic rename. Every file records `artifact` (its kind), `version` (the format
+version) and `provenance`. Three storage formats:
+
+- JSON (`.json`): strict JSON, one object: artifact, version, provenance and the fields.
+- table (`.csv`): a first line `# diffpipe {json}` with artifact, version, provenance and the
+  non-table fields, then the table as CSV (float64 round-trips exactly).
+- arrays (`.npz`): one NumPy array per array field plus `__meta__`, a JSON string with
+  artifact, version, provenance and the other fields (loads with `allow_pickle=False`).
+
+Plots and the report read artifacts only through these classes. docs/artifacts.md lists every
+kind with its fields and units.
+"""
+
+import io as _io
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from diffpipe.io import NOT_FINITE_REASON, from_json, plain, to_json, write_json, write_with
+from diffpipe.provenance import Provenance
+
+VERSION = 1
+TABLE_PREFIX = "# diffpipe "
+
+
+class ArtifactError(ValueError):
+    """A file is not the artifact a reader expected (wrong kind, version or format)."""
+
+
+def _check_header(path: Path, header: dict, kind: str) -> None:
+    if header.get("artifact") != kind:
+        raise ArtifactError(f"{path}: expected a {kind!r} artifact, found {header.get('artifact')!r}")
+    if header.get("version") != VERSION:
+        raise ArtifactError(f"{path}: {kind} format version {header.get('version')}, this code reads {VERSION}")
+
+
+@dataclass(kw_only=True)
+class Artifact:
+    """Base of every container: a kind, a storage format and a provenance record."""
+
+    KIND: ClassVar[str] = ""
+    provenance: Provenance | None = None
+
+    def _fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
+
+    def _header(self, **values: Any) -> dict[str, Any]:
+        return {
+            "artifact": self.KIND,
+            "version": VERSION,
+            "provenance": self.provenance.to_dict() if self.provenance else None,
+            **values,
+        }
+
+    @classmethod
+    def _build(cls, header: dict, **extra: Any) -> "Artifact":
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in header.items() if k in names and k != "provenance"}
+        prov = header.get("provenance")
+        return cls(**values, **extra, provenance=Provenance.from_dict(prov) if prov else None)
+
+
+@dataclass(kw_only=True)
+class JsonArtifact(Artifact):
+    """An artifact stored as one strict-JSON object."""
+
+    def write(self, path: str | Path) -> None:
+        """Write the artifact atomically, its provenance in the same file.
+
+        Args:
+            path: the destination.
+        """
+        write_json(path, self._header(**self._fields()))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "JsonArtifact":
+        """Read an artifact of this kind.
+
+        Args:
+            path: the file.
+
+        Returns:
+            The container.
+
+        Raises:
+            ArtifactError: when the file holds another kind or format version.
+        """
+        path = Path(path)
+        header = from_json(path.read_text())
+        _check_header(path, header, cls.KIND)
+        return cls._build(header)
+
+
+@dataclass(kw_only=True)
+class TableArtifact(Artifact):
+    """An artifact stored as CSV behind a one-line JSON header; `table` is its DataFrame."""
+
+    table: pd.DataFrame
+
+    def write(self, path: str | Path) -> None:
+        """Write the artifact atomically (see `JsonArtifact.write`)."""
+        meta = {k: v for k, v in self._fields().items() if k != "table"}
+        not_finite: list[str] = []
+        header = plain(self._header(**meta), "", not_finite)
+        if not_finite:
+            header["non_finite"] = {"paths": not_finite, "reason": NOT_FINITE_REASON}
+        line = TABLE_PREFIX + to_json(header, compact=True)
+
+        def writer(tmp: Path) -> None:
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                handle.write(line + "\n")
+                self.table.to_csv(handle, index=False, float_format="%.17g")
+
+        write_with(path, writer)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "TableArtifact":
+        """Read an artifact of this kind (see `JsonArtifact.read`)."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        first, _, body = text.partition("\n")
+        if not first.startswith(TABLE_PREFIX):
+            raise ArtifactError(f"{path}: no diffpipe header line; not a {cls.KIND} artifact")
+        header = from_json(first[len(TABLE_PREFIX) :])
+        _check_header(path, header, cls.KIND)
+        table = pd.read_csv(_io.StringIO(body)) if body.strip() else pd.DataFrame()
+        return cls._build(header, table=table)
+
+
+@dataclass(kw_only=True)
+class ArrayArtifact(Artifact):
+    """An artifact stored as `.npz`: array fields as arrays, the rest as a JSON `__meta__`."""
+
+    ARRAYS: ClassVar[tuple[str, ...]] = ()
+
+    def write(self, path: str | Path) -> None:
+        """Write the artifact atomically (see `JsonArtifact.write`)."""
+        values = self._fields()
+        arrays = {name: np.asarray(values.pop(name)) for name in self.ARRAYS}
+        meta = to_json(plain(self._header(**values)), compact=True)
+
+        def writer(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, __meta__=np.array(meta), **arrays)
+
+        write_with(path, writer)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "ArrayArtifact":
+        """Read an artifact of this kind (see `JsonArtifact.read`)."""
+        path = Path(path)
+        with np.load(path, allow_pickle=False) as archive:
+            if "__meta__" not in archive.files:
+                raise ArtifactError(f"{path}: no __meta__ entry; not a {cls.KIND} artifact")
+            header = from_json(str(archive["__meta__"]))
+            _check_header(path, header, cls.KIND)
+            arrays = {name: archive[name] for name in cls.ARRAYS}
+        return cls._build(header, **arrays)
+
+
+# --------------------------------------------------------------------------- gradients
+@dataclass(kw_only=True)
+class GradientTable(TableArtifact):
+    """gradients/gradients.csv: one row per (function, point, gradient component).
+
+    Attributes:
+        table: columns function, definition, point, component, reference, jax, tensorflow,
+            analytic, finite_difference, max_abs_diff, max_rel_diff, passed.
+        definition: the stage's configuration (functions, points, tolerances).
+    """
+
+    KIND: ClassVar[str] = "gradients"
+    definition: dict = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class ControlFlowTable(TableArtifact):
+    """gradients/controlflow.csv: the piecewise function and its derivative on a grid.
+
+    Attributes:
+        table: columns x, f, df_jax_vmap, df_jax_pointwise, df_tensorflow, df_analytic,
+            f_tensorflow.
+        threshold: the branch point (x > threshold takes the sqrt branch).
+        steps: how often the upper branch applies x += sqrt(x).
+        interval: [start, stop] of the grid.
+    """
+
+    KIND: ClassVar[str] = "controlflow"
+    threshold: float
+    steps: int
+    interval: list[float]
+
+
+# --------------------------------------------------------------------------- optimizers
+@dataclass(kw_only=True)
+class OptimizerRuns(TableArtifact):
+    """optimizers/{problem}.csv: one row per (start, method, gradient mode).
+
+    Attributes:
+        table: columns problem, method, gradient_mode, start, success, message, nit, nfev,
+            njev, nhev, wall_time_s [s], final_f, f_minus_fstar, grad_norm,
+            distance_to_minimiser (empty: no unique minimiser), reached_target,
+            evals_to_target (empty: never reached).
+        problem: the problem's definition (see `OptimizerTraces.problem`).
+    """
+
+    KIND: ClassVar[str] = "optimizer_runs"
+    problem: dict
+
+
+@dataclass(kw_only=True)
+class OptimizerTraces(JsonArtifact):
+    """optimizers/{problem}_traces.json: f - f* per evaluation and the path per run.
+
+    Attributes:
+        problem: name, function, description, dimension, fstar, fstar_source, minimiser
+            (null: none unique), starts, note.
+        runs: per run: method, gradient_mode, start, evaluations (1-based counts), f_gap
+            (f - f* at those evaluations), iterations, trajectory (x at those iterations).
+    """
+
+    KIND: ClassVar[str] = "optimizer_traces"
+    problem: dict
+    runs: list[dict]
+
+
+# --------------------------------------------------------------------------- likelihood
+@dataclass(kw_only=True)
+class FitResult(JsonArtifact):
+    """likelihood/{model}/fit.json: maximum-likelihood fit, errors and their cross-checks.
+
+    Attributes:
+        model: the model's name in the config.
+        definition: the model's config entry (simple counts or workspace, data, bounds).
+        parameters: names of the free parameters (order of every per-parameter list).
+        all_parameters: names of all parameters (order of `bestfit_all`).
+        bestfit: MLE of the free parameters.
+        bestfit_all: all parameters at the MLE (fixed ones at their values).
+        bounds: [low, high] per free parameter.
+        poi: name of the parameter of interest (None: none).
+        twice_nll: -2 ln L at the MLE.
+        sigma_autodiff: sqrt(diag(covariance)).
+        covariance: inverse Hessian of -ln L (autodiff), free parameters.
+        correlation: covariance normalised to unit diagonal.
+        covariance_hesse: MINUIT HESSE covariance.
+        crosscheck: per parameter: bestfit, sigma_autodiff, sigma_hesse, minos_lower/upper and
+            profile_lower/upper (offsets from the best fit; None where cut by a bound or not
+            computed), max_rel_diff, worst, flagged, reason.
+        profile: POI profile scan: parameter, values, delta_2nll, interval_68 (absolute ends).
+        pulls: per constrained parameter: parameter, pull, constraint.
+        convergence: migrad (valid, edm, nfcn, ngrad), newton_steps, newton_converged,
+            gradient_norm.
+        closed_form: Fisher-information errors where a closed form exists (else None).
+        data: the dataset fitted (main + auxiliary).
+    """
+
+    KIND: ClassVar[str] = "fit"
+    model: str
+    definition: dict
+    parameters: list[str]
+    all_parameters: list[str]
+    bestfit: list[float]
+    bestfit_all: list[float]
+    bounds: list[list[float]]
+    poi: str | None
+    twice_nll: float
+    sigma_autodiff: list[float]
+    covariance: list[list[float]]
+    correlation: list[list[float]]
+    covariance_hesse: list[list[float]]
+    crosscheck: list[dict]
+    profile: dict | None
+    pulls: list[dict]
+    convergence: dict
+    closed_form: dict | None
+    data: list[float]
+
+
+@dataclass(kw_only=True)
+class GridScan(ArrayArtifact):
+    """likelihood/{model}/grid.npz: ln L on a 2-D grid and its gradient on a coarser one.
+
+    Attributes:
+        x, y: grid axes (values of parameters `names[0]`, `names[1]`).
+        lnl: ln L, shape (len(y), len(x)): rows follow y.
+        arrow_x, arrow_y: coordinates of the gradient arrows (2-D).
+        arrow_lnl, arrow_dx, arrow_dy: ln L and its gradient there.
+        names: the two parameters scanned.
+        bestfit: the MLE of those two parameters.
+        model: the model's name.
+        fixed_at: every parameter's value while scanning (the best fit).
+    """
+
+    KIND: ClassVar[str] = "grid_scan"
+    ARRAYS: ClassVar[tuple[str, ...]] = ("x", "y", "lnl", "arrow_x", "arrow_y", "arrow_lnl", "arrow_dx", "arrow_dy")
+    x: np.ndarray
+    y: np.ndarray
+    lnl: np.ndarray
+    arrow_x: np.ndarray
+    arrow_y: np.ndarray
+    arrow_lnl: np.ndarray
+    arrow_dx: np.ndarray
+    arrow_dy: np.ndarray
+    names: list[str]
+    bestfit: list[float]
+    model: str
+    fixed_at: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- fractals
+@dataclass(kw_only=True)
+class FractalCounts(ArrayArtifact):
+    """fractals/{name}/counts.npz: escape counts and the coordinates they were computed on.
+
+    Attributes:
+        counts: int32, shape (height, width): iterations with |z| < threshold; row 0 is ymin.
+        name: the fractal's name in the config.
+        kind: mandelbrot or julia.
+        c: the Julia constant [re, im] (None for Mandelbrot).
+        viewport: [xmin, xmax, ymin, ymax] of the complex plane.
+        width, height: pixels.
+        iterations: iterations per pixel.
+        threshold: escape radius.
+        backend: the kernel that computed the counts.
+    """
+
+    KIND: ClassVar[str] = "fractal_counts"
+    ARRAYS: ClassVar[tuple[str, ...]] = ("counts",)
+    counts: np.ndarray
+    name: str
+    kind: str
+    c: list[float] | None
+    viewport: list[float]
+    width: int
+    height: int
+    iterations: int
+    threshold: float
+    backend: str
+
+
+# --------------------------------------------------------------------------- benchmark
+@dataclass(kw_only=True)
+class BenchmarkTable(TableArtifact):
+    """benchmark/{fractals,gridscan}.csv: kernel timings [s] (first call and steady state).
+
+    Attributes:
+        table: columns kernel, backend, size, points, first_call_s, steady_s, target_s,
+            meets_target (+ iterations, speedup_vs_eager or per_point_s).
+        what: "fractals" or "gridscan".
+        cpu: the machine: model name, cores, vector instruction sets.
+    """
+
+    KIND: ClassVar[str] = "benchmark"
+    what: str
+    cpu: dict
+
+
+@dataclass(kw_only=True)
+class PipelineTiming(JsonArtifact):
+    """benchmark/pipeline.json: whole-pipeline timings in fresh copies of the project [s].
+
+    Attributes:
+        runs: per config: config, cores, clean_run_s, noop_rerun_s, noop_dry_run_s, targets
+            and whether each was met.
+        cpu: the machine (see `BenchmarkTable.cpu`).
+    """
+
+    KIND: ClassVar[str] = "pipeline_timing"
+    runs: list[dict]
+    cpu: dict
+
+
+KINDS: dict[str, type[Artifact]] = {
+    cls.KIND: cls
+    for cls in (
+        GradientTable,
+        ControlFlowTable,
+        OptimizerRuns,
+        OptimizerTraces,
+        FitResult,
+        GridScan,
+        FractalCounts,
+        BenchmarkTable,
+        PipelineTiming,
+    )
+}
+
+
+def kind_of(path: str | Path) -> str:
+    """The kind recorded in an artifact file.
+
+    Args:
+        path: a .json, .csv or .npz artifact.
+
+    Returns:
+        Its kind (a key of `KINDS`).
+    """
+    path = Path(path)
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            return from_json(str(archive["__meta__"]))["artifact"]
+    if path.suffix == ".csv":
+        first = path.read_text(encoding="utf-8").partition("\n")[0]
+        return from_json(first[len(TABLE_PREFIX) :])["artifact"]
+    return from_json(path.read_text())["artifact"]
+
+
+def read_any(path: str | Path) -> Artifact:
+    """Read an artifact of any kind.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The container of the kind the file records.
+    """
+    return KINDS[kind_of(path)].read(path)

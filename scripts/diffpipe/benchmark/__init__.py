@@ -1,0 +1,1 @@
+"""Benchmark stage: kernel timings and whole-pipeline timings against the peers."""

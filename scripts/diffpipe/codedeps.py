@@ -1,0 +1,115 @@
+"""Code dependencies of a rule: the package modules its entry script imports, directly or not.
+
+Read with `ast` (nothing is imported), so the workflow can declare each rule's code as inputs
+while parsing, without a hand-kept list: an edit to a module reruns exactly the rules whose
+scripts reach it. Imports inside functions count (a lazy import is still used code); importing
+`a.b.c` runs the `__init__.py` of `a` and `a.b` too, so those count as well.
+"""
+
+import ast
+import functools
+from pathlib import Path
+
+PACKAGE = "diffpipe"
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    """The file of a dotted module name under `root` (the folder that holds the package).
+
+    Args:
+        name: dotted module name, e.g. "diffpipe.likelihood.fit".
+        root: the folder on sys.path that holds the package.
+
+    Returns:
+        The module's .py file or its package's __init__.py; None when neither exists.
+    """
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _with_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+@functools.cache
+def imported_names(path: Path, root: Path) -> frozenset[str]:
+    """Every package module one file imports (at any depth of its code).
+
+    Args:
+        path: a Python file.
+        root: the folder that holds the package.
+
+    Returns:
+        Dotted names of the package's modules it imports, parents included.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    current = _module_name(path, root) if path.is_relative_to(root / PACKAGE) else ""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in _import_nodes(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = current.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            if target.split(".")[0] != PACKAGE:
+                continue
+            for name in _with_parents(target):
+                if module_file(name, root) is not None:
+                    found.add(name)
+    return frozenset(found)
+
+
+def _import_nodes(tree: ast.AST):
+    """Import statements at any depth (skipping expressions, which cannot hold statements)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+            continue
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt) or isinstance(child, (ast.excepthandler, ast.match_case)):
+                stack.append(child)
+
+
+@functools.cache
+def import_closure(script: Path, root: Path) -> tuple[Path, ...]:
+    """The package files a script runs when it runs, found by following imports.
+
+    Args:
+        script: an entry script (or any Python file).
+        root: the folder that holds the package (scripts/).
+
+    Returns:
+        The package's files the script reaches, sorted (the script itself excluded).
+    """
+    seen: set[str] = set()
+    pending = sorted(imported_names(script, root))
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        pending.extend(sorted(imported_names(module_file(name, root), root) - seen))
+    return tuple(sorted(module_file(name, root) for name in seen))

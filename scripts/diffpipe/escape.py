@@ -1,0 +1,272 @@
+"""Mandelbrot and Julia escape counts with the notebook's semantics, on several backends.
+
+Semantics (the notebook's): z_{k+1} = z_k^2 + c in complex64, and the count is the number of
+iterations k = 1..N with |z_k| < threshold. Mandelbrot: z_0 = 0, c = pixel. Julia: z_0 = pixel,
+c fixed. Pixel coordinates come from np.linspace over the viewport, rounded to float32.
+
+Backends
+- numba (default on CPU): blocks of 64 pixels iterated together in float32 so LLVM emits SIMD
+  code, blocks spread over threads, and a block stops once every lane has escaped. Once
+  |z| >= t with t^2 - |c| >= t (t = 4: |c| <= 12), |z| never drops below t again, so stopping
+  early gives exactly the counts of the full loop; otherwise the full loop runs.
+  The grid is computed inside the kernel: memory is the int32 output plus a few rows.
+- jax: jit + lax.fori_loop over the whole grid (runs on a GPU when one is visible).
+- tensorflow: tf.function(jit_compile=True) + tf.while_loop (GPU when visible).
+- tensorflow_eager: the notebook's own Python loop of eager TF ops (benchmark reference).
+- reference: float64 NumPy with an active set; the yardstick the tests compare against.
+
+Shared by the fractal stage (which renders the configured fractals) and the benchmark (which
+times the backends).
+"""
+
+import numpy as np
+
+BLOCK = 64
+CHECK_EVERY = 8
+
+
+def axes(viewport, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    xmin, xmax, ymin, ymax = viewport
+    return np.linspace(xmin, xmax, width), np.linspace(ymin, ymax, height)
+
+
+def early_exit_exact(kind: str, c, viewport, threshold: float) -> bool:
+    """True when an escaped orbit can never return below the threshold."""
+    if kind == "julia":
+        cmax = abs(complex(*c))
+    else:
+        xmin, xmax, ymin, ymax = viewport
+        cmax = max(abs(complex(x, y)) for x in (xmin, xmax) for y in (ymin, ymax))
+    return threshold * threshold - cmax >= threshold and threshold > 1.0
+
+
+# --------------------------------------------------------------------------- numba kernel
+_KERNEL = None
+
+
+def _numba_kernel():
+    global _KERNEL
+    if _KERNEL is not None:
+        return _KERNEL
+    import numba
+
+    @numba.njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
+    def kernel(xs, ys, julia, c_re, c_im, iterations, thr2, early_exit, out):
+        height, width = out.shape
+        blocks_per_row = (width + BLOCK - 1) // BLOCK
+        for task in numba.prange(height * blocks_per_row):
+            row = task // blocks_per_row
+            start = (task % blocks_per_row) * BLOCK
+            zr = np.zeros(BLOCK, np.float32)
+            zi = np.zeros(BLOCK, np.float32)
+            cr = np.empty(BLOCK, np.float32)
+            ci = np.empty(BLOCK, np.float32)
+            counts = np.zeros(BLOCK, np.int32)
+            for lane in range(BLOCK):
+                col = start + lane
+                # Padding lanes start escaped so they never keep a block alive.
+                x = xs[col] if col < width else np.float32(1e4)
+                y = ys[row]
+                if julia:
+                    zr[lane], zi[lane] = x, y
+                    cr[lane], ci[lane] = c_re, c_im
+                else:
+                    cr[lane], ci[lane] = x, y
+            done = 0
+            while done < iterations:
+                # Test for a fully escaped block every CHECK_EVERY steps only: escaped lanes
+                # add nothing to their count, so the extra steps change no result.
+                steps = min(CHECK_EVERY, iterations - done)
+                alive = 0
+                for _ in range(steps):
+                    alive = 0
+                    for lane in range(BLOCK):
+                        a = zr[lane]
+                        b = zi[lane]
+                        na = a * a - b * b + cr[lane]
+                        nb = np.float32(2.0) * a * b + ci[lane]
+                        zr[lane] = na
+                        zi[lane] = nb
+                        inside = np.int32(na * na + nb * nb < thr2)
+                        counts[lane] += inside
+                        alive += inside
+                done += steps
+                if early_exit and alive == 0:
+                    break
+            for lane in range(min(BLOCK, width - start)):
+                out[row, start + lane] = counts[lane]
+
+    _KERNEL = kernel
+    return kernel
+
+
+def counts_numba(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    xs, ys = axes(viewport, width, height)
+    c_re, c_im = (np.float32(c[0]), np.float32(c[1])) if kind == "julia" else (np.float32(0), np.float32(0))
+    out = np.empty((height, width), np.int32)
+    _numba_kernel()(
+        xs.astype(np.float32),
+        ys.astype(np.float32),
+        kind == "julia",
+        c_re,
+        c_im,
+        int(iterations),
+        np.float32(threshold) ** 2,
+        early_exit_exact(kind, c, viewport, threshold),
+        out,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- jax
+def counts_jax(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    import jax
+    import jax.numpy as jnp
+
+    xs, ys = axes(viewport, width, height)
+    grid = (xs[None, :] + 1j * ys[:, None]).astype(np.complex64)
+    const = np.complex64(complex(*c)) if kind == "julia" else None
+    return np.asarray(_jax_loop(jax, jnp)(grid, const, iterations, threshold, kind == "julia"))
+
+
+_JAX_LOOP = None
+
+
+def _jax_loop(jax, jnp):
+    global _JAX_LOOP
+    if _JAX_LOOP is None:
+
+        def run(grid, const, iterations, threshold, julia):
+            c = jnp.full_like(grid, const) if julia else grid
+            z = grid if julia else jnp.zeros_like(grid)
+
+            def body(_, state):
+                z, n = state
+                z = z * z + c
+                return z, n + (jnp.abs(z) < threshold).astype(jnp.int32)
+
+            _, n = jax.lax.fori_loop(0, iterations, body, (z, jnp.zeros(grid.shape, jnp.int32)))
+            return n
+
+        _JAX_LOOP = jax.jit(run, static_argnums=(2, 3, 4))
+    return _JAX_LOOP
+
+
+# --------------------------------------------------------------------------- tensorflow
+_TF_LOOP = None
+
+
+def _tf_loop():
+    global _TF_LOOP
+    if _TF_LOOP is None:
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def run(z, c, iterations, threshold):
+            n = tf.zeros(tf.shape(z), tf.int32)
+
+            def body(k, z, n):
+                z = z * z + c
+                return k + 1, z, n + tf.cast(tf.abs(z) < threshold, tf.int32)
+
+            _, _, n = tf.while_loop(lambda k, z, n: k < iterations, body, (tf.constant(0), z, n))
+            return n
+
+        _TF_LOOP = run
+    return _TF_LOOP
+
+
+def _tf_inputs(kind, c, viewport, width, height):
+    xs, ys = axes(viewport, width, height)
+    grid = (xs[None, :] + 1j * ys[:, None]).astype(np.complex64)
+    if kind == "julia":
+        return grid, np.full_like(grid, np.complex64(complex(*c)))
+    return np.zeros_like(grid), grid
+
+
+def counts_tensorflow(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    import tensorflow as tf
+
+    z, cc = _tf_inputs(kind, c, viewport, width, height)
+    n = _tf_loop()(tf.constant(z), tf.constant(cc), tf.constant(int(iterations)), tf.constant(np.float32(threshold)))
+    return n.numpy()
+
+
+def counts_tensorflow_eager(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    """The notebook's loop: one eager TF op per step, float32 counts."""
+    import tensorflow as tf
+
+    z, cc = _tf_inputs(kind, c, viewport, width, height)
+    zs, cs = tf.constant(z), tf.constant(cc)
+    ns = tf.zeros(zs.shape, tf.float32)
+    for _ in range(iterations):
+        zs = zs * zs + cs
+        ns = ns + tf.cast(tf.abs(zs) < threshold, tf.float32)
+    return ns.numpy().astype(np.int32)
+
+
+# --------------------------------------------------------------------------- reference
+def counts_reference(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    """float64 NumPy reference, iterating only the points still inside (no overflow)."""
+    xs, ys = axes(viewport, width, height)
+    grid = xs[None, :] + 1j * ys[:, None]
+    if kind == "julia":
+        z, cc = grid.ravel().copy(), np.full(grid.size, complex(*c))
+    else:
+        z, cc = np.zeros(grid.size, complex), grid.ravel().copy()
+    counts = np.zeros(grid.size, np.int32)
+    active = np.arange(grid.size)
+    exact = early_exit_exact(kind, c, viewport, threshold)
+    for _ in range(iterations):
+        z[active] = z[active] ** 2 + cc[active]
+        inside = np.abs(z[active]) < threshold
+        counts[active] += inside
+        if exact:
+            active = active[inside]
+        else:  # keep every finite orbit; drop only those that overflowed
+            active = active[np.abs(z[active]) < 1e150]
+        if active.size == 0:
+            break
+    return counts.reshape(grid.shape)
+
+
+COUNTERS = {
+    "numba": counts_numba,
+    "jax": counts_jax,
+    "tensorflow": counts_tensorflow,
+    "tensorflow_eager": counts_tensorflow_eager,
+    "reference": counts_reference,
+}
+
+
+def escape_counts(spec: dict, backend: str | None = None) -> np.ndarray:
+    """Escape counts of a fractal entry.
+
+    Args:
+        spec: a `fractals` entry (kind, c, viewport, width, height, iterations, threshold, backend).
+        backend: a key of `COUNTERS` overriding the entry's backend.
+
+    Returns:
+        int32 counts, shape (height, width), row 0 at ymin.
+    """
+    counter = COUNTERS[backend or spec["backend"]]
+    return counter(
+        spec["kind"],
+        spec.get("c"),
+        spec["viewport"],
+        spec["width"],
+        spec["height"],
+        spec["iterations"],
+        spec["threshold"],
+    )
+
+
+def log_shade(counts: np.ndarray, iterations: int) -> np.ndarray:
+    """The notebook's log shading, defined for every pixel class.
+
+    The notebook maps count 0 to `iterations` (so pixels escaping at once look like the
+    interior) and then takes log10 of count/max, which is -inf wherever a count stays 0. Here
+    log10((n + 1) / (iterations + 1)) keeps the order: 0 for the interior (n = iterations),
+    the darkest value for immediate escapes, finite everywhere.
+    """
+    return np.log10((counts.astype(np.float64) + 1.0) / (iterations + 1.0))

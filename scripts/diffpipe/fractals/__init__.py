@@ -1,0 +1,1 @@
+"""Fractal stage: escape counts of each configured Mandelbrot or Julia set."""

@@ -1,0 +1,1 @@
+"""Gradient stage: one gradient four ways, and gradients through Python control flow."""

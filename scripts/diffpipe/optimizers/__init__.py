@@ -1,0 +1,1 @@
+"""Optimizer stage: scipy.optimize.minimize with and without exact JAX derivatives."""

@@ -1,0 +1,335 @@
+"""Optimizer comparison: scipy.optimize.minimize with and without exact (JAX) derivatives.
+
+Gradient modes
+- none:    derivatives by finite differences of f (scipy's own where the method accepts that,
+           else scipy.optimize.approx_fprime), Hessians by differences of that gradient;
+- jax:     exact jit-compiled JAX gradient; a required Hessian by differences of it;
+- hessian: exact gradient and exact Hessian (or Hessian-vector product) from JAX.
+
+Every call of f, the gradient and the Hessian is counted by a wrapper (scipy's own counters
+omit the evaluations spent inside finite differences), and f - f* is recorded per call, so
+"evaluations to reach the tolerance" is measured, not estimated. Failures are data.
+"""
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import approx_fprime, minimize
+
+log = logging.getLogger("diffpipe")
+
+GRADIENT_FREE = {"Nelder-Mead", "Powell"}
+NEEDS_GRADIENT = {"Newton-CG", "trust-ncg", "trust-krylov", "trust-exact", "dogleg"}
+TAKES_HESSP = {"Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"}
+NEEDS_HESS = {"trust-exact", "dogleg"}
+USES_HESSIAN = TAKES_HESSP | NEEDS_HESS
+FD_STEP = np.sqrt(np.finfo(float).eps)
+TRACE_POINTS = 400  # stored points per trace (log-spaced over the evaluations)
+
+
+class EvaluationBudgetExceeded(RuntimeError):
+    pass
+
+
+@dataclass
+class Problem:
+    """A function to minimise and what is known about its minimum.
+
+    Attributes:
+        name: the problem's name in the config.
+        fn: JAX-traceable scalar function of a 1-D float64 array.
+        fstar: the minimum value f* that f - f* is measured against.
+        minimiser: the unique minimiser (None: none unique; distances are not reported).
+        note: what the table and report should say about the problem.
+        numpy_fn: the same f in NumPy (about 30x cheaper per call than a jit dispatch).
+        definition: the problem's definition, recorded in its artifacts.
+    """
+
+    name: str
+    fn: object
+    fstar: float
+    minimiser: np.ndarray | None
+    note: str = ""
+    numpy_fn: object = None
+    definition: dict = field(default_factory=dict)
+
+
+def build_problem(name: str, spec: dict, fit=None) -> Problem:
+    """The problem a config entry names.
+
+    Args:
+        name: the problem's name.
+        spec: its `optimizers.problems` entry (function or likelihood_model, starts, condition).
+        fit: the `artifacts.FitResult` of the problem's likelihood model (likelihood problems
+            only): the model definition and the reference minimum come from it.
+
+    Returns:
+        The `Problem`.
+    """
+    import jax.numpy as jnp
+
+    from diffpipe.functions import make_ill_conditioned_quadratic, resolve
+
+    dim = len(spec["starts"][0])
+    definition = {"name": name, "starts": spec["starts"], "dimension": dim}
+    if spec.get("likelihood_model"):
+        from diffpipe.models import build_model, nll_function, use_jax_backend
+
+        use_jax_backend()
+        model, data = build_model(fit.definition)
+        nll = nll_function(model, data)
+        x_hat = np.asarray(fit.bestfit_all, float)
+        definition.update(
+            function=f"-ln L of likelihood model {fit.model!r} (pyhf)",
+            description="negative log-likelihood (pyhf)",
+            fstar=float(fit.twice_nll) / 2.0,
+            fstar_source=f"fit of model {fit.model!r} (MINUIT + Newton polish), likelihood/{fit.model}/fit.json",
+            minimiser=x_hat.tolist(),
+        )
+        return Problem(name, nll, float(fit.twice_nll) / 2.0, x_hat, "negative log-likelihood (pyhf)", None, definition)
+    if spec["function"] == "ill_conditioned_quadratic":
+        func = make_ill_conditioned_quadratic(spec["condition"])
+    else:
+        func = resolve(spec["function"])
+    if func.minimum is None:
+        raise ValueError(f"problem {name}: function {spec['function']} has no known minimum f*")
+    minimiser = func.minimiser(dim) if func.minimiser is not None else None
+    note = "" if minimiser is not None else "no unique minimiser: distance not defined, f - f* reported"
+    definition.update(
+        function=spec["function"],
+        description=func.description,
+        fstar=float(func.minimum),
+        fstar_source="known minimum of the registry function",
+        minimiser=minimiser.tolist() if minimiser is not None else None,
+    )
+    return Problem(
+        name,
+        lambda x: func.fn(x, jnp),
+        float(func.minimum),
+        minimiser,
+        note,
+        lambda x: float(func.fn(x, np)),
+        definition,
+    )
+
+
+class Compiled:
+    """f, gradient, Hessian and Hessian-vector product of a problem, jit-compiled once."""
+
+    def __init__(self, problem: Problem):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        fn = problem.fn
+        self.f = jax.jit(fn)
+        self.grad = jax.jit(jax.grad(fn))
+        self.hess = jax.jit(jax.hessian(fn))
+        self.hvp = jax.jit(lambda x, v: jax.jvp(jax.grad(fn), (x,), (v,))[1])
+
+
+class Counted:
+    """A problem's derivatives with call counters and the f - f* history of one run."""
+
+    def __init__(self, problem: Problem, budget: int, target: float, compiled: Compiled | None = None):
+        compiled = compiled or Compiled(problem)
+        self._f = problem.numpy_fn or compiled.f
+        self._g, self._h, self._hvp = compiled.grad, compiled.hess, compiled.hvp
+        self.fstar = problem.fstar
+        self.nfev = self.njev = self.nhev = 0
+        self.history: list[float] = []
+        self.budget, self.target = budget, target
+        self.first_hit: int | None = None  # evaluation count at which f - f* first reached the target
+
+    def f(self, x):
+        if self.nfev >= self.budget:
+            raise EvaluationBudgetExceeded(f"stopped after {self.budget} evaluations of f (max_evaluations)")
+        self.nfev += 1
+        value = float(self._f(np.asarray(x, dtype=float)))
+        gap = value - self.fstar
+        self.history.append(gap)
+        if self.first_hit is None and gap <= self.target:
+            self.first_hit = self.nfev
+        return value
+
+    def grad(self, x):
+        self.njev += 1
+        return np.asarray(self._g(np.asarray(x, dtype=float)))
+
+    def hess(self, x):
+        self.nhev += 1
+        return np.asarray(self._h(np.asarray(x, dtype=float)))
+
+    def hessp(self, x, p):
+        self.nhev += 1
+        return np.asarray(self._hvp(np.asarray(x, dtype=float), np.asarray(p, dtype=float)))
+
+    def fd_grad(self, x):
+        return approx_fprime(np.asarray(x, float), self.f, FD_STEP * np.maximum(1.0, np.abs(x)))
+
+    def value(self, x) -> float:
+        """F without counting (for the final record)."""
+        return float(self._f(np.asarray(x, dtype=float)))
+
+    def exact_grad_norm(self, x) -> float:
+        return float(np.linalg.norm(np.asarray(self._g(np.asarray(x, dtype=float)))))
+
+
+def applicable(method: str, mode: str) -> bool:
+    if method in GRADIENT_FREE:
+        return mode == "none"
+    if mode == "hessian":
+        return method in USES_HESSIAN
+    return True
+
+
+def derivative_options(method: str, mode: str, fun: Counted) -> dict:
+    """jac/hess/hessp arguments for one (method, gradient mode)."""
+    if method in GRADIENT_FREE:
+        return {}
+    if mode == "none":
+        jac = fun.fd_grad if method in NEEDS_GRADIENT else "2-point"
+        grad_for_hess = fun.fd_grad
+    else:
+        jac = grad_for_hess = fun.grad
+    opts = {"jac": jac}
+    if mode == "hessian":
+        opts.update({"hessp": fun.hessp} if method in TAKES_HESSP else {"hess": fun.hess})
+    elif method in NEEDS_HESS or method in {"trust-ncg", "trust-krylov"}:
+
+        def fd_hess(x):
+            step = FD_STEP * np.maximum(1.0, np.abs(x))
+            jac_matrix = np.array([(grad_for_hess(x + e) - grad_for_hess(x)) / s for e, s in zip(np.diag(step), step)])
+            return 0.5 * (jac_matrix + jac_matrix.T)
+
+        opts["hess"] = fd_hess
+    return opts
+
+
+def method_options(method: str, settings: dict) -> dict:
+    options = {"maxiter": settings["maxiter"]}
+    if method in {"CG", "BFGS", "L-BFGS-B", "trust-ncg", "trust-krylov", "trust-exact", "dogleg", "trust-constr"}:
+        options["gtol"] = settings["gtol"]
+    if method == "Newton-CG":
+        options["xtol"] = 1e-12
+    if method == "Nelder-Mead":
+        options.update(xatol=1e-10, fatol=settings["ftol_target"] / 10, adaptive=True)
+    return options
+
+
+def thin(values: list, points: int = TRACE_POINTS) -> tuple[list[int], list]:
+    """Log-spaced subset (1-based positions, values) that keeps the first and last entries."""
+    if not values:
+        return [], []
+    idx = np.unique(np.geomspace(1, len(values), min(points, len(values))).astype(int)) - 1
+    return (idx + 1).tolist(), [values[i] for i in idx]
+
+
+def run_one(
+    problem: Problem, method: str, mode: str, x0, settings: dict, compiled: Compiled | None = None
+) -> tuple[dict, dict]:
+    fun = Counted(problem, settings["max_evaluations"], settings["ftol_target"], compiled)
+    trajectory = [np.asarray(x0, float).tolist()]
+
+    def callback(intermediate_result):
+        x = getattr(intermediate_result, "x", intermediate_result)
+        trajectory.append(np.asarray(x, float).tolist())
+
+    record = {"method": method, "gradient_mode": mode, "start": str(list(map(float, x0)))}
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            res = minimize(
+                fun.f,
+                np.asarray(x0, float),
+                method=method,
+                callback=callback,
+                options=method_options(method, settings),
+                **derivative_options(method, mode, fun),
+            )
+            x, success, message, nit = res.x, bool(res.success), str(res.message), int(res.get("nit", -1))
+        except Exception as err:  # a failing method is a result, not a crash
+            x, success, message, nit = None, False, f"{type(err).__name__}: {err}", -1
+    record["wall_time_s"] = time.perf_counter() - started
+    warning_text = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
+    final_f = fun.value(x) if x is not None else np.nan
+    f_gap = final_f - problem.fstar
+    record.update(
+        success=success,
+        message=message + (f" [warnings: {warning_text}]" if warning_text else ""),
+        nit=nit,
+        nfev=fun.nfev,
+        njev=fun.njev,
+        nhev=fun.nhev,
+        final_f=float(final_f),
+        f_minus_fstar=f_gap,
+        grad_norm=fun.exact_grad_norm(x) if x is not None else np.nan,
+        distance_to_minimiser=(
+            float(np.linalg.norm(np.asarray(x) - problem.minimiser))
+            if x is not None and problem.minimiser is not None
+            else np.nan
+        ),
+        reached_target=bool(np.isfinite(f_gap) and f_gap <= settings["ftol_target"]),
+        evals_to_target=fun.first_hit,
+    )
+    evaluations, f_gap = thin(fun.history)
+    iterations, path = thin(trajectory)
+    trace = {
+        **{k: record[k] for k in ("method", "gradient_mode", "start")},
+        "evaluations": evaluations,
+        "f_gap": f_gap,
+        "iterations": iterations,
+        "trajectory": path,
+    }
+    return record, trace
+
+
+def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict]]:
+    rows, traces = [], []
+    compiled = Compiled(problem)
+    for x0 in starts:
+        for method in settings["methods"]:
+            for mode in settings["gradient_modes"]:
+                if not applicable(method, mode):
+                    continue
+                record, trace = run_one(problem, method, mode, x0, settings, compiled)
+                log.info("%s %s %s: %s nfev=%d", method, mode, record["start"], record["success"], record["nfev"])
+                rows.append({"problem": problem.name, **record})
+                traces.append(trace)
+    return pd.DataFrame(rows), traces
+
+
+def run_optimize(job, name: str, spec: dict, settings: dict, fit_path: str | None, outputs: dict) -> None:
+    """Rule `optimize`: every (start, method, gradient mode) of one problem.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the problem's name.
+        spec: its `optimizers.problems` entry.
+        settings: the other `optimizers` keys (methods, modes, tolerances, caps).
+        fit_path: fit.json of the problem's likelihood model (None for a function).
+        outputs: paths `table` (runs CSV) and `traces` (JSON).
+    """
+    from diffpipe.artifacts import FitResult, OptimizerRuns, OptimizerTraces
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        fit = FitResult.read(fit_path) if fit_path else None
+        problem = build_problem(name, spec, fit)
+        table, traces = compare(problem, spec["starts"], settings)
+        table["evals_to_target"] = table["evals_to_target"].astype("Int64")
+        prov = Provenance.record(
+            {"problem": spec, "settings": settings, "fit": fit_path}, device, time.perf_counter() - started
+        )
+        OptimizerTraces(problem=problem.definition | {"note": problem.note}, runs=traces, provenance=prov).write(
+            outputs["traces"]
+        )
+        OptimizerRuns(table=table, problem=problem.definition | {"note": problem.note}, provenance=prov).write(
+            outputs["table"]
+        )

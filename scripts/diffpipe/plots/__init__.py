@@ -1,0 +1,1 @@
+"""Plot stage: figures drawn from artifacts and the `figures:` style only."""

@@ -1,0 +1,138 @@
+"""Likelihood figures from fit.json and grid.npz: profile scan, pulls, correlations, 2-D grid."""
+
+import numpy as np
+
+from diffpipe.artifacts import FitResult, GridScan
+from diffpipe.figstyle import new_figure, save
+from diffpipe.runtime import logged
+
+
+def plot_profile(fit: FitResult, style: dict):
+    """The POI's profile -2 Delta ln L with the Hessian parabola and the 68% interval.
+
+    Args:
+        fit: the fit artifact.
+        style: the `figures` config.
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig, axes = new_figure(style)
+    ax = axes[0, 0]
+    prof = fit.profile
+    if prof is None:
+        ax.text(0.5, 0.5, "model has no free POI", ha="center", transform=ax.transAxes)
+        return fig
+    ax.plot(prof["values"], prof["delta_2nll"], color="C0", label="profile -2 Delta lnL")
+    poi = fit.parameters.index(prof["parameter"])
+    mu, sigma = fit.bestfit[poi], fit.sigma_autodiff[poi]
+    x = np.asarray(prof["values"])
+    ax.plot(x, ((x - mu) / sigma) ** 2, "--", color="C1", label="parabola from autodiff Hessian")
+    for level, name in ((1.0, "1 sigma"), (4.0, "2 sigma")):
+        ax.axhline(level, color="grey", lw=0.8, ls=":")
+        ax.text(x[0], level, f" {name}", va="bottom", fontsize="small", color="grey")
+    lo, hi = prof["interval_68"]
+    for end in (lo, hi):
+        if end is not None:
+            ax.axvline(end, color="C2", lw=0.8)
+    ax.set_ylim(0, max(5.0, 1.1 * min(np.max(prof["delta_2nll"]), 12)))
+    ax.set_xlabel(prof["parameter"])
+    ax.set_ylabel("-2 Delta ln L")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_pulls(fit: FitResult, style: dict):
+    """Pulls of the constrained parameters with their post-fit constraints.
+
+    Args:
+        fit: the fit artifact.
+        style: the `figures` config.
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig, axes = new_figure(style)
+    ax = axes[0, 0]
+    pulls = fit.pulls
+    if not pulls:
+        ax.text(0.5, 0.5, "no constrained parameters", ha="center", transform=ax.transAxes)
+        return fig
+    y = np.arange(len(pulls))
+    ax.axvspan(-2, 2, color="yellow", alpha=0.4)
+    ax.axvspan(-1, 1, color="limegreen", alpha=0.4)
+    ax.errorbar([p["pull"] for p in pulls], y, xerr=[p["constraint"] for p in pulls], fmt="ko")
+    ax.set_yticks(y, [p["parameter"] for p in pulls])
+    ax.set_xlim(-3, 3)
+    ax.set_xlabel("(theta_hat - theta_0) / Delta theta")
+    ax.set_title("Pulls and post-fit constraints")
+    return fig
+
+
+def plot_correlation(fit: FitResult, style: dict):
+    """The correlation matrix of the free parameters.
+
+    Args:
+        fit: the fit artifact.
+        style: the `figures` config.
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig, axes = new_figure(style, square=True)
+    ax = axes[0, 0]
+    corr = np.asarray(fit.correlation)
+    image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+    names = fit.parameters
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    if len(names) <= 12:
+        for (i, j), value in np.ndenumerate(corr):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="small")
+    fig.colorbar(image, ax=ax, label="correlation")
+    return fig
+
+
+def plot_grid(grid: GridScan, style: dict):
+    """Filled ln L contours, line contours, gradient arrows, best fit (the notebook's figure).
+
+    Args:
+        grid: the grid-scan artifact.
+        style: the `figures` config.
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig, axes = new_figure(style, square=True)
+    ax = axes[0, 0]
+    gx, gy = np.meshgrid(grid.x, grid.y)
+    filled = ax.contourf(gx, gy, grid.lnl, levels=100, cmap=style["colormap"])
+    ax.contour(gx, gy, grid.lnl, levels=20, colors="w", linewidths=0.6)
+    ax.quiver(grid.arrow_x, grid.arrow_y, grid.arrow_dx, grid.arrow_dy, angles="xy")
+    ax.scatter(*grid.bestfit, c="r", zorder=3, label="best fit")
+    ax.set_xlabel(grid.names[0])
+    ax.set_ylabel(grid.names[1])
+    ax.set_xlim(grid.x[0], grid.x[-1])
+    ax.set_ylim(grid.y[0], grid.y[-1])
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_box_aspect(1)
+    fig.colorbar(filled, ax=ax, label="ln L")
+    return fig
+
+
+def run_plot_likelihood(job, fit_path: str, grid_path: str, style: dict, outputs: dict) -> None:
+    """Rule `plot_likelihood`: grid, profile, pulls and correlation figures of one model.
+
+    Args:
+        job: the `runtime.Job` (its log receives any exception).
+        fit_path: the model's fit.json.
+        grid_path: its grid.npz.
+        style: the `figures` config.
+        outputs: paths `grid`, `profile`, `pulls`, `correlation`.
+    """
+    with logged(job):
+        fit = FitResult.read(fit_path)
+        save(plot_grid(GridScan.read(grid_path), style), outputs["grid"], style)
+        save(plot_profile(fit, style), outputs["profile"], style)
+        save(plot_pulls(fit, style), outputs["pulls"], style)
+        save(plot_correlation(fit, style), outputs["correlation"], style)

@@ -1,0 +1,1 @@
+"""Report stage: the self-contained HTML report from the declared artifacts."""

@@ -1,0 +1,440 @@
+"""The self-contained HTML report: a section per stage, figures embedded, provenance last.
+
+The page is rendered from `workflow/report/report.html.j2` with Jinja2 (autoescaped). This module
+only reads the declared artifacts (through their containers) and computes what the page says:
+pass/fail counts, which method gained from exact gradients, which errors disagree and why.
+Nothing is written in by hand, and nothing under results/ is read unless it was declared.
+"""
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from diffpipe.artifacts import (
+    BenchmarkTable,
+    ControlFlowTable,
+    FitResult,
+    FractalCounts,
+    GradientTable,
+    OptimizerRuns,
+    PipelineTiming,
+    read_any,
+)
+from diffpipe.io import write_text
+
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+
+
+@dataclass
+class Table:
+    """A table ready for the template: formatted cells and a CSS class per row.
+
+    Attributes:
+        columns: header cells.
+        rows: formatted cells, one list per row.
+        status: per row "pass", "fail", "flag" or "" (no colour).
+    """
+
+    columns: list[str]
+    rows: list[list[str]]
+    status: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Figure:
+    """An embedded figure: its data URI, MIME type and caption."""
+
+    uri: str
+    mime: str
+    caption: str
+
+
+def fmt(value, floatfmt: str = "{:.6g}") -> str:
+    """One table cell as text (empty for missing values).
+
+    Args:
+        value: the cell value.
+        floatfmt: format of floats.
+
+    Returns:
+        The text.
+    """
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else floatfmt.format(value)
+    return str(value)
+
+
+def table(frame: pd.DataFrame, status_column: str | None = None, floatfmt: str = "{:.6g}") -> Table:
+    """A DataFrame as a template table.
+
+    Args:
+        frame: the data.
+        status_column: boolean column whose value colours the row (True: pass, False: fail).
+        floatfmt: format of floats.
+
+    Returns:
+        The `Table`.
+    """
+    rows = [[fmt(v, floatfmt) for v in row] for row in frame.itertuples(index=False)]
+    status = []
+    if status_column is not None:
+        status = ["pass" if bool(v) else "fail" for v in frame[status_column]]
+    return Table([str(c) for c in frame.columns], rows, status)
+
+
+def embed(path: str | Path, caption: str = "") -> Figure:
+    """A figure file as a data URI.
+
+    Args:
+        path: a png, svg or pdf file.
+        caption: its caption (default: the file name).
+
+    Returns:
+        The `Figure`.
+    """
+    path = Path(path)
+    mime = MIME[path.suffix.lstrip(".")]
+    data = base64.b64encode(path.read_bytes()).decode()
+    return Figure(f"data:{mime};base64,{data}", mime, caption or path.name)
+
+
+# --------------------------------------------------------------------------- gradients
+def gradients_context(gradients_csv: str, controlflow_csv: str, figure: str) -> dict:
+    """The gradient section: pass counts, the table, control-flow agreement and figure.
+
+    Args:
+        gradients_csv: gradients.csv.
+        controlflow_csv: controlflow.csv.
+        figure: the control-flow figure.
+
+    Returns:
+        Template values.
+    """
+    grads = GradientTable.read(gradients_csv).table
+    flow = ControlFlowTable.read(controlflow_csv)
+    ft = flow.table
+    scale = np.maximum(1.0, np.abs(ft["df_analytic"]))
+    diffs = {
+        col: float(np.max(np.abs(ft[col] - ft["df_analytic"]) / scale))
+        for col in ("df_jax_vmap", "df_jax_pointwise", "df_tensorflow")
+    }
+    return {
+        "passed": int(grads["passed"].sum()),
+        "total": len(grads),
+        "table": table(grads, "passed"),
+        "flow_points": len(ft),
+        "flow_interval": flow.interval,
+        "flow_threshold": flow.threshold,
+        "flow_steps": flow.steps,
+        "flow_diffs": diffs,
+        "figure": embed(figure, "f and f' (jax.vmap of value_and_grad, analytic dotted)"),
+    }
+
+
+# --------------------------------------------------------------------------- optimizers
+def optimizer_conclusion(table_: pd.DataFrame, name: str, note: str = "") -> dict:
+    """Did the exact gradient reach the target in fewer evaluations than finite differences?
+
+    Args:
+        table_: the runs table (evals_to_target empty where never reached).
+        name: the problem's name.
+        note: the problem's note (e.g. no unique minimiser).
+
+    Returns:
+        text (the conclusion) and exceptions (the pairs where exact was not better, and why).
+    """
+    evals = table_.assign(evals=pd.to_numeric(table_["evals_to_target"], errors="coerce").astype(float))
+    pivot = evals.pivot_table(
+        index=["method", "start"], columns="gradient_mode", values="evals", aggfunc="first", dropna=False
+    )
+    if "none" not in pivot or "jax" not in pivot:
+        return {"text": f"{name}: no finite-difference / exact-gradient pair was run.", "exceptions": []}
+    pairs = evals.loc[evals["gradient_mode"].isin(["none", "jax"])].groupby(["method", "start"])
+    better, count, exceptions = 0, 0, []
+    for (method, start), group in pairs:
+        modes = dict(zip(group["gradient_mode"], group["evals"]))
+        if "none" not in modes or "jax" not in modes:
+            continue
+        count += 1
+        fd, exact = modes["none"], modes["jax"]
+        if not np.isnan(exact) and (np.isnan(fd) or exact < fd):
+            better += 1
+            continue
+        if np.isnan(exact) and np.isnan(fd):
+            why = "neither reached the target"
+        elif np.isnan(exact):
+            why = "the exact-gradient run did not reach the target"
+        elif exact == fd == 1:
+            why = "the start already is a minimum (f - f* = 0 at the first evaluation)"
+        else:
+            why = f"finite differences needed {int(fd)} evaluations, exact {int(exact)}"
+        exceptions.append(f"{method} from {start}: {why}")
+    text = (
+        f"{name}: with the exact JAX gradient, {better} of {count} method/start pairs reached "
+        "f - f* ≤ target in fewer evaluations of f than the same method with finite differences."
+    )
+    if note:
+        text += f" Note: {note}."
+    return {"text": text, "exceptions": exceptions}
+
+
+OPTIMIZER_COLUMNS = [
+    "method",
+    "gradient_mode",
+    "start",
+    "success",
+    "nit",
+    "nfev",
+    "njev",
+    "nhev",
+    "evals_to_target",
+    "reached_target",
+    "f_minus_fstar",
+    "distance_to_minimiser",
+    "grad_norm",
+    "wall_time_s",
+    "message",
+]
+
+
+def optimizers_context(tables: list[str], convergence: list[str], evaluations: list[str]) -> list[dict]:
+    """One entry per problem: definition, conclusion, failures, figures, all runs.
+
+    Args:
+        tables: the problems' runs CSVs.
+        convergence: their convergence figures.
+        evaluations: their evaluation figures.
+
+    Returns:
+        Template values per problem.
+    """
+    problems = []
+    for path, conv, evals in zip(tables, convergence, evaluations):
+        runs = OptimizerRuns.read(path)
+        frame, problem = runs.table, runs.problem
+        problems.append(
+            {
+                "name": problem["name"],
+                "problem": problem,
+                "conclusion": optimizer_conclusion(frame, problem["name"], problem.get("note", "")),
+                "failures": int((~frame["success"].astype(bool)).sum()),
+                "runs": len(frame),
+                "figures": [
+                    embed(conv, "best f - f* against evaluations of f (farthest start)"),
+                    embed(evals, "evaluations of f to reach the target"),
+                ],
+                "table": table(frame[OPTIMIZER_COLUMNS], "reached_target"),
+            }
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------- likelihood
+FIT_COLUMNS = [
+    "parameter",
+    "bestfit",
+    "sigma_autodiff",
+    "sigma_hesse",
+    "minos_lower",
+    "minos_upper",
+    "profile_lower",
+    "profile_upper",
+    "max_rel_diff",
+    "worst",
+    "flagged",
+    "reason",
+]
+
+
+def likelihood_context(fits: list[str], figures: dict[str, list[str]]) -> list[dict]:
+    """One entry per model: fit summary, closed form, flags, cross-check table, figures.
+
+    Args:
+        fits: the models' fit.json files.
+        figures: kind (grid, profile, pulls, correlation) -> the models' figures.
+
+    Returns:
+        Template values per model.
+    """
+    captions = {
+        "grid": "lnL grid, contours, gradient field, best fit",
+        "profile": "POI profile",
+        "pulls": "pulls",
+        "correlation": "correlations",
+    }
+    models = []
+    for i, path in enumerate(fits):
+        fit = FitResult.read(path)
+        rows = pd.DataFrame(fit.crosscheck)
+        sigma = dict(zip(fit.parameters, fit.sigma_autodiff))
+        closed = [
+            {"parameter": k, "closed": v, "autodiff": sigma[k], "rel": abs(sigma[k] - v) / v}
+            for k, v in (fit.closed_form or {}).items()
+        ]
+        models.append(
+            {
+                "name": fit.model,
+                "fit": fit,
+                "closed_form": closed,
+                "flagged": [r for r in fit.crosscheck if r["flagged"]],
+                "table": table(rows[FIT_COLUMNS], None),
+                "status": ["flag" if r["flagged"] else "pass" for r in fit.crosscheck],
+                "figures": [embed(figures[kind][i], caption) for kind, caption in captions.items()],
+            }
+        )
+        models[-1]["table"].status = models[-1]["status"]
+    return models
+
+
+# --------------------------------------------------------------------------- benchmark
+def benchmark_context(inputs: dict) -> dict | None:
+    """Kernel and pipeline timings (None when the benchmark was not part of this build).
+
+    Args:
+        inputs: the report's inputs.
+
+    Returns:
+        Template values or None.
+    """
+    if "benchmark_fractals" not in inputs:
+        return None
+    fractals = BenchmarkTable.read(inputs["benchmark_fractals"])
+    grid = BenchmarkTable.read(inputs["benchmark_grid"])
+    timing = PipelineTiming.read(inputs["pipeline_timing"])
+    return {
+        "cpu": fractals.cpu,
+        "fractals": table(fractals.table),
+        "grid": table(grid.table),
+        "pipeline": table(pd.DataFrame(timing.runs)),
+        "figure": embed(inputs["benchmark_figure"], "benchmark"),
+    }
+
+
+# --------------------------------------------------------------------------- provenance
+def runtimes_table(paths: list[str], root: str = "results/benchmarks") -> pd.DataFrame:
+    """Per-job runtime and memory from Snakemake's benchmark files.
+
+    Args:
+        paths: the declared benchmark .tsv files (one per job of the current DAG).
+        root: the folder the job names are relative to.
+
+    Returns:
+        Columns job, seconds, max_rss_mb.
+    """
+    rows = []
+    for path in paths:
+        bench = pd.read_csv(path, sep="\t")
+        job = str(Path(path).relative_to(root).with_suffix("")) if Path(path).is_relative_to(root) else Path(path).stem
+        rss = bench["max_rss"].iloc[0] if "max_rss" in bench else np.nan
+        rows.append({"job": job, "seconds": float(bench["s"].iloc[0]), "max_rss_mb": rss})
+    return pd.DataFrame(rows, columns=["job", "seconds", "max_rss_mb"])
+
+
+def artifact_paths(inputs: dict) -> list[str]:
+    """Every data artifact among the report's inputs (figures and benchmark files excluded).
+
+    Args:
+        inputs: the report's inputs (name -> path or list of paths).
+
+    Returns:
+        The artifact paths.
+    """
+    paths = []
+    for name, value in inputs.items():
+        if name == "runtimes":
+            continue
+        for path in [value] if isinstance(value, str) else list(value):
+            if Path(path).suffix in {".json", ".csv", ".npz"}:
+                paths.append(path)
+    return paths
+
+
+def provenance_context(inputs: dict, config: dict) -> dict:
+    """Devices, code versions, package versions, device warnings, runtimes and the config.
+
+    Args:
+        inputs: the report's inputs.
+        config: the run's config.
+
+    Returns:
+        Template values.
+    """
+    records = [read_any(path).provenance for path in artifact_paths(inputs)]
+    records = [r for r in records if r is not None]
+    packages = records[0].packages if records else {}
+    runtimes = runtimes_table(list(inputs.get("runtimes", [])))
+    return {
+        "devices": sorted({r.device for r in records}),
+        "code_versions": sorted({r.code_version for r in records}),
+        "warnings": sorted({r.device_warning for r in records if r.device_warning}),
+        "packages": table(pd.DataFrame(sorted(packages.items()), columns=["package", "version"])),
+        "runtimes": table(runtimes, floatfmt="{:.3f}"),
+        "config": yaml.safe_dump(config, sort_keys=False),
+    }
+
+
+def build(inputs: dict, config: dict, template_path: str) -> str:
+    """Render the whole page.
+
+    Args:
+        inputs: the report's declared inputs (name -> path or list of paths).
+        config: the run's config.
+        template_path: the Jinja2 template.
+
+    Returns:
+        The HTML text.
+    """
+    import jinja2
+
+    path = Path(template_path)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(path.parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    fractals = [FractalCounts.read(p) for p in inputs["fractal_counts"]]
+    context = {
+        "provenance": provenance_context(inputs, config),
+        "gradients": gradients_context(inputs["gradients"], inputs["controlflow"], inputs["controlflow_figure"]),
+        "optimizers": optimizers_context(
+            list(inputs["optimizer_runs"]), list(inputs["optimizer_convergence"]), list(inputs["optimizer_evaluations"])
+        ),
+        "models": likelihood_context(
+            list(inputs["fits"]),
+            {
+                "grid": list(inputs["likelihood_grid"]),
+                "profile": list(inputs["likelihood_profile"]),
+                "pulls": list(inputs["likelihood_pulls"]),
+                "correlation": list(inputs["likelihood_correlation"]),
+            },
+        ),
+        "fractals": {
+            "figure": embed(inputs["fractals_figure"], "side by side"),
+            "images": [embed(img, f.name) for f, img in zip(fractals, inputs["fractal_images"])],
+        },
+        "benchmark": benchmark_context(inputs),
+    }
+    return env.get_template(path.name).render(**context)
+
+
+def run_report(job, inputs: dict, config: dict, output: str) -> None:
+    """Rule `report`: render results/report.html from the declared inputs.
+
+    Args:
+        job: the `runtime.Job`.
+        inputs: the rule's inputs (name -> path or list of paths; `template` the Jinja2 file).
+        config: the run's config.
+        output: the HTML file.
+    """
+    from diffpipe.runtime import logged
+
+    with logged(job):
+        write_text(output, build(inputs, config, inputs["template"]))

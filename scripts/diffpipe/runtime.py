@@ -1,0 +1,183 @@
+"""Process set-up shared by the compute jobs: thread pools, float64, device choice.
+
+Snakemake starts each job in its own Python process, so this runs once per job, before
+JAX/XLA or TensorFlow create their thread pools (both initialise lazily, on first use).
+"""
+
+import contextlib
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+log = logging.getLogger("diffpipe")
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a job computes. `warning` is set when GPUs were requested but none is visible."""
+
+    kind: str  # "cpu" or "gpu"
+    description: str
+    warning: str | None = None
+
+
+def setup_logging(log_path: str | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def limit_threads(threads: int) -> None:
+    """Bound every native thread pool by the rule's `threads:`.
+
+    Must run before JAX's backend or TensorFlow's runtime start (both do so on first use).
+    """
+    threads = max(1, int(threads))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["NUMBA_NUM_THREADS"] = os.environ.get("NUMBA_NUM_THREADS", str(threads))
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def enable_float64() -> None:
+    os.environ["JAX_ENABLE_X64"] = "1"
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_enable_x64", True)
+
+
+# XLA executables persist here and are shared by the jobs of a run and later runs: a fit and
+# its grid scan compile many of the same pyhf kernels, and a rerun after a config edit skips
+# most compiling (about 2 s per JAX job). Cached executables are the same programs, so the
+# numbers do not change. Removed with .snakemake/.
+COMPILE_CACHE = os.path.join(".snakemake", "jax-cache")
+
+
+def enable_compilation_cache(folder: str = COMPILE_CACHE) -> None:
+    settings = {
+        "jax_compilation_cache_dir": os.path.abspath(folder),
+        "jax_persistent_cache_min_compile_time_secs": 0,
+        "jax_persistent_cache_min_entry_size_bytes": 0,
+    }
+    for key, value in settings.items():
+        os.environ[key.upper()] = str(value)
+    if "jax" in sys.modules:
+        for key, value in settings.items():
+            sys.modules["jax"].config.update(key, value)
+
+
+def _jax_gpus() -> list[str]:
+    try:
+        import jax
+
+        return [str(d) for d in jax.devices("gpu")]
+    except RuntimeError:
+        return []
+
+
+def choose_device(gpus_requested: int, uses_jax: bool = True) -> Device:
+    """CPU unless the rule asked for GPUs and one is visible; warn when a GPU goes unused.
+
+    With `gpu: 0` the GPUs are hidden from the process so that a CPU job never grabs one.
+    `uses_jax=False` marks a CPU-only backend (the numba kernel).
+    """
+    if gpus_requested <= 0:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        return Device("cpu", "cpu")
+    granted = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+    visible = _jax_gpus() if uses_jax else []
+    if visible:
+        return Device("gpu", ", ".join(visible))
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    reason = "no GPU is visible to this job" if uses_jax else "this job's backend is a CPU kernel"
+    warning = f"resources.gpu={gpus_requested} (CUDA_VISIBLE_DEVICES={granted}) but {reason}; falling back to CPU"
+    log.warning(warning)
+    return Device("cpu", "cpu (GPU requested, not used)", warning)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a rule's entry script hands the library about its job.
+
+    Attributes:
+        rule: the rule's name.
+        log: path of the job's log file (None: log to stderr only).
+        threads: the rule's `threads:`.
+        gpus: the job's `resources.gpu`.
+    """
+
+    rule: str
+    log: str | None = None
+    threads: int = 1
+    gpus: int = 0
+
+
+def job_from_snakemake(smk) -> Job:
+    """Unpack the `snakemake` object of a script directive.
+
+    Args:
+        smk: the object Snakemake injects into a rule's script.
+
+    Returns:
+        The job's rule name, log file, threads and GPUs.
+    """
+    return Job(
+        rule=smk.rule,
+        log=smk.log[0] if smk.log else None,
+        threads=int(smk.threads),
+        gpus=int(getattr(smk.resources, "gpu", 0)),
+    )
+
+
+@contextlib.contextmanager
+def logged(job: Job):
+    """Log to the job's log file; an exception is logged with its traceback, then re-raised.
+
+    Args:
+        job: the job.
+
+    Yields:
+        Nothing; the body is the job's work.
+    """
+    setup_logging(job.log)
+    try:
+        yield
+    except BaseException:
+        log.exception("rule %s failed", job.rule)
+        raise
+
+
+@contextlib.contextmanager
+def compute_job(job: Job, uses_jax: bool = True):
+    """Preamble of every compute job: logging, thread pools, float64, compile cache, device.
+
+    Args:
+        job: the job.
+        uses_jax: False for a CPU-only kernel (the numba fractal backend).
+
+    Yields:
+        The `Device` the job computes on.
+    """
+    with logged(job):
+        limit_threads(job.threads)
+        enable_float64()
+        enable_compilation_cache()
+        device = choose_device(job.gpus, uses_jax=uses_jax)
+        log.info("rule %s: threads=%s device=%s", job.rule, job.threads, device.description)
+        yield device

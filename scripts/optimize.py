@@ -1,0 +1,13 @@
+"""Rule optimize: every (start, method, gradient mode) of one optimizer problem."""
+
+from diffpipe.optimizers.compare import run_optimize
+from diffpipe.runtime import job_from_snakemake
+
+run_optimize(
+    job_from_snakemake(snakemake),
+    name=snakemake.wildcards.problem,
+    spec=snakemake.params.problem,
+    settings=snakemake.params.settings,
+    fit_path=snakemake.input.get("fit"),
+    outputs={"table": snakemake.output.table, "traces": snakemake.output.traces},
+)

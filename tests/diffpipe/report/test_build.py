@@ -1,0 +1,66 @@
+import base64
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from conftest import ROOT
+from diffpipe.report import build as report
+
+TEMPLATE = ROOT / "workflow" / "report" / "macros.html.j2"
+
+
+def runs(rows):
+    cols = ["method", "start", "gradient_mode", "evals_to_target"]
+    frame = pd.DataFrame([dict(zip(cols, r)) for r in rows])
+    frame["evals_to_target"] = frame["evals_to_target"].astype("Int64")
+    return frame
+
+
+def macros():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True)
+    return env.get_template(TEMPLATE.name).module
+
+
+def test_optimizer_conclusion_is_computed_from_the_table():
+    table = runs(
+        [
+            ("BFGS", "[1]", "none", 40),
+            ("BFGS", "[1]", "jax", 10),
+            ("CG", "[1]", "none", 30),
+            ("CG", "[1]", "jax", None),
+            ("Newton-CG", "[0]", "none", 1),
+            ("Newton-CG", "[0]", "jax", 1),
+        ]
+    )
+    result = report.optimizer_conclusion(table, "p", "a note")
+    assert "1 of 3 method/start pairs" in result["text"] and "Note: a note." in result["text"]
+    assert "CG from [1]: the exact-gradient run did not reach the target" in result["exceptions"]
+    assert "Newton-CG from [0]: the start already is a minimum (f - f* = 0 at the first evaluation)" in result["exceptions"]
+
+
+def test_tables_escape_content_and_mark_status():
+    frame = pd.DataFrame({"name": ["<b>x</b>", "y"], "value": [1.5, np.nan], "ok": [True, False]})
+    html = str(macros().render_table(report.table(frame, "ok")))
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert html.count('class="pass"') == 1 and html.count('class="fail"') == 1
+    assert "<td></td>" in html  # NaN is an empty cell
+
+
+def test_figures_are_embedded_as_data_uris(tmp_path):
+    png = tmp_path / "a.png"
+    png.write_bytes(b"\x89PNG fake")
+    svg = tmp_path / "b.svg"
+    svg.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    assert base64.b64encode(png.read_bytes()).decode() in report.embed(png).uri
+    assert report.embed(svg).uri.startswith("data:image/svg+xml;base64,")
+    html = str(macros().render_figure(report.embed(png, "cap <i>")))
+    assert 'src="data:image/png;base64,' in html and "cap &lt;i&gt;" in html
+
+
+def test_runtimes_come_from_the_declared_benchmark_files_only(tmp_path):
+    (tmp_path / "fit").mkdir()
+    (tmp_path / "fit" / "m.tsv").write_text("s\th:m:s\tmax_rss\n1.25\t0:00:01\t100\n")
+    (tmp_path / "fit" / "old.tsv").write_text("s\th:m:s\tmax_rss\n9\t0:00:09\t1\n")  # not declared: not listed
+    table = report.runtimes_table([str(tmp_path / "fit" / "m.tsv")], root=str(tmp_path))
+    assert table.to_dict("records") == [{"job": "fit/m", "seconds": 1.25, "max_rss_mb": 100}]

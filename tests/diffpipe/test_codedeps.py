@@ -1,0 +1,58 @@
+"""Code inputs come from each entry script's import closure (ast), checked against ModuleFinder."""
+
+import modulefinder
+
+from conftest import ROOT
+from diffpipe.codedeps import import_closure, imported_names
+
+SCRIPTS = ROOT / "scripts"
+
+
+def modulefinder_closure(script):
+    """Independent reference: the stdlib's bytecode scanner, restricted to the package."""
+    finder = modulefinder.ModuleFinder(path=[str(SCRIPTS)])
+    finder.run_script(str(script))
+    return {
+        mod.__file__ for name, mod in finder.modules.items() if name.startswith("diffpipe") and mod.__file__
+    }
+
+
+def test_closure_equals_modulefinder_for_every_entry_script():
+    scripts = sorted(SCRIPTS.glob("*.py"))
+    assert len(scripts) >= 15
+    for script in scripts:
+        ours = {str(p) for p in import_closure(script, SCRIPTS)}
+        assert ours == modulefinder_closure(script), script.name
+
+
+def test_relative_and_lazy_imports_count(tmp_path):
+    pkg = tmp_path / "diffpipe"
+    (pkg / "stage").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "stage" / "__init__.py").write_text("")
+    (pkg / "shared.py").write_text("X = 1\n")
+    (pkg / "stage" / "helper.py").write_text("Y = 2\n")
+    (pkg / "stage" / "main.py").write_text(
+        "from . import helper\n\ndef f():\n    from ..shared import X\n    return X\n"
+    )
+    entry = tmp_path / "entry.py"
+    entry.write_text("try:\n    from diffpipe.stage.main import f\nexcept ImportError:\n    pass\n")
+    names = {p.relative_to(tmp_path).as_posix() for p in import_closure(entry, tmp_path)}
+    assert names == {
+        "diffpipe/__init__.py", "diffpipe/stage/__init__.py", "diffpipe/stage/main.py",
+        "diffpipe/stage/helper.py", "diffpipe/shared.py",
+    }
+    assert "diffpipe.shared" in imported_names(pkg / "stage" / "main.py", tmp_path)
+
+
+def test_stage_modules_do_not_import_each_other():
+    stages = {"gradients", "optimizers", "likelihood", "fractals", "benchmark", "plots", "report"}
+    package = SCRIPTS / "diffpipe"
+    for path in package.rglob("*.py"):
+        own = path.relative_to(package).parts[0] if path.parent != package else None
+        for name in imported_names(path, SCRIPTS):
+            parts = name.split(".")
+            if len(parts) > 1 and parts[1] in stages:
+                assert parts[1] == own, f"{path.relative_to(SCRIPTS)} imports stage module {name}"
+            if own is None and len(parts) > 1:
+                assert parts[1] not in stages, f"shared module {path.name} imports stage {name}"

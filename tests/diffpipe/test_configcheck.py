@@ -1,0 +1,158 @@
+"""Bad configuration: one clear error naming the key (or file), before any job runs."""
+
+import copy
+import math
+
+import pytest
+import yaml
+from diffpipe.configcheck import ConfigError, check_config
+from conftest import ROOT, SMALL_CONFIG
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+WORKSPACE = str(ROOT / "resources" / "pyhf" / "example_bkgonly.json")
+
+
+def base_config():
+    cfg = yaml.safe_load(SMALL_CONFIG.read_text())
+    cfg["likelihood"]["models"]["ws"] = {"workspace": WORKSPACE, "measurement": "GaussExample", "data": "observed"}
+    return cfg
+
+
+def check(cfg):
+    check_config(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "notebook.yaml"])
+def test_the_shipped_configs_are_valid(name):
+    check(base_config())
+    shipped = yaml.safe_load((ROOT / "config" / name).read_text())
+    for spec in shipped["likelihood"]["models"].values():
+        if "workspace" in spec:
+            spec["workspace"] = str(ROOT / spec["workspace"])
+    check(shipped)
+
+
+def edit(path, value):
+    def apply(cfg):
+        node = cfg
+        for key in path[:-1]:
+            node = node[key]
+        if value is DELETE:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+
+    return apply
+
+
+DELETE = object()
+
+BAD = {
+    "unknown top-level key": (edit(["colour"], "red"), "<config root>"),
+    "unknown nested key": (edit(["fractals", "mandelbrot", "zoom"], 2), "fractals.mandelbrot"),
+    "point of wrong type": (
+        edit(["gradients", "functions", "notebook_square", "points"], [[1.0], ["x"]]),
+        "gradients.functions.notebook_square.points[1][0]",
+    ),
+    "zero width": (edit(["fractals", "mandelbrot", "width"], 0), "fractals.mandelbrot.width"),
+    "negative height": (edit(["fractals", "julia", "height"], -5), "fractals.julia.height"),
+    "iterations beyond limit": (
+        edit(["fractals", "mandelbrot", "iterations"], 10**8),
+        "fractals.mandelbrot.iterations",
+    ),
+    "NaN": (edit(["controlflow", "interval"], [math.nan, 5.0]), "controlflow.interval[0]"),
+    "infinity in a point": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "starts"], [[math.inf, 1.0]]),
+        "optimizers.problems.rosenbrock_2d.starts[0][0]",
+    ),
+    "empty method list": (edit(["optimizers", "methods"], []), "optimizers.methods"),
+    "unknown method": (edit(["optimizers", "methods"], ["BFGS", "Magic"]), "optimizers.methods[1]"),
+    "julia without c": (edit(["fractals", "julia", "c"], DELETE), "fractals.julia.c"),
+    "mandelbrot with c": (edit(["fractals", "mandelbrot", "c"], [0.1, 0.2]), "fractals.mandelbrot.c"),
+    "viewport xmin >= xmax": (
+        edit(["fractals", "mandelbrot", "viewport"], [1.0, -1.0, -1.0, 1.0]),
+        "fractals.mandelbrot.viewport",
+    ),
+    "interval reversed": (edit(["controlflow", "interval"], [5.0, -2.0]), "controlflow.interval"),
+    "too few control-flow points": (edit(["controlflow", "points"], 1), "controlflow.points"),
+    "user function does not import": (
+        edit(["gradients", "functions", "notebook_square", "function"], "no_such_module_q:f"),
+        "gradients.functions.notebook_square.function",
+    ),
+    "unknown registry function": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "function"], "banana"),
+        "optimizers.problems.rosenbrock_2d.function",
+    ),
+    "mixed start dimensions": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "starts"], [[1.0, 2.0], [1.0]]),
+        "optimizers.problems.rosenbrock_2d.starts",
+    ),
+    "function and likelihood model": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "likelihood_model"], "counting"),
+        "optimizers.problems.rosenbrock_2d",
+    ),
+    "unknown likelihood model": (
+        edit(["optimizers", "problems", "nll"], {"likelihood_model": "nope", "starts": [[1.0, 1.0]]}),
+        "optimizers.problems.nll.likelihood_model",
+    ),
+    "missing workspace file": (
+        edit(["likelihood", "models", "ws", "workspace"], "/nonexistent/ws.json"),
+        "likelihood.models.ws.workspace",
+    ),
+    "workspace failing pyhf's schema": (
+        edit(["likelihood", "models", "ws"], {"workspace": str(ROOT / "tests" / "data" / "broken_workspace.json")}),
+        "broken_workspace.json",
+    ),
+    "unknown measurement": (
+        edit(["likelihood", "models", "ws", "measurement"], "Nope"),
+        "likelihood.models.ws.measurement",
+    ),
+    "unknown parameter in bounds": (
+        edit(["likelihood", "models", "counting", "bounds"], {"nu": [0.0, 1.0]}),
+        "likelihood.models.counting.bounds.nu",
+    ),
+    "unknown grid parameter": (
+        edit(["likelihood", "models", "counting", "grid", "y"], "gamma"),
+        "likelihood.models.counting.grid.y",
+    ),
+    "grid over one parameter twice": (
+        edit(["likelihood", "models", "counting", "grid", "y"], "mu"),
+        "likelihood.models.counting.grid",
+    ),
+    "model both simple and workspace": (
+        edit(["likelihood", "models", "counting", "workspace"], WORKSPACE),
+        "likelihood.models.counting",
+    ),
+    "unequal simple lists": (
+        edit(["likelihood", "models", "counting", "simple", "signal"], [5.0, 1.0]),
+        "likelihood.models.counting.simple",
+    ),
+    "bad figure format": (edit(["figures", "format"], "jpg"), "figures.format"),
+    "unknown colormap": (edit(["figures", "colormap"], "rainbow_unicorn"), "figures.colormap"),
+    "dpi of wrong type": (edit(["figures", "dpi"], "high"), "figures.dpi"),
+    "negative gpu count": (edit(["compute", "gpu"], -1), "compute.gpu"),
+    "gpu override for an unknown rule": (edit(["compute", "gpu_overrides"], {"report": 1}), "compute.gpu_overrides"),
+    "fractals not a mapping": (edit(["fractals"], ["mandelbrot"]), "fractals"),
+    "bad entry name": (edit(["fractals", "9lives"], {"kind": "mandelbrot"}), "fractals"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_config_names_the_key(name):
+    mutate, key = BAD[name]
+    cfg = copy.deepcopy(base_config())
+    mutate(cfg)
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert key in str(err.value), str(err.value)
+    assert "\n" not in str(err.value)  # one message, one line
+
+
+def test_cli_override_strings_are_read_as_numbers_and_booleans():
+    """`snakemake --config 'benchmark={enabled: true}'` delivers 'true' as a string."""
+    cfg = base_config()
+    cfg["benchmark"] = {"enabled": "true", "repeats": "3", "grid_model": "counting"}
+    cfg["controlflow"] = {"points": "20", "interval": ["-1", "1e1"]}
+    check(cfg)
+    assert cfg["benchmark"]["enabled"] is True and cfg["benchmark"]["repeats"] == 3
+    assert cfg["controlflow"] == {"points": 20, "interval": [-1, 10.0]}

@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+import pytest
+
+from diffpipe import io
+
+
+def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        io.write_with(target, broken)
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_partial_name_is_hidden_and_beside_the_target(tmp_path):
+    partial = io.partial_path(tmp_path / "counts.npz")
+    assert partial.parent == tmp_path and partial.name.startswith(".") and io.PARTIAL_MARK in partial.name
+
+
+def test_json_is_strict_non_finite_values_become_null_with_a_reason(tmp_path):
+    io.write_json(tmp_path / "a.json", {"x": np.float64(1.5), "v": np.arange(3), "bad": [1.0, float("nan")], "inf": np.inf})
+    text = (tmp_path / "a.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text)
+    assert data["v"] == [0, 1, 2] and data["x"] == 1.5 and data["bad"] == [1.0, None] and data["inf"] is None
+    assert data["non_finite"]["paths"] == ["bad[1]", "inf"] and "not a finite number" in data["non_finite"]["reason"]
+
+
+def test_strict_reader_refuses_nan():
+    with pytest.raises(ValueError, match="not strict JSON"):
+        io.from_json('{"x": NaN}')
+    with pytest.raises(ValueError):
+        io.to_json({"x": float("inf")})
+
+
+def test_plain_refuses_unknown_types():
+    with pytest.raises(TypeError, match="a.b"):
+        io.plain({"a": {"b": object()}})

@@ -1,0 +1,39 @@
+import os
+
+from diffpipe import runtime
+
+
+def test_cpu_jobs_hide_gpus(monkeypatch):
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    device = runtime.choose_device(0)
+    assert device.kind == "cpu" and device.warning is None
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_requested_gpu_that_cannot_be_used_falls_back_with_a_warning(monkeypatch):
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    device = runtime.choose_device(1, uses_jax=False)
+    assert device.kind == "cpu"
+    assert "CUDA_VISIBLE_DEVICES=3" in device.warning and "falling back to CPU" in device.warning
+    device = runtime.choose_device(1, uses_jax=True)  # CPU-only jaxlib here: no GPU visible
+    assert "no GPU is visible" in device.warning
+
+
+def test_thread_limits_reach_every_pool(monkeypatch):
+    # setenv first, so monkeypatch restores the environment the later tests started with
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+        "NUMBA_NUM_THREADS",
+        "JAX_PLATFORMS",
+    ):
+        monkeypatch.setenv(var, os.environ.get(var, "2"))
+    monkeypatch.setenv("XLA_FLAGS", "")
+    runtime.limit_threads(1)
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert "intra_op_parallelism_threads=1" in os.environ["XLA_FLAGS"]
