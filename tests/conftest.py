@@ -38,7 +38,7 @@ def require(condition: bool, reason: str) -> None:
 def copy_project(dest: Path) -> Path:
     """A throwaway copy of the project (code + config), so tests may edit anything in it."""
     for name in ("workflow", "scripts", "config", "profiles", "resources"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(ROOT / "environment.yml", dest / "environment.yml")
     shutil.copy(SMALL_CONFIG, dest / "config" / "config.yaml")
     return dest
@@ -69,36 +69,39 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
     return jobs
 
 
+# Documented timing fields: wall-clock measurements that differ between identical runs.
+TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host")
+
+
 def numeric_digest(path: Path) -> str:
-    """Content hash of a numeric artifact, without its documented timing fields."""
-    from artifacts import TIMING_FIELDS
+    """Content hash of an artifact (read through its container), without its timing fields."""
+    from diffpipe.artifacts import read_any
+    from diffpipe.io import plain
 
-    if path.suffix == ".csv":
-        frame = pd.read_csv(path)
-        frame = frame.drop(columns=[c for c in TIMING_FIELDS if c in frame])
-        data = frame.to_csv(index=False).encode()
-    elif path.suffix == ".json":
+    art = read_any(path)
 
-        def strip(value):
-            if isinstance(value, dict):
-                return {k: strip(v) for k, v in value.items() if k not in TIMING_FIELDS and k != "host"}
-            if isinstance(value, list):
-                return [strip(v) for v in value]
-            return value
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in TIMING_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
 
-        data = json.dumps(strip(json.loads(path.read_text())), sort_keys=True).encode()
-    else:
-        data = (
-            path.read_bytes()
-            if path.suffix == ".npy"
-            else b"".join(np.load(path)[k].tobytes() for k in sorted(np.load(path).files))
-        )
-    return hashlib.sha256(data).hexdigest()
+    fields = {}
+    for name, value in vars(art).items():
+        if isinstance(value, pd.DataFrame):
+            value = value.drop(columns=[c for c in TIMING_FIELDS if c in value]).to_csv(index=False)
+        elif isinstance(value, np.ndarray):
+            value = hashlib.sha256(value.tobytes()).hexdigest() + str(value.dtype) + str(value.shape)
+        elif name == "provenance" and value is not None:
+            value = value.to_dict()
+        fields[name] = value
+    return hashlib.sha256(json.dumps(strip(plain(fields)), sort_keys=True).encode()).hexdigest()
 
 
 def numeric_digests(results: Path) -> dict[str, str]:
-    """Digest of every numeric artifact under results/ (benchmarks, which are timings, excluded)."""
-    files = [p for pattern in ("*.csv", "*.json", "*.npy", "*.npz") for p in results.rglob(pattern)]
+    """Digest of every data artifact under results/ (benchmarks, which are timings, excluded)."""
+    files = [p for pattern in ("*.csv", "*.json", "*.npz") for p in results.rglob(pattern)]
     return {
         str(p.relative_to(results)): numeric_digest(p)
         for p in sorted(files)

@@ -1,6 +1,5 @@
 """The real pipeline, run by Snakemake on the small config in a temporary copy of the project."""
 
-import json
 import os
 import re
 import shutil
@@ -11,10 +10,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, SNAKEMAKE, copy_project, numeric_digests, planned_jobs, snakemake
+
+from diffpipe import artifacts
 
 pytestmark = pytest.mark.workflow
 
@@ -46,25 +46,46 @@ def rules_of(jobs) -> set[str]:
 # --------------------------------------------------------------------------- the run itself
 def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     results = pipeline_run / "results"
-    gradients = pd.read_csv(results / "gradients" / "gradients.csv")
-    assert gradients["passed"].all()
-    assert (results / "gradients" / "gradients.csv.provenance.json").is_file()
+    gradients = artifacts.GradientTable.read(results / "gradients" / "gradients.csv")
+    assert gradients.table["passed"].all() and gradients.provenance.config_hash
     for name in ("mandelbrot", "julia"):
-        counts = np.load(results / "fractals" / name / "counts.npy")
-        assert counts.shape == (48, 64) and np.issubdtype(counts.dtype, np.integer)
+        fractal = artifacts.FractalCounts.read(results / "fractals" / name / "counts.npz")
+        assert fractal.counts.shape == (48, 64) and np.issubdtype(fractal.counts.dtype, np.integer)
+        assert (fractal.name, fractal.width, fractal.height, fractal.iterations) == (name, 64, 48, 60)
         assert (results / "fractals" / name / "image.png").stat().st_size > 0
-    fit = json.loads((results / "likelihood" / "counting" / "fit.json").read_text())
-    assert fit["closed_form"]["mu"] == pytest.approx(fit["sigma_autodiff"][0], rel=1e-8)
-    assert set(fit["provenance"]) >= {"config_hash", "code_version", "packages", "device", "elapsed_s"}
-    with np.load(results / "likelihood" / "counting" / "grid.npz") as grid:
-        assert grid["lnl"].shape == (21, 21)
-    table = pd.read_csv(results / "optimizers" / "rosenbrock_2d.csv")
-    assert set(table["method"]) == {"BFGS", "Newton-CG"}
+    fit = artifacts.FitResult.read(results / "likelihood" / "counting" / "fit.json")
+    assert fit.closed_form["mu"] == pytest.approx(fit.sigma_autodiff[0], rel=1e-8)
+    assert fit.provenance.packages["pyhf"] and fit.provenance.code_version and fit.model == "counting"
+    grid = artifacts.GridScan.read(results / "likelihood" / "counting" / "grid.npz")
+    assert grid.lnl.shape == (21, 21) and grid.names == ["mu", "uncorr_bkguncrt[0]"]
+    runs = artifacts.OptimizerRuns.read(results / "optimizers" / "rosenbrock_2d.csv")
+    assert set(runs.table["method"]) == {"BFGS", "Newton-CG"} and runs.problem["fstar"] == 0.0
+    # No sidecars and no stray files: every artifact carries its own provenance.
+    assert not list(results.rglob("*.provenance.json")) and not list(results.rglob(".*partial*"))
     page = (results / "report.html").read_text()
     for section in ("Gradients", "Optimizer comparison", "Likelihood fits", "Fractals", "Benchmark", "Provenance"):
         assert f"<h2>{section}</h2>" in page
     assert page.count("data:image/png;base64,") >= 10
     assert "Per-job runtime" in page and "jax" in page
+
+
+def test_removing_a_model_or_fractal_removes_it_from_the_report(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+
+    def add_model(c):
+        c["likelihood"]["models"]["second"] = dict(c["likelihood"]["models"]["counting"])
+
+    snakemake(work, "--configfile", write_config(work, "added.yaml", add_model))
+    page = (work / "results" / "report.html").read_text()
+    assert "<h3>second</h3>" in page and "fit/second" in page
+    # Overlays merge into config.yaml and cannot remove entries: edit config.yaml itself.
+    write_config(work, "config.yaml", lambda c: c["fractals"].pop("julia"))
+    snakemake(work)
+    page = (work / "results" / "report.html").read_text()
+    assert "<h3>second</h3>" not in page and "fit/second" not in page  # its files stay, unread
+    assert (work / "results" / "likelihood" / "second" / "fit.json").is_file()
+    assert "julia" not in page and "fractal/julia" not in page
+    assert "<h3>counting</h3>" in page and "mandelbrot" in page
 
 
 def test_a_second_run_has_nothing_to_do(pipeline_run):
@@ -151,16 +172,70 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
 
 def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    script = work / "scripts" / "plot_fractals.py"
+    script = work / "scripts" / "diffpipe" / "plots" / "fractals.py"
     script.write_text(script.read_text() + "\n# a change to the drawing code\n")
     assert rules_of(planned_jobs(work)) == {"plot_fractal", "plot_fractals", "report"}
+    entry = work / "scripts" / "fit.py"
+    entry.write_text(entry.read_text() + "\n# a change to the entry script\n")
+    assert rules_of(planned_jobs(work)) == {
+        "plot_fractal",
+        "plot_fractals",
+        "fit",
+        "grid_scan",
+        "plot_likelihood",
+        "report",
+    }
 
 
 def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    helper = work / "scripts" / "likelihood_model.py"
+    helper = work / "scripts" / "diffpipe" / "models.py"
     helper.write_text(helper.read_text() + "\n# a change to the model builder\n")
-    assert rules_of(planned_jobs(work)) == {"fit", "grid_scan", "plot_likelihood", "report"}
+    # fit and grid_scan build models; optimize imports the model builder for likelihood problems.
+    assert rules_of(planned_jobs(work)) == {
+        "fit",
+        "grid_scan",
+        "plot_likelihood",
+        "optimize",
+        "plot_optimizer",
+        "report",
+    }
+
+
+def declared_code_inputs(workdir: Path) -> dict[str, set[str]]:
+    """Rule -> package files among its inputs, from Snakemake's own file graph."""
+    out = snakemake(workdir, "--filegraph").stdout
+    declared: dict[str, set[str]] = {}
+    for node in re.split(r"\n(?=\d+ \[)", out):
+        rule = re.search(r'<font point-size="18">(\w+)</font>', node)
+        if not rule:
+            continue
+        inputs = node.split("&#8618; input")[1].split("output")[0] if "&#8618; input" in node else ""
+        files = re.findall(r'<font face="monospace">(scripts/diffpipe/[^<]+)</font>', inputs)
+        declared.setdefault(rule.group(1), set()).update(files)
+    return declared
+
+
+def test_each_rule_declares_exactly_its_scripts_import_closure_as_code(pipeline_run):
+    """With the edit tests above (an edited declared module reruns its rules), this proves that
+    editing any package module reruns exactly the rules whose scripts import it."""
+    from diffpipe.codedeps import import_closure
+
+    scripts = pipeline_run / "scripts"
+    declared = declared_code_inputs(pipeline_run)
+    assert len(declared) >= 12
+    modules = {str(p.relative_to(pipeline_run)) for p in (scripts / "diffpipe").rglob("*.py")}
+    for rule, files in declared.items():
+        if rule == "all":
+            continue
+        closure = {str(p.relative_to(pipeline_run)) for p in import_closure(scripts / f"{rule}.py", scripts)}
+        assert files == closure, rule
+    # Every module is used by some rule of the default DAG or by the benchmark's.
+    benchmark_only = set()
+    for rule in ("benchmark", "pipeline_timing", "plot_benchmark"):
+        benchmark_only |= {str(p.relative_to(pipeline_run)) for p in import_closure(scripts / f"{rule}.py", scripts)}
+    unused = modules - set().union(*declared.values()) - benchmark_only
+    assert unused <= {"scripts/diffpipe/configcheck.py", "scripts/diffpipe/codedeps.py"}, unused
 
 
 # --------------------------------------------------------------------------- bad input, CLI
@@ -202,8 +277,8 @@ def test_gpu_request_without_gpu_falls_back_to_cpu_with_a_warning(pipeline_run, 
     snakemake(work, "--forcerun", "fractal", "--config", "compute={gpu_overrides: {fractal: 1}}")
     log = (work / "results" / "logs" / "fractal" / "julia.log").read_text()
     assert "resources.gpu=1" in log and "falling back to CPU" in log
-    provenance = json.loads((work / "results" / "fractals" / "julia" / "counts.npy.provenance.json").read_text())
-    assert provenance["device_warning"]
+    fractal = artifacts.FractalCounts.read(work / "results" / "fractals" / "julia" / "counts.npz")
+    assert "falling back to CPU" in fractal.provenance.device_warning
     assert "falling back to CPU" in (work / "results" / "report.html").read_text()
 
 
@@ -235,7 +310,7 @@ def test_two_clean_runs_give_identical_numbers(pipeline_run, tmp_path):
     second = copy_project(tmp_path / "second")
     snakemake(second)
     first = numeric_digests(pipeline_run / "results")
-    assert len(first) >= 10, "no numeric artifacts found"
+    assert len(first) == 8, sorted(first)  # every data artifact of the small config
     assert numeric_digests(second / "results") == first
 
 
@@ -262,12 +337,12 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    counts = work / "results" / "fractals" / "big" / "counts.npy"
+    counts = work / "results" / "fractals" / "big" / "counts.npz"
     assert not counts.exists(), "the job was expected to be killed before finishing"
     # As after any SIGKILL of Snakemake itself: release its lock, then rerun.
     snakemake(work, "--unlock", "--configfile", config)
     snakemake(work, "--configfile", config)
-    assert np.load(counts).shape == (6000, 6000)
+    assert artifacts.FractalCounts.read(counts).counts.shape == (6000, 6000)
     assert not list((work / "results").rglob("*.partial*")), "a partial file survived"
     assert planned_jobs(work, "--configfile", config) == set()
 

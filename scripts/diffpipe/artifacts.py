@@ -18,12 +18,12 @@ kind with its fields and units.
 import io as _io
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from diffpipe.io import NOT_FINITE_REASON, from_json, plain, to_json, write_json, write_with
+from diffpipe.io import NOT_FINITE_REASON, from_json, plain, to_json, write_with
 from diffpipe.provenance import Provenance
 
 VERSION = 1
@@ -43,44 +43,35 @@ def _check_header(path: Path, header: dict, kind: str) -> None:
 
 @dataclass(kw_only=True)
 class Artifact:
-    """Base of every container: a kind, a storage format and a provenance record."""
+    """Base of every container: a kind, a storage format and a provenance record.
+
+    A storage format (the three subclasses below) says how the header (kind, version,
+    provenance, metadata fields) and the payload are laid out in one file.
+    """
 
     KIND: ClassVar[str] = ""
+    PAYLOAD: ClassVar[tuple[str, ...]] = ()  # fields stored outside the JSON header
     provenance: Provenance | None = None
 
-    def _fields(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
-
-    def _header(self, **values: Any) -> dict[str, Any]:
-        return {
-            "artifact": self.KIND,
-            "version": VERSION,
-            "provenance": self.provenance.to_dict() if self.provenance else None,
-            **values,
-        }
-
-    @classmethod
-    def _build(cls, header: dict, **extra: Any) -> "Artifact":
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in header.items() if k in names and k != "provenance"}
-        prov = header.get("provenance")
-        return cls(**values, **extra, provenance=Provenance.from_dict(prov) if prov else None)
-
-
-@dataclass(kw_only=True)
-class JsonArtifact(Artifact):
-    """An artifact stored as one strict-JSON object."""
-
     def write(self, path: str | Path) -> None:
-        """Write the artifact atomically, its provenance in the same file.
+        """Write the artifact atomically: one file, its provenance inside.
+
+        Non-finite numbers in the header become null, their key paths listed under `non_finite`.
 
         Args:
             path: the destination.
         """
-        write_json(path, self._header(**self._fields()))
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
+        payload = {name: values.pop(name) for name in self.PAYLOAD}
+        prov = self.provenance.to_dict() if self.provenance else None
+        not_finite: list[str] = []
+        header = plain({"artifact": self.KIND, "version": VERSION, "provenance": prov, **values}, "", not_finite)
+        if not_finite:
+            header["non_finite"] = {"paths": not_finite, "reason": NOT_FINITE_REASON}
+        write_with(path, lambda tmp: self._dump(tmp, header, payload))
 
     @classmethod
-    def read(cls, path: str | Path) -> "JsonArtifact":
+    def read(cls, path: str | Path) -> "Artifact":
         """Read an artifact of this kind.
 
         Args:
@@ -93,76 +84,73 @@ class JsonArtifact(Artifact):
             ArtifactError: when the file holds another kind or format version.
         """
         path = Path(path)
-        header = from_json(path.read_text())
+        header, payload = cls._load(path)
         _check_header(path, header, cls.KIND)
-        return cls._build(header)
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in header.items() if k in names and k != "provenance"}
+        prov = header.get("provenance")
+        return cls(**values, **payload, provenance=Provenance.from_dict(prov) if prov else None)
+
+    @staticmethod
+    def _dump(tmp: Path, header: dict, payload: dict) -> None:
+        raise TypeError("an artifact kind derives from JsonArtifact, TableArtifact or ArrayArtifact")
+
+    @classmethod
+    def _load(cls, path: Path) -> tuple[dict, dict]:
+        raise TypeError("an artifact kind derives from JsonArtifact, TableArtifact or ArrayArtifact")
+
+
+@dataclass(kw_only=True)
+class JsonArtifact(Artifact):
+    """An artifact stored as one strict-JSON object (header and fields together)."""
+
+    @staticmethod
+    def _dump(tmp: Path, header: dict, payload: dict) -> None:
+        tmp.write_text(to_json(header) + "\n", encoding="utf-8")
+
+    @classmethod
+    def _load(cls, path: Path) -> tuple[dict, dict]:
+        return from_json(path.read_text(encoding="utf-8")), {}
 
 
 @dataclass(kw_only=True)
 class TableArtifact(Artifact):
     """An artifact stored as CSV behind a one-line JSON header; `table` is its DataFrame."""
 
+    PAYLOAD: ClassVar[tuple[str, ...]] = ("table",)
     table: pd.DataFrame
 
-    def write(self, path: str | Path) -> None:
-        """Write the artifact atomically (see `JsonArtifact.write`)."""
-        meta = {k: v for k, v in self._fields().items() if k != "table"}
-        not_finite: list[str] = []
-        header = plain(self._header(**meta), "", not_finite)
-        if not_finite:
-            header["non_finite"] = {"paths": not_finite, "reason": NOT_FINITE_REASON}
-        line = TABLE_PREFIX + to_json(header, compact=True)
-
-        def writer(tmp: Path) -> None:
-            with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                handle.write(line + "\n")
-                self.table.to_csv(handle, index=False, float_format="%.17g")
-
-        write_with(path, writer)
+    @staticmethod
+    def _dump(tmp: Path, header: dict, payload: dict) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(TABLE_PREFIX + to_json(header, compact=True) + "\n")
+            payload["table"].to_csv(handle, index=False, float_format="%.17g")
 
     @classmethod
-    def read(cls, path: str | Path) -> "TableArtifact":
-        """Read an artifact of this kind (see `JsonArtifact.read`)."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        first, _, body = text.partition("\n")
+    def _load(cls, path: Path) -> tuple[dict, dict]:
+        first, _, body = path.read_text(encoding="utf-8").partition("\n")
         if not first.startswith(TABLE_PREFIX):
-            raise ArtifactError(f"{path}: no diffpipe header line; not a {cls.KIND} artifact")
-        header = from_json(first[len(TABLE_PREFIX) :])
-        _check_header(path, header, cls.KIND)
+            raise ArtifactError(f"{path}: no diffpipe header line; not a {cls.KIND or 'table'} artifact")
         table = pd.read_csv(_io.StringIO(body)) if body.strip() else pd.DataFrame()
-        return cls._build(header, table=table)
+        return from_json(first[len(TABLE_PREFIX) :]), {"table": table}
 
 
 @dataclass(kw_only=True)
 class ArrayArtifact(Artifact):
-    """An artifact stored as `.npz`: array fields as arrays, the rest as a JSON `__meta__`."""
+    """An artifact stored as `.npz`: the PAYLOAD fields as arrays, the header as JSON `__meta__`."""
 
-    ARRAYS: ClassVar[tuple[str, ...]] = ()
-
-    def write(self, path: str | Path) -> None:
-        """Write the artifact atomically (see `JsonArtifact.write`)."""
-        values = self._fields()
-        arrays = {name: np.asarray(values.pop(name)) for name in self.ARRAYS}
-        meta = to_json(plain(self._header(**values)), compact=True)
-
-        def writer(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, __meta__=np.array(meta), **arrays)
-
-        write_with(path, writer)
+    @staticmethod
+    def _dump(tmp: Path, header: dict, payload: dict) -> None:
+        arrays = {name: np.asarray(value) for name, value in payload.items()}
+        with open(tmp, "wb") as handle:
+            np.savez(handle, __meta__=np.array(to_json(header, compact=True)), **arrays)
 
     @classmethod
-    def read(cls, path: str | Path) -> "ArrayArtifact":
-        """Read an artifact of this kind (see `JsonArtifact.read`)."""
-        path = Path(path)
+    def _load(cls, path: Path) -> tuple[dict, dict]:
         with np.load(path, allow_pickle=False) as archive:
             if "__meta__" not in archive.files:
-                raise ArtifactError(f"{path}: no __meta__ entry; not a {cls.KIND} artifact")
-            header = from_json(str(archive["__meta__"]))
-            _check_header(path, header, cls.KIND)
-            arrays = {name: archive[name] for name in cls.ARRAYS}
-        return cls._build(header, **arrays)
+                raise ArtifactError(f"{path}: no __meta__ entry; not a {cls.KIND or 'array'} artifact")
+            return from_json(str(archive["__meta__"])), {name: archive[name] for name in cls.PAYLOAD}
 
 
 # --------------------------------------------------------------------------- gradients
@@ -299,7 +287,7 @@ class GridScan(ArrayArtifact):
     """
 
     KIND: ClassVar[str] = "grid_scan"
-    ARRAYS: ClassVar[tuple[str, ...]] = ("x", "y", "lnl", "arrow_x", "arrow_y", "arrow_lnl", "arrow_dx", "arrow_dy")
+    PAYLOAD: ClassVar[tuple[str, ...]] = ("x", "y", "lnl", "arrow_x", "arrow_y", "arrow_lnl", "arrow_dx", "arrow_dy")
     x: np.ndarray
     y: np.ndarray
     lnl: np.ndarray
@@ -332,7 +320,7 @@ class FractalCounts(ArrayArtifact):
     """
 
     KIND: ClassVar[str] = "fractal_counts"
-    ARRAYS: ClassVar[tuple[str, ...]] = ("counts",)
+    PAYLOAD: ClassVar[tuple[str, ...]] = ("counts",)
     counts: np.ndarray
     name: str
     kind: str
@@ -393,6 +381,9 @@ KINDS: dict[str, type[Artifact]] = {
 }
 
 
+FORMATS: dict[str, type[Artifact]] = {".json": JsonArtifact, ".csv": TableArtifact, ".npz": ArrayArtifact}
+
+
 def kind_of(path: str | Path) -> str:
     """The kind recorded in an artifact file.
 
@@ -403,13 +394,7 @@ def kind_of(path: str | Path) -> str:
         Its kind (a key of `KINDS`).
     """
     path = Path(path)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            return from_json(str(archive["__meta__"]))["artifact"]
-    if path.suffix == ".csv":
-        first = path.read_text(encoding="utf-8").partition("\n")[0]
-        return from_json(first[len(TABLE_PREFIX) :])["artifact"]
-    return from_json(path.read_text())["artifact"]
+    return FORMATS[path.suffix]._load(path)[0]["artifact"]
 
 
 def read_any(path: str | Path) -> Artifact:

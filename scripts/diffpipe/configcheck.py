@@ -18,10 +18,12 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECK_CODE = ("configcheck.py", "functions.py", "models.py")
@@ -63,6 +65,39 @@ class CheckCache:
             except OSError:
                 return None
         return digest.hexdigest()
+
+    def load(self, key: str | None) -> Any:
+        """A value stored under a key by `store`.
+
+        Args:
+            key: from `key` (None: nothing stored).
+
+        Returns:
+            The value, or None when nothing (readable) is stored.
+        """
+        if self.folder is None or key is None:
+            return None
+        try:
+            return json.loads((self.folder / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def store(self, key: str | None, value: Any) -> None:
+        """Store a JSON value under a key (atomically; silently skipped where not writable).
+
+        Args:
+            key: from `key` (None: nothing is stored).
+            value: JSON-compatible data.
+        """
+        if self.folder is None or key is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{key}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(value))
+            os.replace(tmp, self.folder / f"{key}.json")
+        except OSError:
+            pass
 
     def run(self, what: Any, files: Iterable[str | os.PathLike], check: Callable[[], Any]) -> None:
         """Run `check()` unless the same check passed before.
@@ -125,7 +160,7 @@ def key_path(parts: Iterable[Any]) -> str:
     return text or "<config root>"
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def _schema_message(error: "jsonschema.ValidationError") -> str:
     if error.validator == "oneOf":
         choices = [" + ".join(alt.get("required", [])) for alt in error.validator_value]
         return "needs exactly one of: " + " | ".join(repr(c) for c in choices)
@@ -156,7 +191,13 @@ def coerce_cli_strings(config: dict, schema: Mapping) -> None:
 
     `snakemake --config key={a: 1}` hands nested values over as strings (YAML's BaseLoader);
     this makes such overrides behave like the same value written in the config file.
+
+    Args:
+        config: the config, edited in place.
+        schema: the config schema.
     """
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     for _ in range(1000):  # each pass fixes at least one value
         changed = False
@@ -178,6 +219,17 @@ def coerce_cli_strings(config: dict, schema: Mapping) -> None:
 
 
 def check_schema(config: Mapping, schema: Mapping) -> None:
+    """Validate against the JSON Schema; the most relevant error becomes one message.
+
+    Args:
+        config: the config.
+        schema: the config schema.
+
+    Raises:
+        ConfigError: naming the key path of the first error.
+    """
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
@@ -189,7 +241,12 @@ def check_schema(config: Mapping, schema: Mapping) -> None:
 
 
 def check_finite(value: Any, path: tuple = ()) -> None:
-    """JSON Schema lets NaN and inf through every numeric bound; reject them here."""
+    """Reject NaN and infinities (JSON Schema lets them through every numeric bound).
+
+    Args:
+        value: the config or a part of it.
+        path: key path of `value`.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"config key '{key_path(path)}': {value!r} is not a finite number")
     if isinstance(value, Mapping):
@@ -223,14 +280,24 @@ def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
     """
     for name, spec in cfg["functions"].items():
         ref, where = spec["function"], f"gradients.functions.{name}.function"
-        cache.run(["function", ref], user_module_file(ref), lambda: _resolve_function(ref, where))
+        cache.run(["function", ref], user_module_file(ref), lambda ref=ref, where=where: _resolve_function(ref, where))
 
 
 def check_controlflow(cfg: Mapping) -> None:
+    """The control-flow interval is ordered.
+
+    Args:
+        cfg: the `controlflow` section.
+    """
     _ordered(cfg["interval"], "controlflow.interval")
 
 
 def check_fractals(fractals: Mapping) -> None:
+    """Viewports are ordered; Julia sets have a constant, Mandelbrot sets none.
+
+    Args:
+        fractals: the `fractals` section.
+    """
     for name, spec in fractals.items():
         where = f"fractals.{name}"
         xmin, xmax, ymin, ymax = spec["viewport"]
@@ -263,7 +330,10 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
                 )
         elif spec["function"] != "ill_conditioned_quadratic":
             ref = spec["function"]
-            cache.run(["function", ref], user_module_file(ref), lambda: _resolve_function(ref, f"{where}.function"))
+            where = f"{where}.function"
+            cache.run(
+                ["function", ref], user_module_file(ref), lambda ref=ref, where=where: _resolve_function(ref, where)
+            )
 
 
 def check_conditions(cfg: Mapping) -> None:
@@ -426,6 +496,8 @@ def fill_defaults(config: dict, schema: Mapping) -> None:
         config: the config (already valid against the schema).
         schema: the schema.
     """
+    import jsonschema
+
     base = jsonschema.Draft202012Validator
     validate_properties = base.VALIDATORS["properties"]
 
@@ -451,16 +523,52 @@ def check_config(config: dict, schema_path: str | Path, cache_dir: str | None = 
     Raises:
         ConfigError: the first problem found, naming its key or file.
     """
+    cache = CheckCache(cache_dir)
+    schema_text = Path(schema_path).read_text()
+    key = cache.key(["config", config, schema_text], named_files(config))
+    checked = cache.load(key)
+    if checked is not None:  # this exact config passed before: its checked, canonical form
+        config.clear()
+        config.update(checked)
+        return
     schema = load_schema(schema_path)
     coerce_cli_strings(config, schema)
     check_finite(config)
     check_schema(config, schema)
     check_conditions(config)
     fill_defaults(config, schema)
-    check_semantics(config, CheckCache(cache_dir))
+    check_semantics(config, cache)
     canonical = sort_keys(config)
     config.clear()
     config.update(canonical)
+    cache.store(key, canonical)
+
+
+def named_files(config: Any) -> list[str]:
+    """Files a raw config names (workspaces, user-function modules), for cache keys.
+
+    Args:
+        config: the config as loaded (not yet validated: any shape).
+
+    Returns:
+        The paths (those that cannot be located are left out; their checks fail anyway).
+    """
+    files: list[str] = []
+
+    def section(*keys: str) -> dict:
+        node = config
+        for key in keys:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        return node if isinstance(node, Mapping) else {}
+
+    for spec in section("likelihood", "models").values():
+        if isinstance(spec, Mapping) and isinstance(spec.get("workspace"), str):
+            files.append(spec["workspace"])
+    for keys in (("gradients", "functions"), ("optimizers", "problems")):
+        for spec in section(*keys).values():
+            if isinstance(spec, Mapping) and isinstance(spec.get("function"), str):
+                files.extend(user_module_file(spec["function"]))
+    return files
 
 
 def sort_keys(value: Any) -> Any:

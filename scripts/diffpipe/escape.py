@@ -19,19 +19,125 @@ Shared by the fractal stage (which renders the configured fractals) and the benc
 times the backends).
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 BLOCK = 64
 CHECK_EVERY = 8
 
 
+@dataclass(frozen=True)
+class Plane:
+    """A fractal to count: what every backend takes.
+
+    Attributes:
+        kind: mandelbrot or julia.
+        c: the Julia constant [re, im] (None for Mandelbrot).
+        viewport: [xmin, xmax, ymin, ymax].
+        width: pixels along x.
+        height: pixels along y.
+        iterations: iterations per pixel.
+        threshold: escape radius.
+    """
+
+    kind: str
+    c: tuple[float, float] | None
+    viewport: tuple[float, float, float, float]
+    width: int
+    height: int
+    iterations: int
+    threshold: float
+
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> "Plane":
+        """The plane of a `fractals` config entry.
+
+        Args:
+            spec: the entry (kind, c, viewport, width, height, iterations, threshold).
+
+        Returns:
+            The `Plane`.
+        """
+        c = spec.get("c")
+        return cls(
+            spec["kind"],
+            tuple(c) if c is not None and spec["kind"] == "julia" else None,
+            tuple(spec["viewport"]),
+            int(spec["width"]),
+            int(spec["height"]),
+            int(spec["iterations"]),
+            float(spec["threshold"]),
+        )
+
+    @property
+    def julia(self) -> bool:
+        """Whether this is a Julia set (z_0 = pixel, c fixed) rather than the Mandelbrot set."""
+        return self.kind == "julia"
+
+    def grid(self, dtype=np.complex128) -> np.ndarray:
+        """The pixels as complex numbers, row 0 at ymin.
+
+        Args:
+            dtype: complex64 (the XLA backends) or complex128 (the reference).
+
+        Returns:
+            Shape (height, width).
+        """
+        xs, ys = axes(self.viewport, self.width, self.height)
+        return (xs[None, :] + 1j * ys[:, None]).astype(dtype)
+
+    def start(self, dtype=np.complex128) -> tuple[np.ndarray, np.ndarray]:
+        """Initial z and the constant c for every pixel.
+
+        Args:
+            dtype: complex dtype of both arrays.
+
+        Returns:
+            (z_0, c): Julia (pixel, constant), Mandelbrot (0, pixel).
+        """
+        grid = self.grid(dtype)
+        if self.julia:
+            return grid, np.full_like(grid, dtype(complex(*self.c)))
+        return np.zeros_like(grid), grid
+
+    def early_exit_exact(self) -> bool:
+        """Whether stopping an escaped orbit early gives the full loop's count (see module doc).
+
+        Returns:
+            True when an escaped orbit can never return below the threshold.
+        """
+        return early_exit_exact(self.kind, self.c, self.viewport, self.threshold)
+
+
 def axes(viewport, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates of a viewport.
+
+    Args:
+        viewport: [xmin, xmax, ymin, ymax].
+        width: pixels along x.
+        height: pixels along y.
+
+    Returns:
+        (xs, ys), float64, from np.linspace over the viewport.
+    """
     xmin, xmax, ymin, ymax = viewport
     return np.linspace(xmin, xmax, width), np.linspace(ymin, ymax, height)
 
 
 def early_exit_exact(kind: str, c, viewport, threshold: float) -> bool:
-    """True when an escaped orbit can never return below the threshold."""
+    """Whether an escaped orbit can never return below the threshold (then stopping early is exact).
+
+    Args:
+        kind: mandelbrot or julia.
+        c: the Julia constant [re, im] (ignored for Mandelbrot).
+        viewport: [xmin, xmax, ymin, ymax] (bounds |c| for Mandelbrot).
+        threshold: escape radius t.
+
+    Returns:
+        True when t^2 - max|c| >= t and t > 1.
+    """
     if kind == "julia":
         cmax = abs(complex(*c))
     else:
@@ -100,33 +206,47 @@ def _numba_kernel():
     return kernel
 
 
-def counts_numba(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
-    xs, ys = axes(viewport, width, height)
-    c_re, c_im = (np.float32(c[0]), np.float32(c[1])) if kind == "julia" else (np.float32(0), np.float32(0))
-    out = np.empty((height, width), np.int32)
+def counts_numba(plane: Plane) -> np.ndarray:
+    """Escape counts with the numba SIMD-block kernel (default CPU backend).
+
+    Args:
+        plane: the fractal; the kernel builds its float32 grid row by row.
+
+    Returns:
+        int32 counts, shape (height, width); float32 arithmetic, 64-pixel blocks with early exit.
+    """
+    xs, ys = axes(plane.viewport, plane.width, plane.height)
+    c_re, c_im = (np.float32(plane.c[0]), np.float32(plane.c[1])) if plane.julia else (np.float32(0), np.float32(0))
+    out = np.empty((plane.height, plane.width), np.int32)
     _numba_kernel()(
         xs.astype(np.float32),
         ys.astype(np.float32),
-        kind == "julia",
+        plane.julia,
         c_re,
         c_im,
-        int(iterations),
-        np.float32(threshold) ** 2,
-        early_exit_exact(kind, c, viewport, threshold),
+        plane.iterations,
+        np.float32(plane.threshold) ** 2,
+        plane.early_exit_exact(),
         out,
     )
     return out
 
 
 # --------------------------------------------------------------------------- jax
-def counts_jax(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+def counts_jax(plane: Plane) -> np.ndarray:
+    """Escape counts with jax.jit + lax.fori_loop over the whole grid (GPU when visible).
+
+    Args:
+        plane: the fractal, as one complex64 array on the device.
+
+    Returns:
+        int32 counts from XLA on JAX's default device (complex64, no early exit).
+    """
     import jax
     import jax.numpy as jnp
 
-    xs, ys = axes(viewport, width, height)
-    grid = (xs[None, :] + 1j * ys[:, None]).astype(np.complex64)
-    const = np.complex64(complex(*c)) if kind == "julia" else None
-    return np.asarray(_jax_loop(jax, jnp)(grid, const, iterations, threshold, kind == "julia"))
+    z, c = plane.start(np.complex64)
+    return np.asarray(_jax_loop(jax, jnp)(z, c, plane.iterations, plane.threshold))
 
 
 _JAX_LOOP = None
@@ -136,19 +256,16 @@ def _jax_loop(jax, jnp):
     global _JAX_LOOP
     if _JAX_LOOP is None:
 
-        def run(grid, const, iterations, threshold, julia):
-            c = jnp.full_like(grid, const) if julia else grid
-            z = grid if julia else jnp.zeros_like(grid)
-
+        def run(z, c, iterations, threshold):
             def body(_, state):
                 z, n = state
                 z = z * z + c
                 return z, n + (jnp.abs(z) < threshold).astype(jnp.int32)
 
-            _, n = jax.lax.fori_loop(0, iterations, body, (z, jnp.zeros(grid.shape, jnp.int32)))
+            _, n = jax.lax.fori_loop(0, iterations, body, (z, jnp.zeros(z.shape, jnp.int32)))
             return n
 
-        _JAX_LOOP = jax.jit(run, static_argnums=(2, 3, 4))
+        _JAX_LOOP = jax.jit(run, static_argnums=(2, 3))
     return _JAX_LOOP
 
 
@@ -176,50 +293,61 @@ def _tf_loop():
     return _TF_LOOP
 
 
-def _tf_inputs(kind, c, viewport, width, height):
-    xs, ys = axes(viewport, width, height)
-    grid = (xs[None, :] + 1j * ys[:, None]).astype(np.complex64)
-    if kind == "julia":
-        return grid, np.full_like(grid, np.complex64(complex(*c)))
-    return np.zeros_like(grid), grid
+def counts_tensorflow(plane: Plane) -> np.ndarray:
+    """Escape counts with tf.function(jit_compile=True) + tf.while_loop (GPU when visible).
 
+    Args:
+        plane: the fractal, as complex64 tensors of z_0 and c.
 
-def counts_tensorflow(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
+    Returns:
+        int32 counts from XLA through TensorFlow (complex64, no early exit).
+    """
     import tensorflow as tf
 
-    z, cc = _tf_inputs(kind, c, viewport, width, height)
-    n = _tf_loop()(tf.constant(z), tf.constant(cc), tf.constant(int(iterations)), tf.constant(np.float32(threshold)))
+    z, c = plane.start(np.complex64)
+    run = _tf_loop()
+    n = run(tf.constant(z), tf.constant(c), tf.constant(plane.iterations), tf.constant(np.float32(plane.threshold)))
     return n.numpy()
 
 
-def counts_tensorflow_eager(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
-    """The notebook's loop: one eager TF op per step, float32 counts."""
+def counts_tensorflow_eager(plane: Plane) -> np.ndarray:
+    """The notebook's loop: one eager TF op per step, float32 counts (the benchmark's reference).
+
+    Args:
+        plane: the fractal; every iteration is a handful of eager TF ops over the whole grid.
+
+    Returns:
+        The notebook's float32 counts, cast to int32.
+    """
     import tensorflow as tf
 
-    z, cc = _tf_inputs(kind, c, viewport, width, height)
-    zs, cs = tf.constant(z), tf.constant(cc)
+    z0, c0 = plane.start(np.complex64)
+    zs, cs = tf.constant(z0), tf.constant(c0)
     ns = tf.zeros(zs.shape, tf.float32)
-    for _ in range(iterations):
+    for _ in range(plane.iterations):
         zs = zs * zs + cs
-        ns = ns + tf.cast(tf.abs(zs) < threshold, tf.float32)
+        ns = ns + tf.cast(tf.abs(zs) < plane.threshold, tf.float32)
     return ns.numpy().astype(np.int32)
 
 
 # --------------------------------------------------------------------------- reference
-def counts_reference(kind, c, viewport, width, height, iterations, threshold) -> np.ndarray:
-    """float64 NumPy reference, iterating only the points still inside (no overflow)."""
-    xs, ys = axes(viewport, width, height)
-    grid = xs[None, :] + 1j * ys[:, None]
-    if kind == "julia":
-        z, cc = grid.ravel().copy(), np.full(grid.size, complex(*c))
-    else:
-        z, cc = np.zeros(grid.size, complex), grid.ravel().copy()
-    counts = np.zeros(grid.size, np.int32)
-    active = np.arange(grid.size)
-    exact = early_exit_exact(kind, c, viewport, threshold)
-    for _ in range(iterations):
+def counts_reference(plane: Plane) -> np.ndarray:
+    """float64 NumPy reference, iterating only the points still inside (no overflow).
+
+    Args:
+        plane: the fractal, in complex128.
+
+    Returns:
+        int32 counts in float64 arithmetic: the yardstick of the other backends.
+    """
+    z0, c0 = plane.start(np.complex128)
+    z, cc = z0.ravel().copy(), c0.ravel().copy()
+    counts = np.zeros(z.size, np.int32)
+    active = np.arange(z.size)
+    exact = plane.early_exit_exact()
+    for _ in range(plane.iterations):
         z[active] = z[active] ** 2 + cc[active]
-        inside = np.abs(z[active]) < threshold
+        inside = np.abs(z[active]) < plane.threshold
         counts[active] += inside
         if exact:
             active = active[inside]
@@ -227,7 +355,7 @@ def counts_reference(kind, c, viewport, width, height, iterations, threshold) ->
             active = active[np.abs(z[active]) < 1e150]
         if active.size == 0:
             break
-    return counts.reshape(grid.shape)
+    return counts.reshape(z0.shape)
 
 
 COUNTERS = {
@@ -239,7 +367,7 @@ COUNTERS = {
 }
 
 
-def escape_counts(spec: dict, backend: str | None = None) -> np.ndarray:
+def escape_counts(spec: Mapping, backend: str | None = None) -> np.ndarray:
     """Escape counts of a fractal entry.
 
     Args:
@@ -249,16 +377,7 @@ def escape_counts(spec: dict, backend: str | None = None) -> np.ndarray:
     Returns:
         int32 counts, shape (height, width), row 0 at ymin.
     """
-    counter = COUNTERS[backend or spec["backend"]]
-    return counter(
-        spec["kind"],
-        spec.get("c"),
-        spec["viewport"],
-        spec["width"],
-        spec["height"],
-        spec["iterations"],
-        spec["threshold"],
-    )
+    return COUNTERS[backend or spec["backend"]](Plane.from_spec(spec))
 
 
 def log_shade(counts: np.ndarray, iterations: int) -> np.ndarray:
@@ -268,5 +387,12 @@ def log_shade(counts: np.ndarray, iterations: int) -> np.ndarray:
     interior) and then takes log10 of count/max, which is -inf wherever a count stays 0. Here
     log10((n + 1) / (iterations + 1)) keeps the order: 0 for the interior (n = iterations),
     the darkest value for immediate escapes, finite everywhere.
+
+    Args:
+        counts: escape counts.
+        iterations: the iteration count they were computed with.
+
+    Returns:
+        float64 shading, same shape, in [log10(1 / (iterations + 1)), 0].
     """
     return np.log10((counts.astype(np.float64) + 1.0) / (iterations + 1.0))

@@ -16,7 +16,8 @@ def new_figure(style: dict, ncols: int = 1, nrows: int = 1, square: bool = False
 
     Args:
         style: the `figures` config (width, height per panel in inches).
-        ncols, nrows: panels.
+        ncols: panels per row.
+        nrows: rows of panels.
         square: panels as tall as wide.
         kwargs: passed to `plt.subplots`.
 

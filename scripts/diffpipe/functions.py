@@ -20,6 +20,17 @@ ArrayFn = Callable[..., object]
 
 @dataclass(frozen=True)
 class TestFunction:
+    """A differentiable test function and what is known about it.
+
+    Attributes:
+        name: registry name or import path.
+        fn: f(x, xp) -> scalar, one body for every array namespace.
+        gradient: analytic gradient in NumPy float64 (None: unknown).
+        minimum: known global minimum f* (None: unknown).
+        minimiser: unique minimiser for a dimension (None: none unique or unknown).
+        description: one line for tables and the report.
+    """
+
     name: str
     fn: ArrayFn  # f(x, xp) -> scalar
     gradient: ArrayFn | None = None  # analytic gradient, NumPy float64: g(x) -> array
@@ -31,7 +42,15 @@ class TestFunction:
 
 
 def shifted_square(x, xp):
-    """The notebook's first example, (x - 1)**2, applied to the first component."""
+    """The notebook's first example, (x - 1)**2, applied to the first component.
+
+    Args:
+        x: 1-D array (components after the first are ignored).
+        xp: array namespace (numpy, jax.numpy or TF_NAMESPACE; unused).
+
+    Returns:
+        The scalar value.
+    """
     return (x[0] - 1.0) ** 2
 
 
@@ -45,6 +64,13 @@ def sum_of_shifts_squared(x, xp):
     """The notebook's 4-d function ((x0-0)+(x1-1)+(x2-2)+(x3-3))**2.
 
     Its minima form the hyperplane sum(x) = 6 (f* = 0): no unique minimiser.
+
+    Args:
+        x: 1-D array of any length n (shifts 0..n-1).
+        xp: array namespace providing `arange` and `sum`.
+
+    Returns:
+        The scalar value.
     """
     shifts = xp.arange(x.shape[0], dtype=x.dtype)
     return xp.sum(x - shifts) ** 2
@@ -56,6 +82,15 @@ def _sum_of_shifts_grad(x):
 
 
 def rosenbrock(x, xp):
+    """The Rosenbrock function, sum(100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2); minimum 0 at ones.
+
+    Args:
+        x: 1-D array with at least 2 components.
+        xp: array namespace providing `sum`.
+
+    Returns:
+        The scalar value.
+    """
     return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
@@ -68,11 +103,28 @@ def _rosenbrock_grad(x):
 
 
 def ill_conditioned_weights(n: int, condition: float) -> np.ndarray:
-    """Curvatures log-spaced from 1 to `condition` (the Hessian's condition number)."""
+    """Curvatures log-spaced from 1 to `condition` (the Hessian's condition number).
+
+    Args:
+        n: dimension.
+        condition: largest / smallest curvature.
+
+    Returns:
+        The n weights.
+    """
     return np.logspace(0.0, np.log10(condition), n) if n > 1 else np.ones(1)
 
 
 def make_ill_conditioned_quadratic(condition: float) -> TestFunction:
+    """0.5 * sum(w_i x_i^2) with curvatures w log-spaced from 1 to `condition`.
+
+    Args:
+        condition: the Hessian's condition number.
+
+    Returns:
+        The `TestFunction` (minimum 0 at the origin, analytic gradient).
+    """
+
     def quadratic(x, xp):
         weights = xp.exp(xp.log(float(condition)) * xp.arange(x.shape[0], dtype=x.dtype) / max(x.shape[0] - 1, 1))
         return 0.5 * xp.sum(weights * x**2)
@@ -91,7 +143,15 @@ def make_ill_conditioned_quadratic(condition: float) -> TestFunction:
 
 
 def sin_cos_mix(x, xp):
-    """A smooth non-polynomial check: sum(sin(x_i) * exp(cos(x_i)/2))."""
+    """A smooth non-polynomial check: sum(sin(x_i) * exp(cos(x_i)/2)).
+
+    Args:
+        x: 1-D array of any length.
+        xp: array namespace providing `sum`, `sin`, `cos`, `exp`.
+
+    Returns:
+        The scalar value (no known minimum: not an optimizer problem).
+    """
     return xp.sum(xp.sin(x) * xp.exp(xp.cos(x) / 2.0))
 
 
@@ -123,11 +183,21 @@ REGISTRY: dict[str, TestFunction] = {
 
 
 class FunctionLookupError(ValueError):
-    pass
+    """A function reference that names nothing callable."""
 
 
 def resolve(name: str) -> TestFunction:
-    """Registry name or `module:function` import path -> TestFunction."""
+    """Registry name or `module:function` import path -> TestFunction.
+
+    Args:
+        name: a key of REGISTRY or `package.module:function` (f(x, xp) -> scalar).
+
+    Returns:
+        The `TestFunction` (user functions have no analytic gradient or known minimum).
+
+    Raises:
+        FunctionLookupError: unknown name, module not importable, or attribute not callable.
+    """
     if name in REGISTRY:
         return REGISTRY[name]
     if ":" not in name:

@@ -136,7 +136,8 @@ def make_grid_evaluator(model, data, base: np.ndarray, ix: int, iy: int, with_gr
         model: a pyhf model (jax backend).
         data: its dataset.
         base: every parameter's value; entries `ix` and `iy` are replaced per point.
-        ix, iy: indices of the two scanned parameters.
+        ix: index of the parameter on the x axis.
+        iy: index of the parameter on the y axis.
         with_grad: also return d ln L / d(x, y).
 
     Returns:

@@ -23,6 +23,11 @@ class Device:
 
 
 def setup_logging(log_path: str | None) -> None:
+    """Log to stderr and, when given, to the job's log file (replacing earlier handlers).
+
+    Args:
+        log_path: the job's log file (None: stderr only).
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
@@ -38,6 +43,9 @@ def limit_threads(threads: int) -> None:
     """Bound every native thread pool by the rule's `threads:`.
 
     Must run before JAX's backend or TensorFlow's runtime start (both do so on first use).
+
+    Args:
+        threads: the rule's threads (at least 1 is used).
     """
     threads = max(1, int(threads))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -56,6 +64,7 @@ def limit_threads(threads: int) -> None:
 
 
 def enable_float64() -> None:
+    """Make JAX compute in float64 (before or after JAX was imported)."""
     os.environ["JAX_ENABLE_X64"] = "1"
     if "jax" in sys.modules:
         sys.modules["jax"].config.update("jax_enable_x64", True)
@@ -69,6 +78,11 @@ COMPILE_CACHE = os.path.join(".snakemake", "jax-cache")
 
 
 def enable_compilation_cache(folder: str = COMPILE_CACHE) -> None:
+    """Share compiled XLA executables between the jobs of a run and later runs.
+
+    Args:
+        folder: the cache folder (default .snakemake/jax-cache).
+    """
     settings = {
         "jax_compilation_cache_dir": os.path.abspath(folder),
         "jax_persistent_cache_min_compile_time_secs": 0,
@@ -91,10 +105,16 @@ def _jax_gpus() -> list[str]:
 
 
 def choose_device(gpus_requested: int, uses_jax: bool = True) -> Device:
-    """CPU unless the rule asked for GPUs and one is visible; warn when a GPU goes unused.
+    """CPU unless the rule asked for GPUs and one is visible; warn when a requested GPU goes unused.
 
     With `gpu: 0` the GPUs are hidden from the process so that a CPU job never grabs one.
-    `uses_jax=False` marks a CPU-only backend (the numba kernel).
+
+    Args:
+        gpus_requested: the job's `resources.gpu`.
+        uses_jax: False marks a CPU-only backend (the numba kernel).
+
+    Returns:
+        The `Device` (with a warning when GPUs were requested and not used).
     """
     if gpus_requested <= 0:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from diffpipe import artifacts
 from diffpipe.provenance import Provenance
-from conftest import ROOT
 
 PROV = Provenance.record({"a": 1}, "cpu", 0.5)
 
@@ -24,14 +24,26 @@ def test_table_artifact_round_trips_float64_and_metadata(tmp_path):
     assert back.table["x"].iloc[1] == 1 / 3 and np.isnan(back.table["x"].iloc[2])
     assert back.table["message"].iloc[0] == "a # b"
     first = (tmp_path / "t.csv").read_text().splitlines()[0]
-    assert first.startswith(artifacts.TABLE_PREFIX) and json.loads(first[len(artifacts.TABLE_PREFIX) :])["artifact"] == "controlflow"
+    assert (
+        first.startswith(artifacts.TABLE_PREFIX)
+        and json.loads(first[len(artifacts.TABLE_PREFIX) :])["artifact"] == "controlflow"
+    )
 
 
 def test_array_artifact_round_trips_without_pickle(tmp_path):
     counts = np.arange(12, dtype=np.int32).reshape(3, 4)
     art = artifacts.FractalCounts(
-        counts=counts, name="m", kind="mandelbrot", c=None, viewport=[-1, 1, -1, 1], width=4, height=3,
-        iterations=10, threshold=4.0, backend="numba", provenance=PROV,
+        counts=counts,
+        name="m",
+        kind="mandelbrot",
+        c=None,
+        viewport=[-1, 1, -1, 1],
+        width=4,
+        height=3,
+        iterations=10,
+        threshold=4.0,
+        backend="numba",
+        provenance=PROV,
     )
     art.write(tmp_path / "c.npz")
     back = artifacts.read_any(tmp_path / "c.npz")

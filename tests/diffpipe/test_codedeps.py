@@ -3,6 +3,7 @@
 import modulefinder
 
 from conftest import ROOT
+
 from diffpipe.codedeps import import_closure, imported_names
 
 SCRIPTS = ROOT / "scripts"
@@ -12,9 +13,7 @@ def modulefinder_closure(script):
     """Independent reference: the stdlib's bytecode scanner, restricted to the package."""
     finder = modulefinder.ModuleFinder(path=[str(SCRIPTS)])
     finder.run_script(str(script))
-    return {
-        mod.__file__ for name, mod in finder.modules.items() if name.startswith("diffpipe") and mod.__file__
-    }
+    return {mod.__file__ for name, mod in finder.modules.items() if name.startswith("diffpipe") and mod.__file__}
 
 
 def test_closure_equals_modulefinder_for_every_entry_script():
@@ -39,8 +38,11 @@ def test_relative_and_lazy_imports_count(tmp_path):
     entry.write_text("try:\n    from diffpipe.stage.main import f\nexcept ImportError:\n    pass\n")
     names = {p.relative_to(tmp_path).as_posix() for p in import_closure(entry, tmp_path)}
     assert names == {
-        "diffpipe/__init__.py", "diffpipe/stage/__init__.py", "diffpipe/stage/main.py",
-        "diffpipe/stage/helper.py", "diffpipe/shared.py",
+        "diffpipe/__init__.py",
+        "diffpipe/stage/__init__.py",
+        "diffpipe/stage/main.py",
+        "diffpipe/stage/helper.py",
+        "diffpipe/shared.py",
     }
     assert "diffpipe.shared" in imported_names(pkg / "stage" / "main.py", tmp_path)
 

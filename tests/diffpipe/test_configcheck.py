@@ -5,8 +5,9 @@ import math
 
 import pytest
 import yaml
-from diffpipe.configcheck import ConfigError, check_config
 from conftest import ROOT, SMALL_CONFIG
+
+from diffpipe.configcheck import ConfigError, check_config
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 WORKSPACE = str(ROOT / "resources" / "pyhf" / "example_bkgonly.json")

@@ -2,10 +2,11 @@ import subprocess
 import sys
 import warnings
 
-from diffpipe import escape as F
 import numpy as np
 import pytest
 from conftest import ROOT
+
+from diffpipe import escape as F
 
 NOTEBOOK = {"viewport": [-1.5, 1.5, -1.5, 1.5], "iterations": 1000, "threshold": 4.0}
 MANDELBROT = {"kind": "mandelbrot", "c": None, "width": 200, "height": 160, **NOTEBOOK}

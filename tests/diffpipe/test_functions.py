@@ -1,6 +1,13 @@
 import numpy as np
 import pytest
-from diffpipe.functions import REGISTRY, FunctionLookupError, ill_conditioned_weights, make_ill_conditioned_quadratic, resolve
+
+from diffpipe.functions import (
+    REGISTRY,
+    FunctionLookupError,
+    ill_conditioned_weights,
+    make_ill_conditioned_quadratic,
+    resolve,
+)
 
 
 def test_registry_names_resolve_to_themselves():

@@ -26,7 +26,9 @@ def test_partial_name_is_hidden_and_beside_the_target(tmp_path):
 
 
 def test_json_is_strict_non_finite_values_become_null_with_a_reason(tmp_path):
-    io.write_json(tmp_path / "a.json", {"x": np.float64(1.5), "v": np.arange(3), "bad": [1.0, float("nan")], "inf": np.inf})
+    io.write_json(
+        tmp_path / "a.json", {"x": np.float64(1.5), "v": np.arange(3), "bad": [1.0, float("nan")], "inf": np.inf}
+    )
     text = (tmp_path / "a.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     data = json.loads(text)

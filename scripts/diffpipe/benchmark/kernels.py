@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 NOTEBOOK_VIEWPORT = (-1.5, 1.5, -1.5, 1.5)
+
+
 def time_calls(fn, repeats: int) -> tuple[float, float]:
     """Time a call's first run apart from its steady state.
 
@@ -57,7 +59,7 @@ def fractal_timings(backends, sizes, iterations: int, repeats: int, targets: dic
         One row per (backend, size) with first_call_s, steady_s, target_s, meets_target and,
         where the eager loop ran, speedup_vs_eager.
     """
-    from diffpipe.escape import COUNTERS
+    from diffpipe.escape import COUNTERS, Plane
 
     targets = targets or {}
 
@@ -66,7 +68,7 @@ def fractal_timings(backends, sizes, iterations: int, repeats: int, targets: dic
         counter = COUNTERS[backend]
         # The eager loop takes seconds per call: time it once, on the smallest size only.
         for size in sizes[:1] if backend == "tensorflow_eager" else sizes:
-            call = functools.partial(counter, "mandelbrot", None, NOTEBOOK_VIEWPORT, size, size, iterations, 4.0)
+            call = functools.partial(counter, Plane("mandelbrot", None, NOTEBOOK_VIEWPORT, size, size, iterations, 4.0))
             first, best = time_calls(call, 1 if backend == "tensorflow_eager" else repeats)
             rows.append(
                 {

@@ -20,7 +20,15 @@ STEPS = 10
 
 
 def f_python(x, xp):
-    """The notebook's definition, Python control flow; scalar input only."""
+    """The notebook's definition, with Python control flow; scalar input only.
+
+    Args:
+        x: a scalar (concrete, or traced by jax.grad).
+        xp: array namespace.
+
+    Returns:
+        f(x).
+    """
     if x > THRESHOLD:
         for _ in range(STEPS):
             x = x + xp.sqrt(x)
@@ -29,7 +37,15 @@ def f_python(x, xp):
 
 
 def f_vectorised(x, xp):
-    """Element-wise, traceable version (works under jax.vmap/jit and TF GradientTape)."""
+    """Element-wise, traceable version (works under jax.vmap/jit and TF GradientTape).
+
+    Args:
+        x: array of points.
+        xp: array namespace (numpy, jax.numpy or TF_NAMESPACE).
+
+    Returns:
+        f at every point.
+    """
     upper = x > THRESHOLD
     safe = xp.where(upper, x, THRESHOLD + 1.0)  # keeps sqrt's argument positive everywhere
     for _ in range(STEPS):
@@ -38,7 +54,14 @@ def f_vectorised(x, xp):
 
 
 def analytic_derivative(x: np.ndarray) -> np.ndarray:
-    """d/dx: product of (1 + 1/(2 sqrt(x_k))) along the ten steps, or -3x^2 sin(x^3)."""
+    """d/dx: product of (1 + 1/(2 sqrt(x_k))) along the steps, or -3x^2 sin(x^3).
+
+    Args:
+        x: points, on either side of the threshold.
+
+    Returns:
+        f'(x), float64.
+    """
     x = np.asarray(x, dtype=np.float64)
     upper = x > THRESHOLD
     safe = np.where(upper, x, THRESHOLD + 1.0)
@@ -50,7 +73,14 @@ def analytic_derivative(x: np.ndarray) -> np.ndarray:
 
 
 def jax_value_and_derivative(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One jit-compiled, vmapped value_and_grad over the whole grid."""
+    """One jit-compiled, vmapped value_and_grad over the whole grid.
+
+    Args:
+        x: grid points (float64).
+
+    Returns:
+        (f(x), f'(x)) from one XLA call.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -61,7 +91,14 @@ def jax_value_and_derivative(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def jax_pointwise_derivative(x: np.ndarray) -> np.ndarray:
-    """The notebook's per-point loop over jax.grad of the Python-control-flow version."""
+    """The notebook's per-point loop over jax.grad of the Python-control-flow version.
+
+    Args:
+        x: grid points, each traced separately.
+
+    Returns:
+        f'(x), one jax.grad call per point.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -71,8 +108,15 @@ def jax_pointwise_derivative(x: np.ndarray) -> np.ndarray:
 
 
 def tf_value_and_derivative(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow: one GradientTape over the batch (elements are independent, so the
-    gradient of the sum is the element-wise derivative).
+    """TensorFlow: one GradientTape over the batch.
+
+    Elements are independent, so the gradient of the sum is the element-wise derivative.
+
+    Args:
+        x: grid points, watched by the tape as one float64 tensor.
+
+    Returns:
+        (f(x), f'(x)) as NumPy arrays.
     """
     import tensorflow as tf
 
@@ -86,6 +130,16 @@ def tf_value_and_derivative(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def control_flow_table(start: float, stop: float, points: int) -> pd.DataFrame:
+    """F and f' on a grid by every method.
+
+    Args:
+        start: first grid point.
+        stop: last grid point.
+        points: number of points.
+
+    Returns:
+        Columns x, f, df_jax_vmap, df_jax_pointwise, df_tensorflow, df_analytic, f_tensorflow.
+    """
     x = np.linspace(start, stop, points)
     value, deriv = jax_value_and_derivative(x)
     tf_value, tf_deriv = tf_value_and_derivative(x)

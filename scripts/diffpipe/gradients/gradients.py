@@ -18,6 +18,15 @@ METHODS = ("jax", "tensorflow", "analytic", "finite_difference")
 
 
 def jax_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
+    """Gradient by jax.grad in float64.
+
+    Args:
+        func: the function, called with jax.numpy.
+        point: where (cast to float64).
+
+    Returns:
+        The gradient as a NumPy array.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -26,6 +35,15 @@ def jax_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
 
 
 def tf_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
+    """Gradient by TensorFlow's GradientTape in float64.
+
+    Args:
+        func: the function, called with the TensorFlow namespace.
+        point: where (a tf.Variable the tape watches).
+
+    Returns:
+        The gradient, float64.
+    """
     import tensorflow as tf
 
     x = tf.Variable(np.asarray(point, dtype=np.float64))
@@ -39,6 +57,14 @@ def central_difference(func: TestFunction, point: np.ndarray, rel_step: float | 
 
     The step h = eps**(1/3) * max(1, |x_i|) balances truncation (O(h^2)) against rounding
     (O(eps/h)), leaving a relative error near eps**(2/3) ~ 4e-11.
+
+    Args:
+        func: the function.
+        point: where.
+        rel_step: relative step (default eps**(1/3)).
+
+    Returns:
+        The gradient estimate.
     """
     x = np.asarray(point, dtype=np.float64)
     rel = np.finfo(np.float64).eps ** (1.0 / 3.0) if rel_step is None else rel_step
@@ -55,13 +81,35 @@ def central_difference(func: TestFunction, point: np.ndarray, rel_step: float | 
 
 
 def relative_difference(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarray:
+    """|a - b| / max(|b|, floor): relative away from zero, absolute near it.
+
+    Args:
+        a: values.
+        b: reference values.
+        floor: smallest denominator.
+
+    Returns:
+        The differences.
+    """
     return np.abs(a - b) / np.maximum(np.abs(b), floor)
 
 
 def gradient_rows(
     label: str, func: TestFunction, point: np.ndarray, rtol: float, fd_rtol: float, floor: float
 ) -> list[dict]:
-    """All methods at one point, as table rows (one per gradient component)."""
+    """All methods at one point, as table rows (one per gradient component).
+
+    Args:
+        label: the function's name in the config.
+        func: the function.
+        point: where.
+        rtol: tolerance of the autodiff backends against the reference.
+        fd_rtol: tolerance of finite differences.
+        floor: floor of the relative difference's denominator.
+
+    Returns:
+        One dict per component (columns of `artifacts.GradientTable`).
+    """
     values = {
         "jax": jax_gradient(func, point),
         "tensorflow": tf_gradient(func, point),
@@ -96,6 +144,17 @@ def gradient_rows(
 
 
 def gradient_table(functions: dict, rtol: float, fd_rtol: float, floor: float) -> pd.DataFrame:
+    """Every configured function at every configured point.
+
+    Args:
+        functions: the `gradients.functions` config.
+        rtol: tolerance of the autodiff backends.
+        fd_rtol: tolerance of finite differences.
+        floor: floor of the relative difference's denominator.
+
+    Returns:
+        The gradient table.
+    """
     rows: list[dict] = []
     for label, spec in functions.items():
         func = resolve(spec["function"])

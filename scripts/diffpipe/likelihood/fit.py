@@ -52,19 +52,47 @@ class Likelihood:
 
     @property
     def names(self) -> list[str]:
+        """Names of the free parameters.
+
+        Returns:
+            The names, in the order of the free-parameter vector.
+        """
         return [self.spec.par_names[i] for i in self.free]
 
     @property
     def bounds(self) -> list[tuple[float, float]]:
+        """Bounds of the free parameters.
+
+        Returns:
+            [(low, high)] per free parameter.
+        """
         return [self.spec.bounds[i] for i in self.free]
 
     def full(self, x: np.ndarray) -> np.ndarray:
+        """All parameters with the free ones set.
+
+        Args:
+            x: free-parameter values.
+
+        Returns:
+            Every parameter (fixed ones at their initial values).
+        """
         pars = self.spec.init.copy()
         pars[self.free] = x
         return pars
 
 
 def make_likelihood(model, data, bounds_override=None) -> Likelihood:
+    """The free-parameter likelihood of a model and its data.
+
+    Args:
+        model: a pyhf model (jax backend).
+        data: its dataset.
+        bounds_override: parameter name -> [low, high].
+
+    Returns:
+        The `Likelihood` (nll, gradient, Hessian compiled).
+    """
     spec = model_spec(model, bounds_override)
     free = np.flatnonzero(~np.asarray(spec.fixed))
     return Likelihood(spec, nll_function(model, data), free)
@@ -83,7 +111,16 @@ def _minuit(lik: Likelihood, start: np.ndarray):
 
 
 def newton_polish(lik: Likelihood, x: np.ndarray) -> tuple[np.ndarray, int, bool]:
-    """Newton steps with the exact Hessian from an interior point near the minimum."""
+    """Newton steps with the exact Hessian from an interior point near the minimum.
+
+    Args:
+        lik: the likelihood.
+        x: starting point (MIGRAD's minimum).
+
+    Returns:
+        (x, steps taken, converged): stops at a step below NEWTON_RTOL, at a bound, or when
+        the nll would rise.
+    """
     lo, hi = np.asarray(lik.bounds).T
     current = lik.nll(x)
     for step_count in range(1, NEWTON_MAX_STEPS + 1):
@@ -104,6 +141,16 @@ def newton_polish(lik: Likelihood, x: np.ndarray) -> tuple[np.ndarray, int, bool
 
 
 def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
+    """MIGRAD (strategy 2, exact gradient), then Newton polish with the autodiff Hessian.
+
+    Args:
+        lik: the likelihood.
+        start: free-parameter start (default: the model's suggested init).
+
+    Returns:
+        x (the MLE), migrad (valid, edm, nfcn, ngrad), newton_steps, newton_converged,
+        gradient_norm, and the Minuit object under `minuit`.
+    """
     m = _minuit(lik, lik.spec.init[lik.free] if start is None else start)
     m.migrad()
     x = np.asarray(m.values, float)
@@ -124,17 +171,43 @@ def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
 
 
 def hessian_covariance(lik: Likelihood, x: np.ndarray) -> np.ndarray:
-    """Cov = inv(H) with H the Hessian of -lnL at the minimum (no extra minimisation)."""
+    """Cov = inv(H) with H the Hessian of -lnL at the minimum (no extra minimisation).
+
+    Args:
+        lik: the likelihood.
+        x: the MLE.
+
+    Returns:
+        The covariance of the free parameters.
+    """
     return np.linalg.inv(lik.hess(x))
 
 
 def correlation(cov: np.ndarray) -> np.ndarray:
+    """The correlation matrix of a covariance.
+
+    Args:
+        cov: a covariance matrix.
+
+    Returns:
+        cov / outer(sigma, sigma).
+    """
     sigma = np.sqrt(np.diag(cov))
     return cov / np.outer(sigma, sigma)
 
 
 def profile_nll(lik: Likelihood, index: int, value: float, start: np.ndarray) -> float:
-    """Min over the other free parameters of nll with parameter `index` fixed at `value`."""
+    """Min over the other free parameters of nll with parameter `index` fixed at `value`.
+
+    Args:
+        lik: the likelihood.
+        index: the profiled parameter (free-parameter index).
+        value: its fixed value.
+        start: start of the other parameters.
+
+    Returns:
+        The profiled nll.
+    """
     if len(lik.free) == 1:
         x = start.copy()
         x[index] = value
@@ -147,6 +220,19 @@ def profile_nll(lik: Likelihood, index: int, value: float, start: np.ndarray) ->
 
 
 def profile_scan(lik: Likelihood, index: int, x_hat: np.ndarray, sigma: float, span: float, points: int):
+    """-2 Delta ln L of the profile on a grid of `points` values around the best fit.
+
+    Args:
+        lik: the likelihood.
+        index: free-parameter index of the scanned parameter.
+        x_hat: the MLE (start of every profile fit).
+        sigma: the parameter's autodiff error (unit of `span`).
+        span: half-width of the scan in units of sigma (cut at the bounds).
+        points: grid points.
+
+    Returns:
+        (grid, -2 Delta ln L at each grid point, clipped at 0).
+    """
     lo, hi = lik.bounds[index]
     grid = np.linspace(max(lo, x_hat[index] - span * sigma), min(hi, x_hat[index] + span * sigma), points)
     nll_hat = lik.nll(x_hat)
@@ -155,7 +241,18 @@ def profile_scan(lik: Likelihood, index: int, x_hat: np.ndarray, sigma: float, s
 
 
 def profile_interval(lik: Likelihood, index: int, x_hat: np.ndarray, sigma: float, level: float = 1.0):
-    """Roots of -2 Delta lnL = level on either side of the best fit (None where cut by a bound)."""
+    """Roots of -2 Delta lnL = level on either side of the best fit.
+
+    Args:
+        lik: the likelihood.
+        index: free-parameter index of the interval's parameter.
+        x_hat: the best fit, where the search starts.
+        sigma: the Hessian error, which sets the search brackets (1.5 to 12 sigma).
+        level: -2 Delta ln L of the interval (1: 68% CL).
+
+    Returns:
+        (lower end, upper end), absolute; None where a bound cuts the interval.
+    """
     nll_hat = lik.nll(x_hat)
     lo_bound, hi_bound = lik.bounds[index]
 
@@ -182,7 +279,15 @@ def profile_interval(lik: Likelihood, index: int, x_hat: np.ndarray, sigma: floa
 
 
 def prior_widths(model, names: list[str]) -> dict[str, tuple[float, float]]:
-    """(centre, width) of each constrained parameter's prior, for pulls."""
+    """(centre, width) of each constrained parameter's prior, for pulls.
+
+    Args:
+        model: the pyhf model.
+        names: the free parameters.
+
+    Returns:
+        name -> (centre, width) for the constrained ones.
+    """
     out = {}
     init = model.config.suggested_init()
     order = list(model.config.par_names)
@@ -214,6 +319,20 @@ def _flag_reason(value, sigma, bounds, minos, worst) -> str:
 
 
 def crosscheck_table(lik, x_hat, cov, m, poi_index, profile_iv, rtol) -> list[dict]:
+    """Per parameter: autodiff sigma against HESSE, MINOS and (POI) the profile interval.
+
+    Args:
+        lik: the likelihood.
+        x_hat: the MLE.
+        cov: the autodiff covariance.
+        m: the Minuit object after HESSE and MINOS.
+        poi_index: the POI's free-parameter index (None: no POI).
+        profile_iv: the POI's profile interval (absolute ends) or None.
+        rtol: relative disagreement that gets flagged.
+
+    Returns:
+        One row per parameter (see `artifacts.FitResult.crosscheck`).
+    """
     sigma = np.sqrt(np.diag(cov))
     hesse = np.sqrt(np.diag(np.asarray(m.covariance)))
     rows = []
@@ -251,8 +370,16 @@ def crosscheck_table(lik, x_hat, cov, m, poi_index, profile_iv, rtol) -> list[di
 
 
 def closed_form_errors(spec: dict, names: list[str]) -> dict | None:
-    """Fisher-information errors of a one-bin counting model on its nominal Asimov data:
+    """Fisher-information errors of a one-bin counting model on its nominal Asimov data.
+
     sigma_mu = sqrt(s + b + sigma_b^2) / s, sigma_gamma = sigma_b / b.
+
+    Args:
+        spec: the model's config entry.
+        names: its free parameters ([POI, gamma]).
+
+    Returns:
+        name -> sigma, or None where no closed form applies.
     """
     simple = spec.get("simple")
     if not simple or len(simple["signal"]) != 1 or spec.get("data", "asimov") != "asimov":

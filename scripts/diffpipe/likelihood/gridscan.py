@@ -13,8 +13,10 @@ from diffpipe.models import build_model, make_grid_evaluator, use_jax_backend
 
 
 def grid_axes(grid: dict, fit) -> dict:
-    """Complete a grid entry from the fit: axes default to the POI and the first other free
-    parameter, ranges to best fit +- 3 sigma (within bounds).
+    """Complete a grid entry from the fit.
+
+    Axes default to the POI and the first other free parameter, ranges to best fit +- 3 sigma
+    (within bounds).
 
     Args:
         grid: the model's `grid` config (points and arrows filled by the schema).

@@ -32,7 +32,7 @@ TRACE_POINTS = 400  # stored points per trace (log-spaced over the evaluations)
 
 
 class EvaluationBudgetExceeded(RuntimeError):
-    pass
+    """A run used up its evaluations of f (max_evaluations): recorded as a failed run."""
 
 
 @dataclass
@@ -145,6 +145,17 @@ class Counted:
         self.first_hit: int | None = None  # evaluation count at which f - f* first reached the target
 
     def f(self, x):
+        """f, counted against the evaluation budget, with f - f* recorded.
+
+        Args:
+            x: the point.
+
+        Returns:
+            f(x).
+
+        Raises:
+            EvaluationBudgetExceeded: past max_evaluations.
+        """
         if self.nfev >= self.budget:
             raise EvaluationBudgetExceeded(f"stopped after {self.budget} evaluations of f (max_evaluations)")
         self.nfev += 1
@@ -156,29 +167,86 @@ class Counted:
         return value
 
     def grad(self, x):
+        """The exact gradient (counted in njev).
+
+        Args:
+            x: the point.
+
+        Returns:
+            The gradient from the jit-compiled jax.grad.
+        """
         self.njev += 1
         return np.asarray(self._g(np.asarray(x, dtype=float)))
 
     def hess(self, x):
+        """The exact Hessian (counted in nhev).
+
+        Args:
+            x: the point.
+
+        Returns:
+            The Hessian from the jit-compiled jax.hessian.
+        """
         self.nhev += 1
         return np.asarray(self._h(np.asarray(x, dtype=float)))
 
     def hessp(self, x, p):
+        """The exact Hessian-vector product (counted as a Hessian evaluation).
+
+        Args:
+            x: the point.
+            p: the vector.
+
+        Returns:
+            H(x) p.
+        """
         self.nhev += 1
         return np.asarray(self._hvp(np.asarray(x, dtype=float), np.asarray(p, dtype=float)))
 
     def fd_grad(self, x):
+        """Forward-difference gradient of the counted f (its evaluations count).
+
+        Args:
+            x: the point.
+
+        Returns:
+            The gradient estimate.
+        """
         return approx_fprime(np.asarray(x, float), self.f, FD_STEP * np.maximum(1.0, np.abs(x)))
 
     def value(self, x) -> float:
-        """F without counting (for the final record)."""
+        """f without counting (for the final record).
+
+        Args:
+            x: the final point of a run.
+
+        Returns:
+            f(x).
+        """
         return float(self._f(np.asarray(x, dtype=float)))
 
     def exact_grad_norm(self, x) -> float:
+        """Norm of the exact gradient (not counted).
+
+        Args:
+            x: the final point of a run.
+
+        Returns:
+            |grad f(x)|.
+        """
         return float(np.linalg.norm(np.asarray(self._g(np.asarray(x, dtype=float)))))
 
 
 def applicable(method: str, mode: str) -> bool:
+    """Whether a scipy method can use a gradient mode.
+
+    Args:
+        method: a scipy.optimize.minimize method.
+        mode: none, jax or hessian.
+
+    Returns:
+        True when the combination is meaningful.
+    """
     if method in GRADIENT_FREE:
         return mode == "none"
     if mode == "hessian":
@@ -187,7 +255,16 @@ def applicable(method: str, mode: str) -> bool:
 
 
 def derivative_options(method: str, mode: str, fun: Counted) -> dict:
-    """jac/hess/hessp arguments for one (method, gradient mode)."""
+    """jac/hess/hessp arguments for one (method, gradient mode).
+
+    Args:
+        method: the scipy method.
+        mode: none (finite differences), jax (exact gradient) or hessian (+ exact Hessian).
+        fun: the counted problem.
+
+    Returns:
+        Keyword arguments for scipy.optimize.minimize.
+    """
     if method in GRADIENT_FREE:
         return {}
     if mode == "none":
@@ -210,6 +287,15 @@ def derivative_options(method: str, mode: str, fun: Counted) -> dict:
 
 
 def method_options(method: str, settings: dict) -> dict:
+    """Scipy options of a method from the stage's settings.
+
+    Args:
+        method: the scipy method.
+        settings: maxiter, gtol, ftol_target.
+
+    Returns:
+        The `options` dict.
+    """
     options = {"maxiter": settings["maxiter"]}
     if method in {"CG", "BFGS", "L-BFGS-B", "trust-ncg", "trust-krylov", "trust-exact", "dogleg", "trust-constr"}:
         options["gtol"] = settings["gtol"]
@@ -221,7 +307,15 @@ def method_options(method: str, settings: dict) -> dict:
 
 
 def thin(values: list, points: int = TRACE_POINTS) -> tuple[list[int], list]:
-    """Log-spaced subset (1-based positions, values) that keeps the first and last entries."""
+    """Log-spaced subset (1-based positions, values) that keeps the first and last entries.
+
+    Args:
+        values: a history.
+        points: the most entries kept.
+
+    Returns:
+        (positions, values).
+    """
     if not values:
         return [], []
     idx = np.unique(np.geomspace(1, len(values), min(points, len(values))).astype(int)) - 1
@@ -231,6 +325,19 @@ def thin(values: list, points: int = TRACE_POINTS) -> tuple[list[int], list]:
 def run_one(
     problem: Problem, method: str, mode: str, x0, settings: dict, compiled: Compiled | None = None
 ) -> tuple[dict, dict]:
+    """One minimisation: counted evaluations, the result, and the trace.
+
+    Args:
+        problem: the problem.
+        method: the scipy method.
+        mode: the gradient mode.
+        x0: the start.
+        settings: the stage's settings.
+        compiled: the problem's compiled derivatives (built when None).
+
+    Returns:
+        (record: one table row, trace: evaluations, f_gap, iterations, trajectory).
+    """
     fun = Counted(problem, settings["max_evaluations"], settings["ftol_target"], compiled)
     trajectory = [np.asarray(x0, float).tolist()]
 
@@ -289,6 +396,16 @@ def run_one(
 
 
 def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict]]:
+    """Every start x method x applicable gradient mode of one problem.
+
+    Args:
+        problem: the problem.
+        starts: start points.
+        settings: methods, gradient_modes and the tolerances.
+
+    Returns:
+        (runs table, traces).
+    """
     rows, traces = [], []
     compiled = Compiled(problem)
     for x0 in starts:

@@ -17,7 +17,7 @@ def plot_benchmark(fractals: pd.DataFrame, grid: pd.DataFrame, style: dict):
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        Two panels, both on log scales.
     """
     fig, axes = new_figure(style, ncols=2)
     ax = axes[0, 0]
@@ -44,7 +44,7 @@ def plot_benchmark(fractals: pd.DataFrame, grid: pd.DataFrame, style: dict):
 
 
 def run_plot_benchmark(job, fractals_path: str, grid_path: str, style: dict, output: str) -> None:
-    """Rule `plot_benchmark`.
+    """Rule `plot_benchmark`: the timing figure, titled with the CPU it was measured on.
 
     Args:
         job: the `runtime.Job` (its log receives any exception).

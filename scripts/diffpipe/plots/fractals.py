@@ -54,11 +54,11 @@ def plot_single(fractal: FractalCounts, style: dict):
     """One fractal with a colour bar.
 
     Args:
-        fractal: the counts artifact.
+        fractal: the counts artifact (counts, viewport, iterations, name).
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        A square figure.
     """
     fig, axes = new_figure(style, square=True)
     image = draw(axes[0, 0], fractal, style["colormap"])
@@ -70,11 +70,11 @@ def plot_side_by_side(fractals: list[FractalCounts], style: dict):
     """All fractals in one row.
 
     Args:
-        fractals: the counts artifacts.
-        style: the `figures` config.
+        fractals: the counts artifacts, drawn left to right.
+        style: the `figures` config (one square panel each).
 
     Returns:
-        The matplotlib figure.
+        The figure.
     """
     fig, axes = new_figure(style, ncols=len(fractals), square=True)
     for ax, fractal in zip(axes[0], fractals):
@@ -83,13 +83,13 @@ def plot_side_by_side(fractals: list[FractalCounts], style: dict):
 
 
 def run_plot_fractal(job, counts_path: str, style: dict, output: str) -> None:
-    """Rule `plot_fractal`: one fractal's image (always PNG, at the configured dpi).
+    """Rule `plot_fractal`: one fractal's image (a PNG, whatever `figures.format` says).
 
     Args:
         job: the `runtime.Job` (its log receives any exception).
         counts_path: the fractal's counts.npz.
-        style: the `figures` config.
-        output: the image's path.
+        style: the `figures` config (dpi, colormap, size).
+        output: the image's path (.png).
     """
     with logged(job):
         save(plot_single(FractalCounts.read(counts_path), style), output, style)
@@ -102,7 +102,7 @@ def run_plot_fractals(job, counts_paths: list[str], style: dict, output: str) ->
         job: the `runtime.Job` (its log receives any exception).
         counts_paths: every fractal's counts.npz, in config order.
         style: the `figures` config.
-        output: the figure's path.
+        output: the figure's path (format from its suffix).
     """
     with logged(job):
         save(plot_side_by_side([FractalCounts.read(p) for p in counts_paths], style), output, style)

@@ -6,14 +6,14 @@ from diffpipe.runtime import logged
 
 
 def plot_controlflow(flow: ControlFlowTable, style: dict):
-    """F and its derivative (vmap of value_and_grad, analytic dotted) against x.
+    """f and its derivative (vmap of value_and_grad, analytic dotted) against x.
 
     Args:
         flow: the control-flow artifact (table, branch threshold, steps).
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        One panel with a twin y axis for f'.
     """
     table = flow.table
     fig, axes = new_figure(style)
@@ -39,7 +39,7 @@ def run_plot_controlflow(job, table_path: str, style: dict, output: str) -> None
         job: the `runtime.Job` (its log receives any exception).
         table_path: controlflow.csv.
         style: the `figures` config.
-        output: the figure's path.
+        output: the figure's path (format from its suffix).
     """
     with logged(job):
         save(plot_controlflow(ControlFlowTable.read(table_path), style), output, style)

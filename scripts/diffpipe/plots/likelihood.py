@@ -11,11 +11,11 @@ def plot_profile(fit: FitResult, style: dict):
     """The POI's profile -2 Delta ln L with the Hessian parabola and the 68% interval.
 
     Args:
-        fit: the fit artifact.
+        fit: the fit artifact (its `profile` scan and the POI's autodiff sigma are drawn).
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        One panel; a note instead of curves when the model has no free POI.
     """
     fig, axes = new_figure(style)
     ax = axes[0, 0]
@@ -46,11 +46,11 @@ def plot_pulls(fit: FitResult, style: dict):
     """Pulls of the constrained parameters with their post-fit constraints.
 
     Args:
-        fit: the fit artifact.
+        fit: the fit artifact (its `pulls`).
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        One panel with the +-1 and +-2 bands; a note when nothing is constrained.
     """
     fig, axes = new_figure(style)
     ax = axes[0, 0]
@@ -73,11 +73,11 @@ def plot_correlation(fit: FitResult, style: dict):
     """The correlation matrix of the free parameters.
 
     Args:
-        fit: the fit artifact.
+        fit: the fit artifact (its `correlation` and parameter names).
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        A square panel with a colour bar (values printed up to 12 parameters).
     """
     fig, axes = new_figure(style, square=True)
     ax = axes[0, 0]
@@ -97,11 +97,11 @@ def plot_grid(grid: GridScan, style: dict):
     """Filled ln L contours, line contours, gradient arrows, best fit (the notebook's figure).
 
     Args:
-        grid: the grid-scan artifact.
-        style: the `figures` config.
+        grid: the grid-scan artifact (axes, ln L, arrows, best fit, parameter names).
+        style: the `figures` config (the colormap fills the contours).
 
     Returns:
-        The matplotlib figure.
+        A square panel with a colour bar.
     """
     fig, axes = new_figure(style, square=True)
     ax = axes[0, 0]
@@ -128,7 +128,7 @@ def run_plot_likelihood(job, fit_path: str, grid_path: str, style: dict, outputs
         fit_path: the model's fit.json.
         grid_path: its grid.npz.
         style: the `figures` config.
-        outputs: paths `grid`, `profile`, `pulls`, `correlation`.
+        outputs: figure paths by kind: `grid`, `profile`, `pulls`, `correlation`.
     """
     with logged(job):
         fit = FitResult.read(fit_path)

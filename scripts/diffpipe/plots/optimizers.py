@@ -36,7 +36,7 @@ def plot_convergence(traces: OptimizerTraces, style: dict):
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        Up to four panels per row, sharing the y axis; a line per gradient mode.
     """
     runs = traces.runs
     methods = list(dict.fromkeys(run["method"] for run in runs))
@@ -69,7 +69,7 @@ def plot_evaluations(table: pd.DataFrame, style: dict):
         style: the `figures` config.
 
     Returns:
-        The matplotlib figure.
+        Grouped bars on a log axis; a red x where no run of a mode reached the target.
     """
     fig, axes = new_figure(style, ncols=1)
     ax = axes[0, 0]
@@ -112,7 +112,7 @@ def run_plot_optimizer(job, table_path: str, traces_path: str, style: dict, outp
         table_path: the problem's runs CSV.
         traces_path: its traces JSON.
         style: the `figures` config.
-        outputs: paths `convergence` and `evaluations`.
+        outputs: figure paths `convergence` and `evaluations`.
     """
     with logged(job):
         save(plot_convergence(OptimizerTraces.read(traces_path), style), outputs["convergence"], style)

@@ -21,7 +21,9 @@ def test_time_calls_separates_the_first_call():
 
 
 def test_fractal_table_takes_its_targets_from_config():
-    table = benchmark.fractal_timings(["numba", "tensorflow_eager"], [500, 20], iterations=5, repeats=1, targets=TARGETS)
+    table = benchmark.fractal_timings(
+        ["numba", "tensorflow_eager"], [500, 20], iterations=5, repeats=1, targets=TARGETS
+    )
     assert list(table["backend"]) == ["numba", "numba", "tensorflow_eager"]  # eager: first size only
     numba_500 = table.iloc[0]
     assert numba_500["target_s"] == 0.010 and np.isnan(table.iloc[1]["target_s"])

@@ -1,8 +1,9 @@
-from diffpipe.gradients import controlflow as cf
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
+from diffpipe.gradients import controlflow as cf
 
 
 @pytest.fixture(scope="module")

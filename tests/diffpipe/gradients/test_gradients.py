@@ -1,7 +1,8 @@
-from diffpipe.gradients import gradients
 import numpy as np
 import pytest
+
 from diffpipe.functions import REGISTRY, resolve
+from diffpipe.gradients import gradients
 
 
 def test_notebook_examples_agree_across_all_methods():

@@ -1,7 +1,8 @@
-from diffpipe.likelihood import fit as L
 import numpy as np
 import pytest
 from conftest import ROOT
+
+from diffpipe.likelihood import fit as L
 from diffpipe.models import ModelError, build_model, use_jax_backend
 
 SETTINGS = {"flag_rtol": 0.01, "profile_points": 11, "profile_span_sigma": 3.0}

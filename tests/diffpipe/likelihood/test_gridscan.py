@@ -1,8 +1,9 @@
 from types import SimpleNamespace
 
-from diffpipe.likelihood import gridscan
 import numpy as np
 import pytest
+
+from diffpipe.likelihood import gridscan
 from diffpipe.models import build_model, use_jax_backend
 
 MODEL = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}

@@ -1,10 +1,11 @@
 import jax.numpy as jnp
 import numpy as np
-from diffpipe.optimizers import compare as O
 import pytest
+
 from diffpipe.artifacts import FitResult
 from diffpipe.functions import REGISTRY
 from diffpipe.likelihood.fit import analyse
+from diffpipe.optimizers import compare as O
 
 FIT_SETTINGS = {"flag_rtol": 0.01, "profile_points": 7, "profile_span_sigma": 3.0}
 
@@ -86,8 +87,12 @@ def test_counting_nll_problem_uses_the_likelihood_model():
     fit = FitResult(model="m", definition=model, **analyse(model, FIT_SETTINGS))
     problem = O.build_problem("nll", {"likelihood_model": "m", "starts": [[0.5, 1.2]]}, fit)
     np.testing.assert_allclose(problem.minimiser, [1.0, 1.0], atol=1e-10)
-    assert problem.fstar == pytest.approx(fit.twice_nll / 2) and "fit of model 'm'" in problem.definition["fstar_source"]
-    table, traces = O.compare(problem, [[0.5, 1.2]], {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["none", "jax"]})
+    assert (
+        problem.fstar == pytest.approx(fit.twice_nll / 2) and "fit of model 'm'" in problem.definition["fstar_source"]
+    )
+    table, traces = O.compare(
+        problem, [[0.5, 1.2]], {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["none", "jax"]}
+    )
     assert len(table) == len(traces) == 2
     assert table["reached_target"].all()
     by_mode = table.set_index("gradient_mode")["evals_to_target"]

@@ -15,7 +15,10 @@ STYLE = {"format": "png", "dpi": 40, "colormap": "viridis", "width": 3.0, "heigh
 def test_controlflow_plot_has_f_and_both_derivatives_and_the_branch_from_the_artifact():
     x = np.linspace(-2, 5, 20)
     flow = artifacts.ControlFlowTable(
-        table=pd.DataFrame({"x": x, "f": x, "df_jax_vmap": x, "df_analytic": x}), threshold=1.5, steps=7, interval=[-2, 5]
+        table=pd.DataFrame({"x": x, "f": x, "df_jax_vmap": x, "df_analytic": x}),
+        threshold=1.5,
+        steps=7,
+        interval=[-2, 5],
     )
     fig = plot_gradients.plot_controlflow(flow, STYLE)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -27,7 +30,9 @@ def test_controlflow_plot_has_f_and_both_derivatives_and_the_branch_from_the_art
 def test_optimizer_plots_draw_one_panel_per_method_and_mark_missing_bars():
     runs = [
         {"method": m, "gradient_mode": g, "start": s, "evaluations": [1, 2, 3], "f_gap": [gap, 0.1, None]}
-        for m in ("BFGS", "CG") for g in ("none", "jax") for s, gap in (("[1]", 1.0), ("[9]", 80.0))
+        for m in ("BFGS", "CG")
+        for g in ("none", "jax")
+        for s, gap in (("[1]", 1.0), ("[9]", 80.0))
     ]
     traces = artifacts.OptimizerTraces(problem={"name": "p"}, runs=runs)
     assert plot_optimizers.farthest_start(runs) == "[9]"
@@ -43,9 +48,17 @@ def test_optimizer_plots_draw_one_panel_per_method_and_mark_missing_bars():
 
 def test_likelihood_grid_plot_marks_the_best_fit():
     grid = artifacts.GridScan(
-        x=np.linspace(0, 1, 5), y=np.linspace(0, 1, 4), lnl=-np.arange(20.0).reshape(4, 5),
-        arrow_x=np.zeros((2, 2)), arrow_y=np.zeros((2, 2)), arrow_dx=np.ones((2, 2)), arrow_dy=np.ones((2, 2)),
-        arrow_lnl=np.zeros((2, 2)), names=["mu", "g"], bestfit=[0.5, 0.5], model="m",
+        x=np.linspace(0, 1, 5),
+        y=np.linspace(0, 1, 4),
+        lnl=-np.arange(20.0).reshape(4, 5),
+        arrow_x=np.zeros((2, 2)),
+        arrow_y=np.zeros((2, 2)),
+        arrow_dx=np.ones((2, 2)),
+        arrow_dy=np.ones((2, 2)),
+        arrow_lnl=np.zeros((2, 2)),
+        names=["mu", "g"],
+        bestfit=[0.5, 0.5],
+        model="m",
     )
     fig = plot_likelihood.plot_grid(grid, STYLE)
     ax = fig.axes[0]
@@ -55,8 +68,16 @@ def test_likelihood_grid_plot_marks_the_best_fit():
 
 def test_fractal_image_uses_the_corrected_shading_and_the_artifacts_coordinates():
     fractal = artifacts.FractalCounts(
-        counts=np.array([[0, 10], [5, 1]], dtype=np.int32), name="j", kind="julia", c=[-0.7, 0.2],
-        viewport=[-1, 2, -1, 1], width=2, height=2, iterations=10, threshold=4.0, backend="numba",
+        counts=np.array([[0, 10], [5, 1]], dtype=np.int32),
+        name="j",
+        kind="julia",
+        c=[-0.7, 0.2],
+        viewport=[-1, 2, -1, 1],
+        width=2,
+        height=2,
+        iterations=10,
+        threshold=4.0,
+        backend="numba",
     )
     fig = plot_fractals.plot_single(fractal, STYLE)
     image = fig.axes[0].images[0]

@@ -3,8 +3,8 @@ import base64
 import jinja2
 import numpy as np
 import pandas as pd
-
 from conftest import ROOT
+
 from diffpipe.report import build as report
 
 TEMPLATE = ROOT / "workflow" / "report" / "macros.html.j2"
@@ -36,7 +36,10 @@ def test_optimizer_conclusion_is_computed_from_the_table():
     result = report.optimizer_conclusion(table, "p", "a note")
     assert "1 of 3 method/start pairs" in result["text"] and "Note: a note." in result["text"]
     assert "CG from [1]: the exact-gradient run did not reach the target" in result["exceptions"]
-    assert "Newton-CG from [0]: the start already is a minimum (f - f* = 0 at the first evaluation)" in result["exceptions"]
+    assert (
+        "Newton-CG from [0]: the start already is a minimum (f - f* = 0 at the first evaluation)"
+        in result["exceptions"]
+    )
 
 
 def test_tables_escape_content_and_mark_status():
