@@ -366,3 +366,7 @@ def test_lint_and_format_are_clean():
     snakefmt = str(Path(SNAKEMAKE).with_name("snakefmt"))
     fmt = subprocess.run([snakefmt, "--check", "workflow"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert fmt.returncode == 0, fmt.stderr
+    ruff = str(Path(SNAKEMAKE).with_name("ruff"))
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr

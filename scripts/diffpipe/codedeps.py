@@ -13,6 +13,7 @@ from pathlib import Path
 PACKAGE = "diffpipe"
 
 
+@functools.cache
 def module_file(name: str, root: Path) -> Path | None:
     """The file of a dotted module name under `root` (the folder that holds the package).
 
