@@ -215,7 +215,7 @@ class Counted:
         return approx_fprime(np.asarray(x, float), self.f, FD_STEP * np.maximum(1.0, np.abs(x)))
 
     def value(self, x) -> float:
-        """f without counting (for the final record).
+        """The value f(x), not counted (for the final record).
 
         Args:
             x: the final point of a run.

@@ -6,7 +6,7 @@ from diffpipe.runtime import logged
 
 
 def plot_controlflow(flow: ControlFlowTable, style: dict):
-    """f and its derivative (vmap of value_and_grad, analytic dotted) against x.
+    """Plot f and its derivative (vmap of value_and_grad, analytic dotted) against x.
 
     Args:
         flow: the control-flow artifact (table, branch threshold, steps).
