@@ -8,6 +8,9 @@ STAMP := $(VENV)/.requirements.txt
 DEV_STAMP := $(VENV)/.requirements-dev.txt
 CORES ?= all
 PYTEST_ARGS ?=
+# A named experiment (config/experiments/NAME.yaml) replaces config/config.yaml: make run EXPERIMENT=notebook
+EXPERIMENT ?=
+EXPERIMENT_ARG := $(if $(EXPERIMENT),--config experiment=$(EXPERIMENT))
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
 .PHONY: run test bench lint sysdeps clean venv
@@ -29,7 +32,7 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 	fi
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) $(EXPERIMENT_ARG)
 
 # System packages the tests drive for real (headless Chromium; SLURM installs itself in its harness).
 sysdeps:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SMALL_CONFIG = ROOT / "tests" / "config" / "small.yaml"
+SMALL_CONFIG = ROOT / "config" / "experiments" / "small.yaml"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

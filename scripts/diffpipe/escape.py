@@ -73,7 +73,11 @@ class Plane:
 
     @property
     def julia(self) -> bool:
-        """Whether this is a Julia set (z_0 = pixel, c fixed) rather than the Mandelbrot set."""
+        """Whether this is a Julia set rather than the Mandelbrot set.
+
+        Returns:
+            True for a Julia set (z_0 = pixel, c fixed).
+        """
         return self.kind == "julia"
 
     def grid(self, dtype=np.complex128) -> np.ndarray:

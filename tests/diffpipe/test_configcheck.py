@@ -23,7 +23,10 @@ def check(cfg):
     check_config(cfg, SCHEMA)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "notebook.yaml"])
+SHIPPED = ["config.yaml", *(f"experiments/{p.name}" for p in sorted((ROOT / "config" / "experiments").glob("*.yaml")))]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_the_shipped_configs_are_valid(name):
     check(base_config())
     shipped = yaml.safe_load((ROOT / "config" / name).read_text())

@@ -181,7 +181,7 @@ def optimizer_conclusion(table_: pd.DataFrame, name: str, note: str = "") -> dic
     )
     if note:
         text += f" Note: {note}."
-    return {"text": text, "exceptions": exceptions}
+    return {"text": text, "exceptions": exceptions, "better": better, "pairs": count}
 
 
 OPTIMIZER_COLUMNS = [
@@ -236,24 +236,96 @@ def optimizers_context(tables: list[str], convergence: list[str], evaluations: l
 
 
 # --------------------------------------------------------------------------- likelihood
-FIT_COLUMNS = [
-    "parameter",
-    "bestfit",
-    "sigma_autodiff",
-    "sigma_hesse",
-    "minos_lower",
-    "minos_upper",
-    "profile_lower",
-    "profile_upper",
-    "max_rel_diff",
-    "worst",
-    "flagged",
-    "reason",
-]
+# Cross-check table: column -> header. MINOS and profile columns are offsets from the best fit.
+FIT_COLUMNS = {
+    "parameter": "parameter",
+    "bestfit": "best fit",
+    "sigma_autodiff": "σ autodiff",
+    "sigma_hesse": "σ HESSE",
+    "minos_lower": "MINOS − (offset)",
+    "minos_upper": "MINOS + (offset)",
+    "profile_lower": "profile − (offset)",
+    "profile_upper": "profile + (offset)",
+    "max_rel_diff": "max rel. diff. from σ autodiff",
+    "worst": "largest difference",
+    "status": "status",
+    "reason": "reason",
+}
+
+
+def poi_result(fit: FitResult) -> dict | None:
+    """The POI's best fit with its 68% interval, as written in the report.
+
+    MINOS where both ends are valid, else the profile-likelihood interval, else the symmetric
+    autodiff-Hessian error.
+
+    Args:
+        fit: the fit artifact.
+
+    Returns:
+        poi, value, plus (upper offset), minus (magnitude of the lower offset), method and
+        text ("mu = 1.000 +1.05 −0.98 (MINOS)"); None when the model has no free POI.
+    """
+    if fit.poi is None or fit.poi not in fit.parameters:
+        return None
+    row = next(r for r in fit.crosscheck if r["parameter"] == fit.poi)
+    candidates = (
+        ("MINOS", row["minos_lower"], row["minos_upper"]),
+        ("profile likelihood", row["profile_lower"], row["profile_upper"]),
+        ("Hessian (autodiff)", -row["sigma_autodiff"], row["sigma_autodiff"]),
+    )
+    method, lower, upper = next(c for c in candidates if c[1] is not None and c[2] is not None)
+    value = row["bestfit"]
+    # Two significant digits on the smaller error set the decimals of all three numbers.
+    smaller = min(abs(lower), abs(upper))
+    decimals = max(0, 1 - int(np.floor(np.log10(smaller)))) if smaller > 0 else 3
+    text = f"{fit.poi} = {value:.{decimals}f} +{upper:.{decimals}f} −{abs(lower):.{decimals}f} ({method})"
+    return {"poi": fit.poi, "value": value, "plus": upper, "minus": abs(lower), "method": method, "text": text}
+
+
+def model_source(definition: dict) -> str:
+    """Which model, measurement and data a fit used, in words.
+
+    Args:
+        definition: the model's config entry (`FitResult.definition`).
+
+    Returns:
+        E.g. "workspace resources/pyhf/x.json, measurement M, observed data".
+    """
+    data = definition.get("data", "asimov")
+    asimov = definition.get("asimov_parameters") or {}
+    data_text = (
+        "observed data"
+        if data == "observed"
+        else "Asimov data"
+        + (" at " + ", ".join(f"{k} = {v:g}" for k, v in asimov.items()) if asimov else " at the nominal parameters")
+    )
+    if "workspace" in definition:
+        measurement = definition.get("measurement") or "the workspace's first measurement"
+        return f"workspace {definition['workspace']}, measurement {measurement}, {data_text}"
+    simple = definition["simple"]
+    return (
+        f"simple counting model (signal {simple['signal']}, background {simple['background']} "
+        f"± {simple['background_uncertainty']}), {data_text}"
+    )
+
+
+def fit_status(fit: FitResult) -> str:
+    """Whether a fit failed (MIGRAD found no valid minimum), is flagged (explained), or is ok.
+
+    Args:
+        fit: the fit artifact.
+
+    Returns:
+        "fail", "flag" or "pass".
+    """
+    if not fit.convergence["migrad"]["valid"]:
+        return "fail"
+    return "flag" if any(r["flagged"] for r in fit.crosscheck) else "pass"
 
 
 def likelihood_context(fits: list[str], figures: dict[str, list[str]]) -> list[dict]:
-    """One entry per model: fit summary, closed form, flags, cross-check table, figures.
+    """One entry per model: POI result, source, status, closed form, flags, cross-checks, figures.
 
     Args:
         fits: the models' fit.json files.
@@ -272,24 +344,106 @@ def likelihood_context(fits: list[str], figures: dict[str, list[str]]) -> list[d
     for i, path in enumerate(fits):
         fit = FitResult.read(path)
         rows = pd.DataFrame(fit.crosscheck)
+        rows["status"] = ["flagged (explained)" if flagged else "ok" for flagged in rows["flagged"]]
         sigma = dict(zip(fit.parameters, fit.sigma_autodiff))
         closed = [
             {"parameter": k, "closed": v, "autodiff": sigma[k], "rel": abs(sigma[k] - v) / v}
             for k, v in (fit.closed_form or {}).items()
         ]
+        crosschecks = table(rows[list(FIT_COLUMNS)].rename(columns=FIT_COLUMNS))
+        crosschecks.status = ["flag" if r["flagged"] else "pass" for r in fit.crosscheck]
         models.append(
             {
                 "name": fit.model,
                 "fit": fit,
+                "poi": poi_result(fit),
+                "source": model_source(fit.definition),
+                "status": fit_status(fit),
                 "closed_form": closed,
                 "flagged": [r for r in fit.crosscheck if r["flagged"]],
-                "table": table(rows[FIT_COLUMNS], None),
-                "status": ["flag" if r["flagged"] else "pass" for r in fit.crosscheck],
+                "table": crosschecks,
                 "figures": [embed(figures[kind][i], caption) for kind, caption in captions.items()],
             }
         )
-        models[-1]["table"].status = models[-1]["status"]
     return models
+
+
+def summary_context(gradients: dict, optimizers: list[dict], models: list[dict], fractals: list, benchmark) -> dict:
+    """The report's opening summary: each stage's headline number, and every flag and failure.
+
+    Args:
+        gradients: `gradients_context`.
+        optimizers: `optimizers_context`.
+        models: `likelihood_context`.
+        fractals: the fractal artifacts.
+        benchmark: `benchmark_context` (None when not run).
+
+    Returns:
+        rows (stage, anchor, headline, status) and notes (anchor, status, text) for flags and failures.
+    """
+    rows, notes = [], []
+    grad_ok = gradients["passed"] == gradients["total"]
+    rows.append(
+        {
+            "stage": "Gradients",
+            "anchor": "gradients",
+            "headline": f"{gradients['passed']} of {gradients['total']} gradient components agree; "
+            f"control flow: largest difference {max(gradients['flow_diffs'].values()):.1e}",
+            "status": "pass" if grad_ok else "fail",
+        }
+    )
+    if not grad_ok:
+        notes.append({"anchor": "gradients", "status": "fail", "text": "gradient components disagree beyond tolerance"})
+    for p in optimizers:
+        c = p["conclusion"]
+        rows.append(
+            {
+                "stage": f"Optimizers: {p['name']}",
+                "anchor": f"problem-{p['name']}",
+                "headline": f"exact gradient needed fewer evaluations in {c['better']} of {c['pairs']} pairs; "
+                f"{p['failures']} of {p['runs']} runs did not report success",
+                "status": "pass",
+            }
+        )
+    for m in models:
+        headline = m["poi"]["text"] if m["poi"] else "no free POI"
+        rows.append(
+            {
+                "stage": f"Fit: {m['name']}",
+                "anchor": f"model-{m['name']}",
+                "headline": f"{headline}; 2NLL = {m['fit'].twice_nll:.6g}",
+                "status": m["status"],
+            }
+        )
+        if m["status"] == "fail":
+            notes.append(
+                {
+                    "anchor": f"model-{m['name']}",
+                    "status": "fail",
+                    "text": f"{m['name']}: MIGRAD found no valid minimum",
+                }
+            )
+        for r in m["flagged"]:
+            notes.append(
+                {
+                    "anchor": f"model-{m['name']}",
+                    "status": "flag",
+                    "text": f"{m['name']}, {r['parameter']}: {r['worst']} differs by {100 * r['max_rel_diff']:.2g}% "
+                    f"from the autodiff σ: {r['reason']}",
+                }
+            )
+    sizes = ", ".join(f"{f.name} {f.width}×{f.height}×{f.iterations}" for f in fractals)
+    rows.append({"stage": "Fractals", "anchor": "fractals", "headline": sizes, "status": "pass"})
+    if benchmark is not None:
+        rows.append(
+            {
+                "stage": "Benchmark",
+                "anchor": "benchmark",
+                "headline": f"{benchmark['met']} of {benchmark['targets']} timing targets met on {benchmark['cpu']['model']}",
+                "status": "pass" if benchmark["met"] == benchmark["targets"] else "flag",
+            }
+        )
+    return {"rows": rows, "notes": notes}
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -307,7 +461,12 @@ def benchmark_context(inputs: dict) -> dict | None:
     fractals = BenchmarkTable.read(inputs["benchmark_fractals"])
     grid = BenchmarkTable.read(inputs["benchmark_grid"])
     timing = PipelineTiming.read(inputs["pipeline_timing"])
+    kernels = pd.concat([fractals.table, grid.table])
+    targeted = kernels.loc[kernels["target_s"].notna()]
+    flags = [v for run in timing.runs for k, v in run.items() if k.endswith("_met")]
     return {
+        "met": int(targeted["meets_target"].astype(bool).sum()) + sum(flags),
+        "targets": len(targeted) + len(flags),
         "cpu": fractals.cpu,
         "fractals": table(fractals.table),
         "grid": table(grid.table),
@@ -401,26 +560,31 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
         lstrip_blocks=True,
     )
     fractals = [FractalCounts.read(p) for p in inputs["fractal_counts"]]
+    gradients = gradients_context(inputs["gradients"], inputs["controlflow"], inputs["controlflow_figure"])
+    optimizers = optimizers_context(
+        list(inputs["optimizer_runs"]), list(inputs["optimizer_convergence"]), list(inputs["optimizer_evaluations"])
+    )
+    models = likelihood_context(
+        list(inputs["fits"]),
+        {
+            "grid": list(inputs["likelihood_grid"]),
+            "profile": list(inputs["likelihood_profile"]),
+            "pulls": list(inputs["likelihood_pulls"]),
+            "correlation": list(inputs["likelihood_correlation"]),
+        },
+    )
+    benchmark = benchmark_context(inputs)
     context = {
+        "summary": summary_context(gradients, optimizers, models, fractals, benchmark),
         "provenance": provenance_context(inputs, config),
-        "gradients": gradients_context(inputs["gradients"], inputs["controlflow"], inputs["controlflow_figure"]),
-        "optimizers": optimizers_context(
-            list(inputs["optimizer_runs"]), list(inputs["optimizer_convergence"]), list(inputs["optimizer_evaluations"])
-        ),
-        "models": likelihood_context(
-            list(inputs["fits"]),
-            {
-                "grid": list(inputs["likelihood_grid"]),
-                "profile": list(inputs["likelihood_profile"]),
-                "pulls": list(inputs["likelihood_pulls"]),
-                "correlation": list(inputs["likelihood_correlation"]),
-            },
-        ),
+        "gradients": gradients,
+        "optimizers": optimizers,
+        "models": models,
         "fractals": {
             "figure": embed(inputs["fractals_figure"], "side by side"),
             "images": [embed(img, f.name) for f, img in zip(fractals, inputs["fractal_images"])],
         },
-        "benchmark": benchmark_context(inputs),
+        "benchmark": benchmark,
     }
     return env.get_template(path.name).render(**context)
 
