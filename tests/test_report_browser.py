@@ -59,3 +59,50 @@ def test_report_renders_every_image_without_console_errors(pipeline_run, browser
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     # Kept beside the test run's results for a person to look at (outside results/).
     shutil.copy(shot, pipeline_run / shot.name)
+
+
+def test_report_opens_with_a_summary_and_contents_that_lead_to_each_section(pipeline_run, browser):
+    browser.get((pipeline_run / "results" / "report.html").as_uri())
+    first = browser.execute_script("return document.querySelector('h2').textContent")
+    assert first == "Summary"
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.summary tr')).slice(1)"
+        ".map(r => [r.cells[0].textContent, r.cells[1].textContent, r.cells[2].textContent, r.className]);"
+    )
+    stages = [r[0] for r in rows]
+    assert stages[0] == "Gradients" and "Fit: counting" in stages and "Fractals" in stages
+    fit = next(r for r in rows if r[0] == "Fit: counting")
+    # The small config's counting model: Asimov data at mu = 1; MINOS is valid on both sides.
+    assert fit[1].startswith("mu = 1.0") and "(MINOS)" in fit[1] and " +" in fit[1] and " −" in fit[1]
+    # Its 1% MINOS asymmetry is a flag (explained), never painted as a failure.
+    assert fit[2] == "flagged, explained" and fit[3] == "flag"
+    # Every contents link and every summary link lands on an element that exists.
+    targets = browser.execute_script(
+        "return Array.from(document.querySelectorAll('nav a, table.summary a, ul.notes a'))"
+        ".map(a => [a.getAttribute('href'), !!document.getElementById(a.getAttribute('href').slice(1))]);"
+    )
+    assert len(targets) >= 10 and all(found for _, found in targets), targets
+    browser.find_element("css selector", "nav a[href='#model-counting']").click()
+    heading = browser.execute_script("return document.getElementById('model-counting').getBoundingClientRect().top")
+    assert abs(heading) < 50  # the link scrolled the model's section to the top
+
+
+def test_fit_sections_name_their_data_and_label_offsets(pipeline_run, browser):
+    browser.get((pipeline_run / "results" / "report.html").as_uri())
+    section = browser.execute_script(
+        "const h = document.getElementById('model-counting'); let t = ''; let n = h.nextElementSibling;"
+        "while (n && n.tagName !== 'H3' && n.tagName !== 'H2') { t += n.textContent + '\\n'; n = n.nextElementSibling; }"
+        "return t;"
+    )
+    assert "Model: simple counting model" in section and "Asimov data" in section
+    headers = browser.execute_script(
+        "return Array.from(document.getElementById('model-counting').parentNode.querySelectorAll('th'))"
+        ".map(th => th.textContent);"
+    )
+    assert "MINOS − (offset)" in headers and "profile + (offset)" in headers
+    colours = browser.execute_script(
+        "const rows = Array.from(document.querySelectorAll('tr.flag td:first-child, tr.fail td:first-child'));"
+        "return rows.map(td => [td.parentNode.className, getComputedStyle(td.parentNode).backgroundColor]);"
+    )
+    assert colours and all(cls == "flag" for cls, _ in colours)  # flags in the small run; no failures
+    assert len({bg for _, bg in colours}) == 1 and colours[0][1] != "rgb(255, 221, 221)"  # not the failure red
