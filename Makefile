@@ -21,7 +21,7 @@ venv: $(STAMP)
 UV_VERSION := 0.13.8
 UV := $(BIN)/uv
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
-INSTALL = if [ -x $(UV) ]; then $(UV) pip install -q --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(1); \
+INSTALL = if [ -x $(UV) ]; then $(UV) pip install -q --compile-bytecode --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(1); \
 	else $(PIP) $(1); fi
 
 # Reinstall only when a pins file differs from what was installed last (content, not mtime).
