@@ -105,6 +105,21 @@ def measure(config: dict, label: str, cores: int, clean: bool) -> dict:
     return row
 
 
+def snakemake_floor() -> dict:
+    """The no-op `snakemake -n` of a one-rule workflow: what Snakemake itself costs on this machine.
+
+    Returns:
+        A row labelled "one-rule workflow (Snakemake's floor)" with noop_dry_run_s.
+    """
+    with tempfile.TemporaryDirectory(prefix="diffpipe-floor-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "Snakefile").write_text('rule one:\n    output: "one.txt"\n    shell: "touch {output}"\n')
+        timed(workdir, "--cores", "1")
+        row = {"config": "one-rule workflow (Snakemake's floor)", "cores": 1}
+        row["noop_dry_run_s"] = round(min(timed(workdir, "-n") for _ in range(3)), 2)
+    return row
+
+
 def with_targets(row: dict, targets: dict) -> dict:
     """Add each measured quantity's target and whether it was met.
 
@@ -146,7 +161,7 @@ def run_pipeline_timing(job, configs: dict, many_models: int, cores: int, target
             rows.append(
                 measure(many_models_config(base, many_models), f"{many_models} likelihood models", cores, False)
             )
-        rows = [with_targets(row, targets) for row in rows]
+        rows = [with_targets(row, targets) for row in rows] + [snakemake_floor()]
         params = {"configs": configs, "many_models": many_models, "cores": cores, "targets": targets}
         prov = Provenance.record(params, "cpu", time.perf_counter() - started)
         PipelineTiming(runs=rows, cpu=cpu_info(), provenance=prov).write(output)
