@@ -15,13 +15,10 @@ import pandas as pd
 import yaml
 
 from diffpipe.artifacts import (
-    BenchmarkTable,
     ControlFlowTable,
     FitResult,
-    FractalCounts,
     GradientTable,
     OptimizerRuns,
-    PipelineTiming,
     read_any,
 )
 from diffpipe.io import write_text
@@ -105,19 +102,18 @@ def embed(path: str | Path, caption: str = "") -> Figure:
 
 
 # --------------------------------------------------------------------------- gradients
-def gradients_context(gradients_csv: str, controlflow_csv: str, figure: str) -> dict:
+def gradients_context(gradients: GradientTable, flow: ControlFlowTable, figure: str) -> dict:
     """The gradient section: pass counts, the table, control-flow agreement and figure.
 
     Args:
-        gradients_csv: gradients.csv.
-        controlflow_csv: controlflow.csv.
+        gradients: the gradient table.
+        flow: the control-flow table.
         figure: the control-flow figure.
 
     Returns:
         Template values.
     """
-    grads = GradientTable.read(gradients_csv).table
-    flow = ControlFlowTable.read(controlflow_csv)
+    grads = gradients.table
     ft = flow.table
     scale = np.maximum(1.0, np.abs(ft["df_analytic"]))
     diffs = {
@@ -203,11 +199,11 @@ OPTIMIZER_COLUMNS = [
 ]
 
 
-def optimizers_context(tables: list[str], convergence: list[str], evaluations: list[str]) -> list[dict]:
+def optimizers_context(tables: list[OptimizerRuns], convergence: list[str], evaluations: list[str]) -> list[dict]:
     """One entry per problem: definition, conclusion, failures, figures, all runs.
 
     Args:
-        tables: the problems' runs CSVs.
+        tables: the problems' runs tables.
         convergence: their convergence figures.
         evaluations: their evaluation figures.
 
@@ -215,8 +211,7 @@ def optimizers_context(tables: list[str], convergence: list[str], evaluations: l
         Template values per problem.
     """
     problems = []
-    for path, conv, evals in zip(tables, convergence, evaluations):
-        runs = OptimizerRuns.read(path)
+    for runs, conv, evals in zip(tables, convergence, evaluations):
         frame, problem = runs.table, runs.problem
         problems.append(
             {
@@ -324,11 +319,11 @@ def fit_status(fit: FitResult) -> str:
     return "flag" if any(r["flagged"] for r in fit.crosscheck) else "pass"
 
 
-def likelihood_context(fits: list[str], figures: dict[str, list[str]]) -> list[dict]:
+def likelihood_context(fits: list[FitResult], figures: dict[str, list[str]]) -> list[dict]:
     """One entry per model: POI result, source, status, closed form, flags, cross-checks, figures.
 
     Args:
-        fits: the models' fit.json files.
+        fits: the models' fit artifacts.
         figures: kind (grid, profile, pulls, correlation) -> the models' figures.
 
     Returns:
@@ -341,8 +336,7 @@ def likelihood_context(fits: list[str], figures: dict[str, list[str]]) -> list[d
         "correlation": "correlations",
     }
     models = []
-    for i, path in enumerate(fits):
-        fit = FitResult.read(path)
+    for i, fit in enumerate(fits):
         rows = pd.DataFrame(fit.crosscheck)
         rows["status"] = ["flagged (explained)" if flagged else "ok" for flagged in rows["flagged"]]
         sigma = dict(zip(fit.parameters, fit.sigma_autodiff))
@@ -447,20 +441,20 @@ def summary_context(gradients: dict, optimizers: list[dict], models: list[dict],
 
 
 # --------------------------------------------------------------------------- benchmark
-def benchmark_context(inputs: dict) -> dict | None:
+def benchmark_context(inputs: dict, load) -> dict | None:
     """Kernel and pipeline timings (None when the benchmark was not part of this build).
 
     Args:
         inputs: the report's inputs.
+        load: path -> the artifact there (read once per build).
 
     Returns:
         Template values or None.
     """
     if "benchmark_fractals" not in inputs:
         return None
-    fractals = BenchmarkTable.read(inputs["benchmark_fractals"])
-    grid = BenchmarkTable.read(inputs["benchmark_grid"])
-    timing = PipelineTiming.read(inputs["pipeline_timing"])
+    fractals, grid = load(inputs["benchmark_fractals"]), load(inputs["benchmark_grid"])
+    timing = load(inputs["pipeline_timing"])
     kernels = pd.concat([fractals.table, grid.table])
     targeted = kernels.loc[kernels["target_s"].notna()]
     flags = [v for run in timing.runs for k, v in run.items() if k.endswith("_met")]
@@ -514,26 +508,26 @@ def artifact_paths(inputs: dict) -> list[str]:
     return paths
 
 
-def provenance_context(inputs: dict, config: dict) -> dict:
+def provenance_context(artifacts: list, runtimes: list[str], config: dict) -> dict:
     """Devices, code versions, package versions, device warnings, runtimes and the config.
 
     Args:
-        inputs: the report's inputs.
+        artifacts: every artifact the report shows (their provenance records).
+        runtimes: the current DAG's Snakemake benchmark files.
         config: the run's config.
 
     Returns:
         Template values.
     """
-    records = [read_any(path).provenance for path in artifact_paths(inputs)]
-    records = [r for r in records if r is not None]
+    records = [a.provenance for a in artifacts if a.provenance is not None]
     packages = records[0].packages if records else {}
-    runtimes = runtimes_table(list(inputs.get("runtimes", [])))
+    runtime_table = runtimes_table(runtimes)
     return {
         "devices": sorted({r.device for r in records}),
         "code_versions": sorted({r.code_version for r in records}),
         "warnings": sorted({r.device_warning for r in records if r.device_warning}),
         "packages": table(pd.DataFrame(sorted(packages.items()), columns=["package", "version"])),
-        "runtimes": table(runtimes, floatfmt="{:.3f}"),
+        "runtimes": table(runtime_table, floatfmt="{:.3f}"),
         "config": yaml.safe_dump(config, sort_keys=False),
     }
 
@@ -559,13 +553,17 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    fractals = [FractalCounts.read(p) for p in inputs["fractal_counts"]]
-    gradients = gradients_context(inputs["gradients"], inputs["controlflow"], inputs["controlflow_figure"])
+    loaded = {path: read_any(path) for path in artifact_paths(inputs)}  # each artifact read once
+    load = loaded.__getitem__
+    fractals = [load(p) for p in inputs["fractal_counts"]]
+    gradients = gradients_context(load(inputs["gradients"]), load(inputs["controlflow"]), inputs["controlflow_figure"])
     optimizers = optimizers_context(
-        list(inputs["optimizer_runs"]), list(inputs["optimizer_convergence"]), list(inputs["optimizer_evaluations"])
+        [load(p) for p in inputs["optimizer_runs"]],
+        list(inputs["optimizer_convergence"]),
+        list(inputs["optimizer_evaluations"]),
     )
     models = likelihood_context(
-        list(inputs["fits"]),
+        [load(p) for p in inputs["fits"]],
         {
             "grid": list(inputs["likelihood_grid"]),
             "profile": list(inputs["likelihood_profile"]),
@@ -573,10 +571,10 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
             "correlation": list(inputs["likelihood_correlation"]),
         },
     )
-    benchmark = benchmark_context(inputs)
+    benchmark = benchmark_context(inputs, load)
     context = {
         "summary": summary_context(gradients, optimizers, models, fractals, benchmark),
-        "provenance": provenance_context(inputs, config),
+        "provenance": provenance_context(list(loaded.values()), list(inputs.get("runtimes", [])), config),
         "gradients": gradients,
         "optimizers": optimizers,
         "models": models,
