@@ -1,4 +1,5 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
+import os
 import sys
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def code(rule_name):
     with ast, nothing imported) reruns exactly the rules that use an edited module.
     """
     closure = import_closure(SCRIPTS / f"{rule_name}.py", SCRIPTS)
-    return [str(path.relative_to(Path.cwd())) for path in closure]
+    return [os.path.relpath(path) for path in closure]
 
 
 def gpu_for(rule_name):
