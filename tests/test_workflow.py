@@ -179,14 +179,17 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
     }
 
 
+def edit_and_plan(work: Path, relative: str) -> set[str]:
+    """Append a comment to a code file; the rules a dry run then schedules."""
+    path = work / relative
+    path.write_text(path.read_text() + "\n# an edit\n")
+    return rules_of(planned_jobs(work))
+
+
 def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    script = work / "scripts" / "diffpipe" / "plots" / "fractals.py"
-    script.write_text(script.read_text() + "\n# a change to the drawing code\n")
-    assert rules_of(planned_jobs(work)) == {"plot_fractal", "plot_fractals", "report"}
-    entry = work / "scripts" / "fit.py"
-    entry.write_text(entry.read_text() + "\n# a change to the entry script\n")
-    assert rules_of(planned_jobs(work)) == {
+    assert edit_and_plan(work, "scripts/diffpipe/plots/fractals.py") == {"plot_fractal", "plot_fractals", "report"}
+    assert edit_and_plan(work, "scripts/fit.py") == {
         "plot_fractal",
         "plot_fractals",
         "fit",
@@ -198,10 +201,8 @@ def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
 
 def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    helper = work / "scripts" / "diffpipe" / "models.py"
-    helper.write_text(helper.read_text() + "\n# a change to the model builder\n")
     # fit and grid_scan build models; optimize imports the model builder for likelihood problems.
-    assert rules_of(planned_jobs(work)) == {
+    assert edit_and_plan(work, "scripts/diffpipe/models.py") == {
         "fit",
         "grid_scan",
         "plot_likelihood",

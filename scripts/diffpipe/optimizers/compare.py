@@ -131,6 +131,11 @@ class Compiled:
         self.hvp = jax.jit(lambda x, v: jax.jvp(jax.grad(fn), (x,), (v,))[1])
 
 
+def _as_array(fn, *args):
+    """Call a compiled derivative on float64 NumPy arguments; its result as a NumPy array."""
+    return np.asarray(fn(*(np.asarray(a, dtype=float) for a in args)))
+
+
 class Counted:
     """A problem's derivatives with call counters and the f - f* history of one run."""
 
@@ -176,7 +181,7 @@ class Counted:
             The gradient from the jit-compiled jax.grad.
         """
         self.njev += 1
-        return np.asarray(self._g(np.asarray(x, dtype=float)))
+        return _as_array(self._g, x)
 
     def hess(self, x):
         """The exact Hessian (counted in nhev).
@@ -188,7 +193,7 @@ class Counted:
             The Hessian from the jit-compiled jax.hessian.
         """
         self.nhev += 1
-        return np.asarray(self._h(np.asarray(x, dtype=float)))
+        return _as_array(self._h, x)
 
     def hessp(self, x, p):
         """The exact Hessian-vector product (counted as a Hessian evaluation).
@@ -201,7 +206,7 @@ class Counted:
             H(x) p.
         """
         self.nhev += 1
-        return np.asarray(self._hvp(np.asarray(x, dtype=float), np.asarray(p, dtype=float)))
+        return _as_array(self._hvp, x, p)
 
     def fd_grad(self, x):
         """Forward-difference gradient of the counted f (its evaluations count).
@@ -234,7 +239,7 @@ class Counted:
         Returns:
             |grad f(x)|.
         """
-        return float(np.linalg.norm(np.asarray(self._g(np.asarray(x, dtype=float)))))
+        return float(np.linalg.norm(_as_array(self._g, x)))
 
 
 def applicable(method: str, mode: str) -> bool:
