@@ -70,7 +70,7 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
 
 
 # Documented timing fields: wall-clock measurements that differ between identical runs.
-TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host")
+TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host", "seconds")
 
 
 def numeric_digest(path: Path) -> str:

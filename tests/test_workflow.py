@@ -70,11 +70,24 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
         "Gradients",
         "Optimizer comparison",
         "Likelihood fits",
+        "Inference",
         "Fractals",
         "Benchmark",
         "Provenance",
     ]
-    assert page.count("data:image/png;base64,") >= 10
+    limits = artifacts.Limits.read(results / "inference" / "counting" / "limits.json")
+    assert limits.failures == {} and 0 < limits.expected[0] < limits.expected[2] < limits.expected[4]
+    assert artifacts.Impacts.read(results / "inference" / "counting" / "impacts.csv").table["parameter"].tolist() == [
+        "uncorr_bkguncrt[0]"
+    ]
+    # A model without a POI gets fit, yields and goodness of fit, and says why it has no limit.
+    assert not (results / "inference" / "no_poi" / "limits.json").exists()
+    gof = artifacts.GoodnessOfFit.read(results / "inference" / "no_poi" / "gof.json")
+    assert gof.origin["poi"] is None and gof.origin["poi_reason"] == "poi: null in the config"
+    grid = artifacts.SignalGrid.read(results / "signal" / "example" / "limits.csv")
+    assert grid.table["patch"].tolist() == ["patch_channel1_signal_syst1"] and grid.labels == ["x"]
+    assert 'id="inference-counting"' in page and 'id="inference-no_poi"' in page and 'id="grid-example"' in page
+    assert page.count("data:image/png;base64,") >= 15
     assert "Per-job runtime" in page and "jax" in page
 
 
@@ -119,9 +132,17 @@ EDITS = {
     "likelihood fit": (
         lambda c: c["likelihood"].update(profile_points=7),
         {
-            ("fit", "model=counting"),
-            ("grid_scan", "model=counting"),
-            ("plot_likelihood", "model=counting"),
+            *((rule, f"model={m}") for rule in ("fit", "grid_scan", "plot_likelihood") for m in ("counting", "no_poi")),
+            ("report", ""),
+        },
+    ),
+    "inference setting": (
+        lambda c: c["inference"].update(cl=0.9),
+        {
+            ("inference", "model=counting"),
+            ("plot_inference", "model=counting"),
+            ("signal_grid", "grid=example"),
+            ("plot_signal_grid", "grid=example"),
             ("report", ""),
         },
     ),
@@ -147,6 +168,9 @@ def test_figure_style_edit_redraws_without_recomputing(pipeline_run):
         "plot_controlflow",
         "plot_optimizer",
         "plot_likelihood",
+        "plot_inference",
+        "plot_postfit",
+        "plot_signal_grid",
         "plot_fractal",
         "plot_fractals",
         "report",
@@ -173,6 +197,8 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
         ("fit", "model=second"),
         ("grid_scan", "model=second"),
         ("plot_likelihood", "model=second"),
+        ("inference", "model=second"),
+        ("plot_inference", "model=second"),
         ("optimize", "problem=quad"),
         ("plot_optimizer", "problem=quad"),
         ("report", ""),
@@ -201,11 +227,18 @@ def test_editing_a_script_reruns_its_rules(pipeline_run, tmp_path):
 
 def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    # fit and grid_scan build models; optimize imports the model builder for likelihood problems.
+    # fit, grid_scan and the inference rules build models; optimize imports the model builder
+    # for likelihood problems.
     assert edit_and_plan(work, "scripts/diffpipe/models.py") == {
         "fit",
         "grid_scan",
         "plot_likelihood",
+        "inference",
+        "postfit",
+        "signal_grid",
+        "plot_inference",
+        "plot_postfit",
+        "plot_signal_grid",
         "optimize",
         "plot_optimizer",
         "report",
@@ -292,7 +325,7 @@ def test_gpu_request_without_gpu_falls_back_to_cpu_with_a_warning(pipeline_run, 
     assert "falling back to CPU" in (work / "results" / "report.html").read_text()
 
 
-GPU_CAPABLE = {"gradients", "controlflow", "fit", "grid_scan", "fractal"}
+GPU_CAPABLE = {"gradients", "controlflow", "fit", "grid_scan", "fractal", "inference", "postfit", "signal_grid"}
 
 
 def gpu_per_rule(workdir: Path, *args: str) -> dict[str, set[int]]:
@@ -320,7 +353,7 @@ def test_two_clean_runs_give_identical_numbers(pipeline_run, tmp_path):
     second = copy_project(tmp_path / "second")
     snakemake(second)
     first = numeric_digests(pipeline_run / "results")
-    assert len(first) == 8, sorted(first)  # every data artifact of the small config
+    assert len(first) == 18, sorted(first)  # every data artifact of the small config
     assert numeric_digests(second / "results") == first
 
 

@@ -365,6 +365,163 @@ class PipelineTiming(JsonArtifact):
     cpu: dict
 
 
+@dataclass(kw_only=True)
+class Limits(JsonArtifact):
+    """inference/{model}/limits.json: asymptotic CLs upper limits on the POI (q̃μ).
+
+    Attributes:
+        model: the model's name.
+        definition: its config entry.
+        origin: source, measurement, patchset, patch, data, poi, poi_reason.
+        poi: the POI's name.
+        cl: confidence level (0.95).
+        observed: observed upper limit on the POI (None where `failures` says why).
+        expected: expected limits at the band positions `band_sigma` (+2, +1, 0, -1, -2 σ of
+            the background-only test statistic: lower to upper edge of the band).
+        band_sigma: the band positions.
+        failures: curve -> why it has no limit (none bracketed below the POI upper bound).
+        curves: mu, observed CLs, expected CLs (5 curves, `band_sigma` order) on a POI grid.
+        poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ).
+        n_fits: fits made; free_fit_restarts: free fits redone after a fixed fit beat them.
+    """
+
+    KIND: ClassVar[str] = "limits"
+    model: str
+    definition: dict
+    origin: dict
+    poi: str
+    cl: float
+    observed: float | None
+    expected: list
+    band_sigma: list[int]
+    failures: dict
+    curves: dict
+    poi_bounds: list[float]
+    n_fits: int
+    free_fit_restarts: int
+
+
+@dataclass(kw_only=True)
+class Significance(JsonArtifact):
+    """inference/{model}/significance.json: discovery significance from q0.
+
+    Attributes:
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        poi: the POI's name.
+        muhat: best-fit POI with the POI bounded below at 0.
+        q0: observed test statistic; observed_z = sqrt(q0), observed_p its one-sided p-value.
+        q0_asimov: q0 on the Asimov data of the fit with POI = 1; expected_z, expected_p.
+    """
+
+    KIND: ClassVar[str] = "significance"
+    model: str
+    definition: dict
+    origin: dict
+    poi: str
+    muhat: float
+    q0: float
+    observed_z: float
+    observed_p: float
+    q0_asimov: float
+    expected_z: float
+    expected_p: float
+
+
+@dataclass(kw_only=True)
+class GoodnessOfFit(JsonArtifact):
+    """inference/{model}/gof.json: saturated-model goodness of fit.
+
+    Attributes:
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        twice_nll: -2 ln L at the best fit; twice_nll_saturated: of the saturated model.
+        chi2: their difference; ndof: bins - floating unconstrained parameters; p_value.
+    """
+
+    KIND: ClassVar[str] = "gof"
+    model: str
+    definition: dict
+    origin: dict
+    twice_nll: float
+    twice_nll_saturated: float
+    chi2: float
+    ndof: int
+    p_value: float | None
+
+
+@dataclass(kw_only=True)
+class Impacts(TableArtifact):
+    """inference/{model}/impacts.csv: impact of each nuisance parameter on the POI (ranking).
+
+    Attributes:
+        table: parameter, bestfit, uncertainty (post-fit σ), prior_width, prefit_up,
+            prefit_down, postfit_up, postfit_down (POI shift of the refits with the parameter
+            held at best fit ± prior width / ± σ), linear_postfit, linear_prefit (the same from
+            the covariance, linearised), refit_converged; ranked by the largest post-fit impact.
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        poi: the POI's name; poi_bestfit, poi_uncertainty: its best fit and σ.
+    """
+
+    KIND: ClassVar[str] = "impacts"
+    model: str
+    definition: dict
+    origin: dict
+    poi: str
+    poi_bestfit: float
+    poi_uncertainty: float
+
+
+@dataclass(kw_only=True)
+class Yields(TableArtifact):
+    """inference/{model}/yields.csv: pre- and post-fit expected yields with uncertainties.
+
+    Attributes:
+        table: stage (prefit, postfit), channel, scope (bin, channel), bin (-1: channel sum),
+            sample (or total), yield, stdev (linear propagation, full covariance), data
+            (observed count in the total rows, else empty) [events].
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        channels: channel names; samples: sample names; bins: bins per channel.
+    """
+
+    KIND: ClassVar[str] = "yields"
+    model: str
+    definition: dict
+    origin: dict
+    channels: list[str]
+    samples: list[str]
+    bins: dict
+
+
+@dataclass(kw_only=True)
+class SignalGrid(TableArtifact):
+    """signal/{grid}/limits.csv: CLs upper limits on the POI for every patch of a signal grid.
+
+    Attributes:
+        table: patch, one column per label (the patch's values), observed, expected_p2,
+            expected_p1, expected, expected_m1, expected_m2 (band edges), failure (why a limit
+            is missing, else empty), fits, seconds.
+        grid: the grid's name; definition: its config entry.
+        labels: the patchset's value labels; cl: confidence level; poi: the POI's name.
+        shared_compilation: whether all patches ran on one compiled likelihood (patches that
+            differ only in yields), and why not when they did not.
+    """
+
+    KIND: ClassVar[str] = "signal_grid"
+    grid: str
+    definition: dict
+    labels: list[str]
+    cl: float
+    poi: str
+    shared_compilation: dict
+
+
 KINDS: dict[str, type[Artifact]] = {
     cls.KIND: cls
     for cls in (
@@ -377,6 +534,12 @@ KINDS: dict[str, type[Artifact]] = {
         FractalCounts,
         BenchmarkTable,
         PipelineTiming,
+        Limits,
+        Significance,
+        GoodnessOfFit,
+        Impacts,
+        Yields,
+        SignalGrid,
     )
 }
 

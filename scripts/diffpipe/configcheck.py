@@ -390,8 +390,51 @@ def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cache: cache of passed checks.
     """
     for name, spec in cfg["models"].items():
-        files = [spec["workspace"]] if "workspace" in spec else []
+        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
         cache.run(["model", spec], files, lambda name=name, spec=spec: check_model(name, spec))
+
+
+def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Every signal grid builds (cached).
+
+    Its patchset belongs to its workspace, the patches it selects exist, and their models build
+    with a POI.
+
+    Args:
+        cfg: the `inference` section.
+        cache: cache of passed checks.
+    """
+    for name, grid in cfg["signal_grids"].items():
+        files = [grid["workspace"], grid["patchset"]]
+        cache.run(["signal_grid", grid], files, lambda name=name, grid=grid: check_signal_grid(name, grid))
+
+
+def check_signal_grid(name: str, grid: Mapping) -> None:
+    """Build every selected patch's model of one signal grid.
+
+    Args:
+        name: the grid's name.
+        grid: its config entry.
+    """
+    from diffpipe.models import ModelError, build_model, model_poi, read_json, select_patches
+
+    where = f"inference.signal_grids.{name}"
+    load_workspace(grid["workspace"], f"{where}.workspace")
+    try:
+        patches = select_patches(read_json(grid["patchset"], "patchset"), grid["patches"])
+        if not patches:
+            raise ModelError("patches", "selects no patch")
+        entry = {k: grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in grid}
+        for patch in patches:
+            spec = {**entry, "patch": patch["name"]}
+            model, _ = build_model(spec)
+            if model_poi(spec)[0] is None:
+                raise ModelError("patchset", f"patch {patch['name']!r}: {model_poi(spec)[1]}; a limit needs a POI")
+            for par in grid.get("bounds", {}):
+                if par not in model.config.par_names:
+                    raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
+    except ModelError as err:
+        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
 
 
 def check_model(name: str, spec: Mapping) -> None:
@@ -463,6 +506,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     check_controlflow(config["controlflow"])
     check_fractals(config["fractals"])
     check_likelihood(config["likelihood"], cache)
+    check_inference(config["inference"], cache)
     check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
     bench = config["benchmark"]
     if bench["enabled"] and bench["grid_model"] not in config["likelihood"]["models"]:
@@ -561,9 +605,10 @@ def named_files(config: Any) -> list[str]:
             node = node.get(key) if isinstance(node, Mapping) else None
         return node if isinstance(node, Mapping) else {}
 
-    for spec in section("likelihood", "models").values():
-        if isinstance(spec, Mapping) and isinstance(spec.get("workspace"), str):
-            files.append(spec["workspace"])
+    for spec in [*section("likelihood", "models").values(), *section("inference", "signal_grids").values()]:
+        for key in ("workspace", "patchset"):
+            if isinstance(spec, Mapping) and isinstance(spec.get(key), str):
+                files.append(spec[key])
     for keys in (("gradients", "functions"), ("optimizers", "problems")):
         for spec in section(*keys).values():
             if isinstance(spec, Mapping) and isinstance(spec.get("function"), str):

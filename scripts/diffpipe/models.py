@@ -39,17 +39,155 @@ def use_jax_backend() -> None:
     pyhf.set_backend("jax", precision="64b")
 
 
+def read_json(path: str | Path, key: str):
+    """Read a JSON file named by a config key.
+
+    Args:
+        path: the file.
+        key: the config key naming it (for the error).
+
+    Returns:
+        The parsed JSON.
+
+    Raises:
+        ModelError: the file is missing, unreadable or not JSON.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(key, f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ModelError(key, f"{path}: cannot be read as JSON: {err}") from None
+
+
+def select_patches(patchset: Mapping, selection) -> list[dict]:
+    """The patches of a patchset a config selects, in the patchset's order.
+
+    Args:
+        patchset: the patchset specification (JSON).
+        selection: "all", a list of patch names, or {"values": [[...], ...]}.
+
+    Returns:
+        [{"name", "values"}] of the selected patches.
+
+    Raises:
+        ModelError: an unknown patch name or value tuple (the message lists the valid ones).
+    """
+    patches = [dict(p["metadata"]) for p in patchset.get("patches", [])]
+    if selection in (None, "all"):
+        return patches
+    if isinstance(selection, Mapping):
+        wanted = [tuple(float(v) for v in values) for values in selection["values"]]
+        by_values = {tuple(float(v) for v in p["values"]): p for p in patches}
+        missing = [list(v) for v in wanted if v not in by_values]
+        if missing:
+            raise ModelError("patches.values", f"no patch has values {missing}; valid: {[list(v) for v in by_values]}")
+        return [by_values[v] for v in wanted]
+    names = {p["name"]: p for p in patches}
+    missing = [name for name in selection if name not in names]
+    if missing:
+        raise ModelError("patches", f"unknown patch(es) {missing}; valid: {list(names)}")
+    return [names[name] for name in selection]
+
+
+def raw_workspace(spec: Mapping) -> dict:
+    """A workspace entry's specification as JSON, with its patch applied (no pyhf needed).
+
+    Args:
+        spec: a model entry with `workspace` (and optionally `patchset` + `patch`).
+
+    Returns:
+        The (patched) workspace specification.
+    """
+    workspace = read_json(spec["workspace"], "workspace")
+    if "patchset" in spec:
+        import jsonpatch
+
+        patchset = read_json(spec["patchset"], "patchset")
+        for patch in patchset.get("patches", []):
+            if patch.get("metadata", {}).get("name") == spec.get("patch"):
+                return jsonpatch.apply_patch(workspace, patch["patch"])
+    return workspace
+
+
+def _workspace(spec: Mapping):
+    """The pyhf Workspace of a workspace entry, with its patch applied when it names one."""
+    import pyhf
+
+    try:
+        workspace = pyhf.Workspace(read_json(spec["workspace"], "workspace"))
+    except ModelError:
+        raise
+    except Exception as err:  # pyhf raises several types for invalid workspaces
+        raise ModelError("workspace", f"{spec['workspace']}: invalid workspace: {err}") from None
+    if "patchset" not in spec:
+        return workspace
+    try:
+        patchset = pyhf.PatchSet(read_json(spec["patchset"], "patchset"))
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError("patchset", f"{spec['patchset']}: invalid patchset: {err}") from None
+    patch = spec.get("patch")
+    if patch not in [p.name for p in patchset.patches]:
+        raise ModelError(
+            "patch", f"unknown patch {patch!r} in {spec['patchset']}; valid: {[p.name for p in patchset.patches]}"
+        )
+    try:
+        return patchset.apply(workspace, patch)
+    except pyhf.exceptions.PatchSetVerificationError as err:
+        raise ModelError("patchset", f"{spec['patchset']} does not belong to {spec['workspace']}: {err}") from None
+    except Exception as err:
+        raise ModelError("patch", f"patch {patch!r} of {spec['patchset']} cannot be applied: {err}") from None
+
+
+def _declared_parameters(workspace: Mapping) -> set[str]:
+    return {m["name"] for channel in workspace["channels"] for s in channel["samples"] for m in s["modifiers"]}
+
+
+def _measurement(workspace: Mapping, name: str | None) -> dict:
+    measurements = workspace.get("measurements", [])
+    if name is None:
+        return measurements[0]
+    return next(m for m in measurements if m["name"] == name)
+
+
+def model_poi(spec: Mapping, workspace: Mapping | None = None) -> tuple[str | None, str]:
+    """The POI a model entry fits, and why.
+
+    Args:
+        spec: the model entry.
+        workspace: its (patched) workspace specification (default: read it; None for simple models).
+
+    Returns:
+        (POI name or None, reason): `poi: null` in the config, or a measurement POI that the
+        (background-only) workspace does not declare, give None.
+    """
+    if "simple" in spec:
+        return "mu", "simple model"
+    if "poi" in spec:
+        return spec["poi"], "config key poi" if spec["poi"] else "poi: null in the config"
+    workspace = raw_workspace(spec) if workspace is None else workspace
+    measurement = _measurement(workspace, spec.get("measurement"))
+    poi = measurement["config"].get("poi")
+    if poi and poi not in _declared_parameters(workspace):
+        return None, f"the measurement's POI {poi!r} is not declared in the workspace (background-only)"
+    return poi, f"measurement {measurement['name']!r}"
+
+
 def build_model(spec: Mapping):
     """Build a model entry's pyhf model and the dataset it is fitted to.
 
     Args:
-        spec: a `likelihood.models` entry (`simple` or `workspace`, `data`, ...).
+        spec: a `likelihood.models` entry (`simple` or `workspace` [+ `patchset`, `patch`],
+            `measurement`, `poi`, `data`, ...).
 
     Returns:
         (pyhf model, data as a float64 NumPy array: main + auxiliary).
 
     Raises:
-        ModelError: an unknown measurement or parameter, or observed data of a simple model.
+        ModelError: a file, patch, measurement, POI or parameter that does not fit, with the
+            config key (below the model) at fault.
     """
     import pyhf
 
@@ -62,13 +200,19 @@ def build_model(spec: Mapping):
         )
         observed = None
     else:
-        workspace = pyhf.Workspace(json.loads(Path(spec["workspace"]).read_text()))
+        workspace = _workspace(spec)
         measurements = list(workspace.measurement_names)
         measurement = spec.get("measurement")
         if measurement is not None and measurement not in measurements:
             raise ModelError("measurement", f"unknown measurement {measurement!r}; valid: {measurements}")
-        model = workspace.model(measurement_name=measurement)
-        observed = workspace.data(model)
+        poi, _ = model_poi(spec, workspace)
+        if poi is not None and poi not in _declared_parameters(workspace):
+            raise ModelError("poi", f"{poi!r} is not a parameter of the workspace")
+        try:
+            model = workspace.model(measurement_name=measurement, poi_name=poi)
+            observed = workspace.data(model)
+        except Exception as err:  # pyhf raises several types for inconsistent workspaces
+            raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None
 
     if spec.get("data", "asimov") == "observed":
         if observed is None:
@@ -83,6 +227,29 @@ def build_model(spec: Mapping):
             pars[names.index(name)] = value
         data = np.asarray(model.expected_data(pars), dtype=np.float64)
     return model, data
+
+
+def model_origin(spec: Mapping) -> dict:
+    """What a model entry was built from, for artifacts and the report.
+
+    Args:
+        spec: the model entry.
+
+    Returns:
+        {source, measurement, patchset, patch, data, poi, poi_reason}.
+    """
+    workspace = raw_workspace(spec) if "workspace" in spec else None
+    poi, reason = model_poi(spec, workspace)
+    measurement = _measurement(workspace, spec.get("measurement"))["name"] if workspace else None
+    return {
+        "source": spec.get("workspace", "simple counting model"),
+        "measurement": measurement,
+        "patchset": spec.get("patchset"),
+        "patch": spec.get("patch"),
+        "data": spec.get("data", "asimov"),
+        "poi": poi,
+        "poi_reason": reason,
+    }
 
 
 def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:

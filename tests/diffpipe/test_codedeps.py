@@ -48,7 +48,7 @@ def test_relative_and_lazy_imports_count(tmp_path):
 
 
 def test_stage_modules_do_not_import_each_other():
-    stages = {"gradients", "optimizers", "likelihood", "fractals", "benchmark", "plots", "report"}
+    stages = {"gradients", "optimizers", "likelihood", "inference", "fractals", "benchmark", "plots", "report"}
     package = SCRIPTS / "diffpipe"
     for path in package.rglob("*.py"):
         own = path.relative_to(package).parts[0] if path.parent != package else None

@@ -11,6 +11,9 @@ from diffpipe.configcheck import ConfigError, check_config
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 WORKSPACE = str(ROOT / "resources" / "pyhf" / "example_bkgonly.json")
+PATCHSET = str(ROOT / "resources" / "pyhf" / "example_patchset.json")
+GENERATED = str(ROOT / "resources" / "generated" / "bkgonly.json")
+GENERATED_PATCHSET = str(ROOT / "resources" / "generated" / "patchset.json")
 
 
 def base_config():
@@ -131,6 +134,36 @@ BAD = {
         edit(["likelihood", "models", "counting", "simple", "signal"], [5.0, 1.0]),
         "likelihood.models.counting.simple",
     ),
+    "patch without patchset": (edit(["likelihood", "models", "ws", "patch"], "p"), "likelihood.models.ws"),
+    "unknown patch": (
+        edit(["likelihood", "models", "ws"], {"workspace": WORKSPACE, "patchset": PATCHSET, "patch": "nope"}),
+        "likelihood.models.ws.patch",
+    ),
+    "patchset of another workspace": (
+        edit(
+            ["likelihood", "models", "ws"],
+            {"workspace": GENERATED, "patchset": PATCHSET, "patch": "patch_channel1_signal_syst1"},
+        ),
+        "likelihood.models.ws.patchset",
+    ),
+    "POI that is not a parameter": (edit(["likelihood", "models", "ws", "poi"], "mu_nope"), "likelihood.models.ws.poi"),
+    "signal grid: missing patchset file": (
+        edit(["inference", "signal_grids", "example", "patchset"], "/nonexistent/ps.json"),
+        "inference.signal_grids.example.patchset",
+    ),
+    "signal grid: patchset of another workspace": (
+        edit(["inference", "signal_grids", "example", "patchset"], GENERATED_PATCHSET),
+        "inference.signal_grids.example.patchset",
+    ),
+    "signal grid: unknown patch name": (
+        edit(["inference", "signal_grids", "example", "patches"], ["nope"]),
+        "inference.signal_grids.example.patches",
+    ),
+    "signal grid: unknown patch values": (
+        edit(["inference", "signal_grids", "example", "patches"], {"values": [[7.0]]}),
+        "inference.signal_grids.example.patches.values",
+    ),
+    "signal grid: bad confidence level": (edit(["inference", "cl"], 1.5), "inference.cl"),
     "bad figure format": (edit(["figures", "format"], "jpg"), "figures.format"),
     "unknown colormap": (edit(["figures", "colormap"], "rainbow_unicorn"), "figures.colormap"),
     "dpi of wrong type": (edit(["figures", "dpi"], "high"), "figures.dpi"),

@@ -1,5 +1,6 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from diffpipe.codedeps import import_closure  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
+from diffpipe.models import model_poi, read_json, select_patches  # noqa: E402
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 CHECK_CACHE = Path(".snakemake") / "diffpipe-checks"
@@ -25,10 +27,28 @@ FIG = config["figures"]["format"]
 NAME = "[A-Za-z][A-Za-z0-9_-]*"
 
 
+# Models with a parameter of interest get limits, significance and impacts; a background-only
+# workspace (its measurement's POI undeclared) or `poi: null` gets fit, yields and GoF only.
+POI_MODELS = [
+    name
+    for name, spec in config["likelihood"]["models"].items()
+    if model_poi(spec)[0] is not None
+]
+NO_POI_MODELS = [
+    name for name in config["likelihood"]["models"] if name not in POI_MODELS
+]
+
+
+def one_of(names):
+    """A wildcard pattern matching exactly these names (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
 wildcard_constraints:
     problem=NAME,
     model=NAME,
     fractal=NAME,
+    grid=NAME,
 
 
 def entry_script(rule_name):
@@ -92,9 +112,29 @@ def fractal_config(wildcards):
 
 
 def model_inputs(wildcards):
-    """A workspace file is an input of its model's jobs, so editing it reruns them."""
+    """Workspace and patchset files are inputs of their model's jobs: editing them reruns them."""
     spec = model_config(wildcards)
-    return [spec["workspace"]] if "workspace" in spec else []
+    return [spec[key] for key in ("workspace", "patchset") if key in spec]
+
+
+def inference_settings():
+    return {k: v for k, v in config["inference"].items() if k != "signal_grids"}
+
+
+def grid_config(wildcards):
+    return config["inference"]["signal_grids"][wildcards.grid]
+
+
+def grid_inputs(wildcards):
+    grid = grid_config(wildcards)
+    return [grid["workspace"], grid["patchset"]]
+
+
+def grid_runtime(wildcards):
+    """Minutes for a signal grid: ~1.5 s per patch here plus compiling, with a wide margin."""
+    grid = grid_config(wildcards)
+    patches = select_patches(read_json(grid["patchset"], "patchset"), grid["patches"])
+    return 10 + len(patches) // 10
 
 
 def problem_inputs(wildcards):
@@ -113,6 +153,7 @@ def report_inputs(wildcards):
     problems = list(config["optimizers"]["problems"])
     models = list(config["likelihood"]["models"])
     fractals = list(config["fractals"])
+    grids = list(config["inference"]["signal_grids"])
     inputs = {
         "gradients": rules.gradients.output.table,
         "controlflow": rules.controlflow.output.table,
@@ -134,6 +175,21 @@ def report_inputs(wildcards):
         "likelihood_correlation": expand(
             rules.plot_likelihood.output.correlation, model=models
         ),
+        "gof": expand(rules.postfit.output.gof, model=models),
+        "yields": expand(rules.postfit.output.yields, model=models),
+        "yields_figure": [
+            (rules.plot_inference if m in POI_MODELS else rules.plot_postfit)
+            .output[-1]
+            .replace("{model}", m)
+            for m in models
+        ],
+        "limits": expand(rules.inference.output.limits, model=POI_MODELS),
+        "significance": expand(rules.inference.output.significance, model=POI_MODELS),
+        "impacts": expand(rules.inference.output.impacts, model=POI_MODELS),
+        "cls_figure": expand(rules.plot_inference.output.cls, model=POI_MODELS),
+        "ranking_figure": expand(rules.plot_inference.output.ranking, model=POI_MODELS),
+        "signal_grids": expand(rules.signal_grid.output.limits, grid=grids),
+        "signal_figures": expand(rules.plot_signal_grid.output.figure, grid=grids),
         "fractal_counts": expand(rules.fractal.output.counts, fractal=fractals),
         "fractal_images": expand(rules.plot_fractal.output.image, fractal=fractals),
         "fractals_figure": rules.plot_fractals.output.figure,
@@ -147,6 +203,12 @@ def report_inputs(wildcards):
         *expand(rules.fit.benchmark, model=models),
         *expand(rules.grid_scan.benchmark, model=models),
         *expand(rules.plot_likelihood.benchmark, model=models),
+        *expand(rules.postfit.benchmark, model=NO_POI_MODELS),
+        *expand(rules.plot_postfit.benchmark, model=NO_POI_MODELS),
+        *expand(rules.inference.benchmark, model=POI_MODELS),
+        *expand(rules.plot_inference.benchmark, model=POI_MODELS),
+        *expand(rules.signal_grid.benchmark, grid=grids),
+        *expand(rules.plot_signal_grid.benchmark, grid=grids),
         *expand(rules.fractal.benchmark, fractal=fractals),
         *expand(rules.plot_fractal.benchmark, fractal=fractals),
         rules.plot_fractals.benchmark,

@@ -362,7 +362,14 @@ def likelihood_context(fits: list[FitResult], figures: dict[str, list[str]]) -> 
     return models
 
 
-def summary_context(gradients: dict, optimizers: list[dict], models: list[dict], fractals: list, benchmark) -> dict:
+def summary_context(
+    gradients: dict,
+    optimizers: list[dict],
+    models: list[dict],
+    fractals: list,
+    benchmark,
+    inference: dict | None = None,
+) -> dict:
     """The report's opening summary: each stage's headline number, and every flag and failure.
 
     Args:
@@ -371,6 +378,7 @@ def summary_context(gradients: dict, optimizers: list[dict], models: list[dict],
         models: `likelihood_context`.
         fractals: the fractal artifacts.
         benchmark: `benchmark_context` (None when not run).
+        inference: `inference_context` (None: not part of this build).
 
     Returns:
         rows (stage, anchor, headline, status) and notes (anchor, status, text) for flags and failures.
@@ -426,6 +434,29 @@ def summary_context(gradients: dict, optimizers: list[dict], models: list[dict],
                     f"from the autodiff σ: {r['reason']}",
                 }
             )
+    for m in (inference or {}).get("models", []):
+        if m["limits"] is None:
+            continue
+        lim = m["limits"]
+        obs = "none" if lim.observed is None else f"{lim.observed:.3g}"
+        rows.append(
+            {
+                "stage": f"Inference: {m['name']}",
+                "anchor": f"inference-{m['name']}",
+                "headline": f"{100 * lim.cl:g}% CL limit {lim.poi} < {obs} (expected {fmt(lim.expected[2], '{:.3g}') or 'none'}); "
+                f"Z = {m['significance'].observed_z:.2f}; GoF p = {fmt(m['gof'].p_value, '{:.3g}') or 'n/a'}",
+                "status": "flag" if lim.failures else "pass",
+            }
+        )
+    for g in (inference or {}).get("grids", []):
+        rows.append(
+            {
+                "stage": f"Signal grid: {g['name']}",
+                "anchor": f"grid-{g['name']}",
+                "headline": f"{g['excluded']} of {len(g['grid'].table)} hypotheses excluded at {100 * g['grid'].cl:g}% CL",
+                "status": "pass",
+            }
+        )
     sizes = ", ".join(f"{f.name} {f.width}×{f.height}×{f.iterations}" for f in fractals)
     rows.append({"stage": "Fractals", "anchor": "fractals", "headline": sizes, "status": "pass"})
     if benchmark is not None:
@@ -438,6 +469,107 @@ def summary_context(gradients: dict, optimizers: list[dict], models: list[dict],
             }
         )
     return {"rows": rows, "notes": notes}
+
+
+# --------------------------------------------------------------------------- inference
+def origin_text(origin: dict) -> str:
+    """Which workspace, measurement, patch and data an inference used, in words.
+
+    Args:
+        origin: an inference artifact's `origin`.
+
+    Returns:
+        E.g. "resources/x.json, measurement M, patch p of resources/ps.json, observed data".
+    """
+    parts = [origin["source"]]
+    if origin.get("measurement"):
+        parts.append(f"measurement {origin['measurement']}")
+    if origin.get("patch"):
+        parts.append(f"patch {origin['patch']} of {origin['patchset']}")
+    parts.append("observed data" if origin["data"] == "observed" else "Asimov data")
+    return ", ".join(parts)
+
+
+def inference_context(inputs: dict, load, fits: dict) -> dict:
+    """Per model: limits, significance, goodness of fit, impacts and yields; per signal grid: limits.
+
+    Args:
+        inputs: the report's inputs (gof, yields, limits, significance, impacts, figures, grids).
+        load: path -> artifact.
+        fits: model name -> its `poi_result` (None without a POI).
+
+    Returns:
+        {"models": [...], "grids": [...]}.
+    """
+    by_model = {}
+    for gof_path, yields_path, figure in zip(inputs["gof"], inputs["yields"], inputs["yields_figure"], strict=True):
+        gof, ylds = load(gof_path), load(yields_path)
+        totals = ylds.table[(ylds.table["scope"] == "channel") & (ylds.table["sample"] == "total")]
+        frame = totals.pivot(index="channel", columns="stage", values=["yield", "stdev", "data"])
+        rows = pd.DataFrame(
+            {
+                "channel": frame.index,
+                "data": frame[("data", "postfit")].to_numpy(),
+                "pre-fit": [
+                    f"{y:.4g} ± {e:.2g}"
+                    for y, e in zip(frame[("yield", "prefit")], frame[("stdev", "prefit")], strict=True)
+                ],
+                "post-fit": [
+                    f"{y:.4g} ± {e:.2g}"
+                    for y, e in zip(frame[("yield", "postfit")], frame[("stdev", "postfit")], strict=True)
+                ],
+            }
+        )
+        by_model[gof.model] = {
+            "name": gof.model,
+            "origin": origin_text(gof.origin),
+            "poi_reason": gof.origin["poi_reason"],
+            "poi_text": (fits.get(gof.model) or {}).get("text"),
+            "gof": gof,
+            "yields": table(rows),
+            "figures": [embed(figure, "post-fit yields")],
+            "limits": None,
+        }
+    keys = ("limits", "significance", "impacts", "cls_figure", "ranking_figure")
+    for lim_path, sig_path, imp_path, cls_fig, rank_fig in zip(*(inputs[k] for k in keys), strict=True):
+        limits, sig, imp = load(lim_path), load(sig_path), load(imp_path)
+        entry = by_model[limits.model]
+        top = imp.table.head(10)[
+            ["parameter", "postfit_up", "postfit_down", "linear_postfit", "prefit_up", "prefit_down"]
+        ]
+        entry.update(
+            {
+                "limits": limits,
+                "band": {
+                    key: fmt(value, "{:.4g}") or "none"
+                    for key, value in zip(["m2", "m1", "median", "p1", "p2"], limits.expected, strict=True)
+                },
+                "significance": sig,
+                "impacts": table(top, floatfmt="{:.3g}"),
+                "n_impacts": len(imp.table),
+                "figures": [
+                    embed(cls_fig, "CLs and Brazil band"),
+                    embed(rank_fig, "impact ranking"),
+                    *entry["figures"],
+                ],
+            }
+        )
+    grids = []
+    for grid_path, figure in zip(inputs["signal_grids"], inputs["signal_figures"], strict=True):
+        grid = load(grid_path)
+        cols = ["patch", *grid.labels, "observed", "expected", "expected_p1", "expected_m1", "failure", "seconds"]
+        excluded = int((grid.table["observed"] < 1).sum())
+        grids.append(
+            {
+                "name": grid.grid,
+                "grid": grid,
+                "excluded": excluded,
+                "table": table(grid.table[cols], floatfmt="{:.4g}"),
+                "figure": embed(figure, f"signal grid {grid.grid}"),
+                "seconds": float(grid.table["seconds"].sum()),
+            }
+        )
+    return {"models": list(by_model.values()), "grids": grids}
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -572,12 +704,14 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
         },
     )
     benchmark = benchmark_context(inputs, load)
+    inference = inference_context(inputs, load, {m["name"]: m["poi"] for m in models})
     context = {
-        "summary": summary_context(gradients, optimizers, models, fractals, benchmark),
+        "summary": summary_context(gradients, optimizers, models, fractals, benchmark, inference),
         "provenance": provenance_context(list(loaded.values()), list(inputs.get("runtimes", [])), config),
         "gradients": gradients,
         "optimizers": optimizers,
         "models": models,
+        "inference": inference,
         "fractals": {
             "figure": embed(inputs["fractals_figure"], "side by side"),
             "images": [embed(img, f.name) for f, img in zip(fractals, inputs["fractal_images"])],

@@ -1,0 +1,1 @@
+"""Inference stage: limits, significance, impacts, goodness of fit, yields and signal grids."""

@@ -1,0 +1,150 @@
+"""Entry points of the inference rules.
+
+inference: limits, significance, impacts, goodness of fit and yields of a model with a POI;
+postfit: goodness of fit and yields of a model without one; signal_grid: limits over a patchset.
+One job per model compiles its likelihood once.
+"""
+
+import logging
+import time
+
+import pandas as pd
+
+log = logging.getLogger("diffpipe")
+
+
+def _analysis(spec: dict):
+    from diffpipe.inference.analysis import prepare
+    from diffpipe.models import build_model, model_origin, use_jax_backend
+
+    use_jax_backend()
+    model, data = build_model(spec)
+    return prepare(model, data, spec.get("bounds")), model_origin(spec)
+
+
+def _postfit(analysis) -> tuple[dict, list[dict]]:
+    from diffpipe.inference.gof import goodness_of_fit
+    from diffpipe.inference.yields import yield_table
+
+    return goodness_of_fit(analysis), yield_table(analysis)
+
+
+def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov, outputs: dict) -> None:
+    from diffpipe.artifacts import GoodnessOfFit, Yields
+
+    gof, rows = products
+    config = analysis.model.config
+    common = {"model": name, "definition": spec, "origin": origin, "provenance": prov}
+    log.info("%s: chi2 = %.4g for %d dof, p = %.4g", name, gof["chi2"], gof["ndof"], gof["p_value"])
+    GoodnessOfFit(**common, **gof).write(outputs["gof"])
+    Yields(
+        table=pd.DataFrame(rows),
+        channels=list(config.channels),
+        samples=list(config.samples),
+        bins={ch: int(n) for ch, n in config.channel_nbins.items()},
+        **common,
+    ).write(outputs["yields"])
+
+
+def run_postfit(job, name: str, spec: dict, outputs: dict) -> None:
+    """Rule `postfit`: goodness of fit and pre/post-fit yields of one model without a POI.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the model's name.
+        spec: its config entry (without `grid`).
+        outputs: paths `gof` and `yields`.
+    """
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        analysis, origin = _analysis(spec)
+        products = _postfit(analysis)
+        prov = Provenance.record({"model": spec}, device, time.perf_counter() - started)
+        _write_postfit(analysis, products, name, spec, origin, prov, outputs)
+
+
+def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> None:
+    """Rule `inference`: CLs limits, significance, impacts, goodness of fit and yields of one model with a POI.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the model's name.
+        spec: its config entry (without `grid`).
+        settings: the `inference` keys (cl, curve_points).
+        outputs: paths `limits`, `significance`, `impacts`, `gof` and `yields`.
+    """
+    from diffpipe.artifacts import Impacts, Limits, Significance
+    from diffpipe.inference.impacts import impacts, ranked
+    from diffpipe.inference.limits import CLsScan, significance, upper_limits
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        analysis, origin = _analysis(spec)
+        if analysis.poi is None:
+            raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): nothing to test")
+        poi = analysis.names[analysis.poi]
+        limits = upper_limits(CLsScan(analysis), settings["cl"], settings["curve_points"])
+        sig = significance(analysis)
+        rows = ranked(impacts(analysis))
+        best, cov = analysis.best_fit().x[0], analysis.covariance()
+        products = _postfit(analysis)
+        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
+        common = {"model": name, "definition": spec, "origin": origin, "poi": poi, "provenance": prov}
+        log.info(
+            "%s: CLs limit %s < %.4g (expected %.4g); Z = %.3g",
+            name,
+            poi,
+            limits["observed"],
+            limits["expected"][2],
+            sig["observed_z"],
+        )
+        if analysis.refits:
+            log.warning("%s: %d fits were refitted with MINUIT", name, analysis.refits)
+        Limits(**common, **limits).write(outputs["limits"])
+        Significance(**common, **sig).write(outputs["significance"])
+        Impacts(
+            table=pd.DataFrame(rows),
+            poi_bestfit=float(best[analysis.poi]),
+            poi_uncertainty=float(cov[analysis.poi, analysis.poi] ** 0.5),
+            **common,
+        ).write(outputs["impacts"])
+        _write_postfit(analysis, products, name, spec, origin, prov, outputs)
+
+
+def run_signal_grid(job, name: str, grid: dict, settings: dict, output: str) -> None:
+    """Rule `signal_grid`: CLs limits for every selected patch of a signal grid.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the grid's name.
+        grid: its config entry.
+        settings: the `inference` keys.
+        output: path of limits.csv.
+    """
+    from diffpipe.artifacts import SignalGrid
+    from diffpipe.inference.signal import grid_limits
+    from diffpipe.models import read_json, use_jax_backend
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        use_jax_backend()
+        rows, shared, poi = grid_limits(name, grid, settings)
+        labels = read_json(grid["patchset"], "patchset")["metadata"]["labels"]
+        prov = Provenance.record({"grid": grid, "settings": settings}, device, time.perf_counter() - started)
+        SignalGrid(
+            table=pd.DataFrame(rows),
+            grid=name,
+            definition=grid,
+            labels=labels,
+            cl=settings["cl"],
+            poi=poi,
+            shared_compilation=shared,
+            provenance=prov,
+        ).write(output)

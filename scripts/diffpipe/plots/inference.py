@@ -1,0 +1,219 @@
+"""Inference figures: CLs curves with the Brazil band, impact ranking, pre/post-fit yields, signal grids."""
+
+import numpy as np
+
+from diffpipe.artifacts import Impacts, Limits, SignalGrid, Yields
+from diffpipe.figstyle import new_figure, save
+from diffpipe.runtime import logged
+
+
+def plot_cls(limits: Limits, style: dict):
+    """CLs against the POI: observed, expected median and the ±1σ/±2σ band, limits marked.
+
+    Args:
+        limits: the limits artifact (its `curves`).
+        style: the `figures` config.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = new_figure(style)
+    ax = axes[0, 0]
+    curves = limits.curves
+    mu = np.asarray(curves["mu"])
+    exp = np.asarray(curves["expected"], float)
+    ax.fill_between(mu, exp[0], exp[4], color="#ffdd44", label="expected ±2σ")
+    ax.fill_between(mu, exp[1], exp[3], color="#44bb44", label="expected ±1σ")
+    ax.plot(mu, exp[2], "k--", label="expected")
+    ax.plot(mu, curves["observed"], "k-", marker=".", label="observed")
+    level = 1.0 - limits.cl
+    ax.axhline(level, color="C3", lw=1, label=f"CLs = {level:g}")
+    if limits.observed is not None:
+        ax.axvline(limits.observed, color="C3", lw=0.8, ls=":")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(limits.poi)
+    ax.set_ylabel("CLs")
+    obs = "none" if limits.observed is None else f"{limits.observed:.3g}"
+    ax.set_title(
+        f"{limits.model}: {100 * limits.cl:g}% CL limit {obs} (expected {limits.expected[2]:.3g})", fontsize="medium"
+    )
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_ranking(impacts: Impacts, top: int, style: dict):
+    """The `top` parameters by post-fit impact: pre-/post-fit impact bars, linearised marks, pulls.
+
+    Args:
+        impacts: the impacts artifact (ranked).
+        top: number of parameters shown.
+        style: the `figures` config.
+
+    Returns:
+        The figure (a note when the model has no nuisance parameter).
+    """
+    table = impacts.table.head(top)
+    n = len(table)
+    fig, axes = new_figure({**style, "height": max(style["height"], 0.3 * n + 1.2)})
+    ax = axes[0, 0]
+    if n == 0:
+        ax.text(0.5, 0.5, "no floating nuisance parameters", ha="center", transform=ax.transAxes)
+        return fig
+    y = np.arange(n)[::-1]
+    for column, color, alpha in (("prefit", "C0", 0.35), ("postfit", "C0", 0.9)):
+        ax.barh(y, table[f"{column}_up"], color=color, alpha=alpha, height=0.6, label=f"{column} impact, up")
+        ax.barh(y, table[f"{column}_down"], color="C1", alpha=alpha, height=0.6, label=f"{column} impact, down")
+    ax.plot(table["linear_postfit"], y, "k|", ms=10, label="linearised ±σ")
+    ax.plot(-table["linear_postfit"], y, "k|", ms=10)
+    ax.set_yticks(y, table["parameter"], fontsize="small")
+    ax.set_xlabel(f"Δ{impacts.poi}")
+    ax.axvline(0, color="grey", lw=0.8)
+    pulls = ax.twiny()
+    widths = np.where(table["prior_width"] > 0, table["prior_width"], np.nan)
+    pull = (table["bestfit"] - _nominal(table)) / widths
+    pulls.errorbar(pull, y, xerr=table["uncertainty"] / widths, fmt="ko", ms=3, lw=1)
+    pulls.set_xlim(-2.5, 2.5)
+    pulls.set_xlabel("pull (θ̂ - θ0) / Δθ (constrained parameters)")
+    ax.legend(fontsize="x-small", loc="lower right")
+    return fig
+
+
+def _nominal(table):
+    """Nominal values: 1 for multiplicative (gamma-like) parameters, else 0."""
+    return np.where(table["parameter"].str.contains("staterror|shapesys|gamma|lumi"), 1.0, 0.0)
+
+
+def plot_yields(yields: Yields, style: dict):
+    """Post-fit stacked yields per channel with the uncertainty band, data, and a data/model panel.
+
+    Args:
+        yields: the yields artifact.
+        style: the `figures` config.
+
+    Returns:
+        The figure: one column per channel.
+    """
+    table = yields.table
+    post = table[(table["stage"] == "postfit") & (table["scope"] == "bin")]
+    pre = table[(table["stage"] == "prefit") & (table["scope"] == "bin") & (table["sample"] == "total")]
+    n = len(yields.channels)
+    fig, axes = new_figure(style, ncols=n, nrows=2, gridspec_kw={"height_ratios": [3, 1]}, sharex="col")
+    for c, channel in enumerate(yields.channels):
+        ax, ratio = axes[0, c], axes[1, c]
+        rows = post[post["channel"] == channel]
+        edges = np.arange(yields.bins[channel] + 1)
+        bottom = np.zeros(yields.bins[channel])
+        for s, sample in enumerate(yields.samples):
+            values = rows[rows["sample"] == sample]["yield"].to_numpy()
+            ax.stairs(bottom + values, edges, baseline=bottom, fill=True, color=f"C{s}", alpha=0.8, label=sample)
+            bottom = bottom + values
+        total = rows[rows["sample"] == "total"]
+        model, err = total["yield"].to_numpy(), total["stdev"].to_numpy()
+        data = total["data"].to_numpy()
+        centers = edges[:-1] + 0.5
+        ax.stairs(model + err, edges, baseline=model - err, fill=True, color="none", hatch="////", ec="grey", lw=0)
+        ax.stairs(pre[pre["channel"] == channel]["yield"].to_numpy(), edges, color="k", ls="--", label="pre-fit total")
+        ax.errorbar(centers, data, yerr=np.sqrt(data), fmt="ko", ms=3, label="data")
+        ax.set_title(channel, fontsize="medium")
+        ax.set_ylabel("events")
+        safe = np.where(model > 0, model, np.nan)
+        ratio.stairs(
+            1 + err / safe, edges, baseline=1 - err / safe, fill=True, color="none", hatch="////", ec="grey", lw=0
+        )
+        ratio.errorbar(centers, data / safe, yerr=np.sqrt(data) / safe, fmt="ko", ms=3)
+        ratio.axhline(1, color="grey", lw=0.8)
+        ratio.set_ylim(0.5, 1.5)
+        ratio.set_xlabel("bin")
+        ratio.set_ylabel("data / model")
+    axes[0, 0].legend(fontsize="x-small")
+    return fig
+
+
+def plot_signal_grid(grid: SignalGrid, style: dict):
+    """Limits across a signal grid: against the value for one label, an exclusion contour for two.
+
+    Args:
+        grid: the signal-grid artifact.
+        style: the `figures` config.
+
+    Returns:
+        The figure.
+    """
+    table = grid.table
+    fig, axes = new_figure(style)
+    ax = axes[0, 0]
+    if len(grid.labels) == 1 or len(table) < 4:
+        x = table[grid.labels[0]] if grid.labels else np.arange(len(table))
+        order = np.argsort(x.to_numpy())
+        x = x.to_numpy()[order]
+        ax.fill_between(
+            x, table["expected_p2"].to_numpy()[order], table["expected_m2"].to_numpy()[order], color="#ffdd44"
+        )
+        ax.fill_between(
+            x, table["expected_p1"].to_numpy()[order], table["expected_m1"].to_numpy()[order], color="#44bb44"
+        )
+        ax.plot(x, table["expected"].to_numpy()[order], "k--", label="expected")
+        ax.plot(x, table["observed"].to_numpy()[order], "ko-", label="observed")
+        ax.axhline(1, color="C3", lw=0.8)
+        ax.set_xlabel(grid.labels[0] if grid.labels else "patch")
+        ax.set_ylabel(f"{100 * grid.cl:g}% CL upper limit on {grid.poi}")
+        ax.set_yscale("log")
+    else:
+        xl, yl = grid.labels[:2]
+        x, y = table[xl].to_numpy(), table[yl].to_numpy()
+        sc = ax.scatter(x, y, c=np.log10(table["observed"]), cmap=style["colormap"], s=60)
+        fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {grid.poi}")
+        for column, ls, label in (("observed", "-", "observed"), ("expected", "--", "expected")):
+            ax.tricontour(x, y, np.log10(table[column]), levels=[0.0], colors="k", linestyles=ls)
+            ax.plot([], [], "k" + ls, label=f"{label} exclusion (limit = 1)")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+    ax.set_title(f"{grid.grid}: {len(table)} signal hypotheses", fontsize="medium")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def run_plot_inference(
+    job, limits_path: str, impacts_path: str, yields_path: str, top: int, style: dict, outputs: dict
+) -> None:
+    """Rule `plot_inference`: the CLs/Brazil figure, the impact ranking and the yields of one model.
+
+    Args:
+        job: the `runtime.Job`.
+        limits_path: the model's limits.json.
+        impacts_path: its impacts.csv.
+        yields_path: its yields.csv.
+        top: parameters in the ranking.
+        style: the `figures` config.
+        outputs: figure paths `cls`, `ranking` and `yields`.
+    """
+    with logged(job):
+        save(plot_cls(Limits.read(limits_path), style), outputs["cls"], style)
+        save(plot_ranking(Impacts.read(impacts_path), top, style), outputs["ranking"], style)
+        save(plot_yields(Yields.read(yields_path), style), outputs["yields"], style)
+
+
+def run_plot_postfit(job, yields_path: str, style: dict, output: str) -> None:
+    """Rule `plot_postfit`: the stacked pre/post-fit yields of one model without a POI.
+
+    Args:
+        job: the `runtime.Job`.
+        yields_path: the model's yields.csv.
+        style: the `figures` config.
+        output: the figure path.
+    """
+    with logged(job):
+        save(plot_yields(Yields.read(yields_path), style), output, style)
+
+
+def run_plot_signal_grid(job, grid_path: str, style: dict, output: str) -> None:
+    """Rule `plot_signal_grid`: limits across one signal grid.
+
+    Args:
+        job: the `runtime.Job`.
+        grid_path: the grid's limits.csv.
+        style: the `figures` config.
+        output: the figure path.
+    """
+    with logged(job):
+        save(plot_signal_grid(SignalGrid.read(grid_path), style), output, style)

@@ -1,0 +1,11 @@
+"""Rule plot_signal_grid: limits across a signal grid (a line, or an exclusion contour)."""
+
+from diffpipe.plots.inference import run_plot_signal_grid
+from diffpipe.runtime import job_from_snakemake
+
+run_plot_signal_grid(
+    job_from_snakemake(snakemake),
+    snakemake.input.limits,
+    style=snakemake.params.figures,
+    output=snakemake.output.figure,
+)

@@ -1,0 +1,111 @@
+"""Signal grids, patchsets and POI-less workspaces."""
+
+import filecmp
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from diffpipe.inference.analysis import prepare
+from diffpipe.inference.limits import CLsScan, upper_limits
+from diffpipe.inference.signal import grid_limits, yields_only_difference
+from diffpipe.models import ModelError, build_model, model_poi, read_json, select_patches, use_jax_backend
+
+GENERATED = {
+    "workspace": "resources/generated/bkgonly.json",
+    "patchset": "resources/generated/patchset.json",
+    "data": "observed",
+}
+
+
+@pytest.fixture(autouse=True)
+def _root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    use_jax_backend()
+
+
+def test_generator_is_deterministic_and_its_outputs_are_the_shipped_ones(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "resources" / "generate_likelihood.py"), str(tmp_path)], check=True)
+    for name in ("bkgonly.json", "patchset.json"):
+        assert filecmp.cmp(tmp_path / name, ROOT / "resources" / "generated" / name, shallow=False), name
+
+
+def test_generated_likelihood_is_realistic():
+    workspace = read_json(GENERATED["workspace"], "workspace")
+    assert [c["name"] for c in workspace["channels"]] == ["SR_low", "SR_high", "CR"]
+    assert all(len(s["data"]) == 10 for c in workspace["channels"] for s in c["samples"])
+    kinds = {m["type"] for c in workspace["channels"] for s in c["samples"] for m in s["modifiers"]}
+    assert kinds == {"lumi", "normfactor", "shapefactor", "normsys", "histosys", "staterror", "shapesys"}
+    model, _ = build_model({"workspace": GENERATED["workspace"], "data": "observed"})
+    assert model.config.npars >= 50 and model.config.poi_index is None
+    patches = select_patches(read_json(GENERATED["patchset"], "patchset"), "all")
+    assert len(patches) == 25 and len({tuple(p["values"]) for p in patches}) == 25
+
+
+def test_background_only_workspace_has_no_poi_and_says_why():
+    spec = {"workspace": GENERATED["workspace"], "data": "observed"}
+    poi, reason = model_poi(spec)
+    assert poi is None and "'mu_sig' is not declared" in reason
+    assert model_poi({**spec, "poi": None}) == (None, "poi: null in the config")
+    patched = {**GENERATED, "patch": "sig_800_200"}
+    assert model_poi(patched)[0] == "mu_sig"
+    model, _ = build_model(patched)
+    assert model.config.poi_name == "mu_sig"
+
+
+def test_patch_selection_by_name_and_by_values():
+    patchset = read_json(GENERATED["patchset"], "patchset")
+    assert [p["name"] for p in select_patches(patchset, ["sig_600_100", "sig_400_0"])] == ["sig_600_100", "sig_400_0"]
+    assert [p["name"] for p in select_patches(patchset, {"values": [[1200, 400]]})] == ["sig_1200_400"]
+    with pytest.raises(ModelError, match="unknown patch"):
+        select_patches(patchset, ["sig_1_2"])
+    with pytest.raises(ModelError, match=r"no patch has values \[\[1.0, 2.0\]\]"):
+        select_patches(patchset, {"values": [[1, 2]]})
+
+
+def test_bad_patchsets_are_one_clear_error(tmp_path):
+    with pytest.raises(ModelError) as err:
+        build_model({**GENERATED, "patch": "nope"})
+    assert err.value.key == "patch" and "sig_400_0" in str(err.value)
+    with pytest.raises(ModelError) as err:
+        build_model(
+            {**GENERATED, "patchset": "resources/pyhf/example_patchset.json", "patch": "patch_channel1_signal_syst1"}
+        )
+    assert err.value.key == "patchset" and "does not belong" in str(err.value)
+    broken = tmp_path / "ps.json"
+    broken.write_text("{not json")
+    with pytest.raises(ModelError) as err:
+        build_model({**GENERATED, "patchset": str(broken), "patch": "x"})
+    assert err.value.key == "patchset" and "cannot be read as JSON" in str(err.value)
+
+
+def test_shared_compilation_gives_each_patch_its_own_limits():
+    """One compiled likelihood with the nominal rates as input equals compiling each patch."""
+    grid = {**GENERATED, "patches": ["sig_600_100", "sig_1000_300", "sig_1200_0"]}
+    rows, shared, poi = grid_limits("g", grid, {"cl": 0.95})
+    assert shared["shared"] and poi == "mu_sig"
+    for row in rows[::2]:  # the first and the last patch, compiled on their own
+        model, data = build_model({**GENERATED, "patch": row["patch"]})
+        own = upper_limits(CLsScan(prepare(model, data)), 0.95, curve_points=2)
+        assert row["observed"] == pytest.approx(own["observed"], rel=1e-8)
+        np.testing.assert_allclose(
+            [row[c] for c in ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")],
+            own["expected"],
+            rtol=1e-8,
+        )
+
+
+def test_patches_that_change_modifiers_are_not_shared():
+    workspace = read_json("resources/pyhf/example_bkgonly.json", "workspace")
+    other = json.loads(json.dumps(workspace))
+    other["channels"][0]["samples"][0]["modifiers"][0]["data"]["hi"] = 1.3
+    assert "more than sample yields" in yields_only_difference([workspace, other])
+    bigger = json.loads(json.dumps(workspace))
+    bigger["channels"][0]["samples"][1]["data"][0] *= 2  # background1 carries staterror
+    assert "yield-dependent modifiers" in yields_only_difference([workspace, bigger])
+    signal = json.loads(json.dumps(workspace))
+    signal["channels"][0]["samples"][0]["data"][0] *= 2  # signal: normsys + normfactor only
+    assert yields_only_difference([workspace, signal]) == ""

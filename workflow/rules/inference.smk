@@ -1,0 +1,188 @@
+# Inference stage. A model with a POI gets one `inference` job (CLs limits, significance,
+# impacts, goodness of fit, yields: one compiled likelihood); a model without one (a
+# background-only workspace, `poi: null`) a `postfit` job (goodness of fit, yields). Both write
+# gof.json and yields.csv: the wildcard constraints say which rule makes them for which model.
+# Signal grids: limits for every patch of a patchset in one job.
+
+
+rule postfit:
+    input:
+        model_inputs,
+        code=code("postfit"),
+    output:
+        gof="results/inference/{model}/gof.json",
+        yields="results/inference/{model}/yields.csv",
+    log:
+        "results/logs/postfit/{model}.log",
+    benchmark:
+        "results/benchmarks/postfit/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(NO_POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=15,
+        gpu=gpu_for("postfit"),
+    params:
+        model=model_definition,
+    script:
+        entry_script("postfit")
+
+
+rule inference:
+    input:
+        model_inputs,
+        code=code("inference"),
+    output:
+        limits="results/inference/{model}/limits.json",
+        significance="results/inference/{model}/significance.json",
+        impacts="results/inference/{model}/impacts.csv",
+        gof="results/inference/{model}/gof.json",
+        yields="results/inference/{model}/yields.csv",
+    log:
+        "results/logs/inference/{model}.log",
+    benchmark:
+        "results/benchmarks/inference/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=gpu_for("inference"),
+    params:
+        model=model_definition,
+        settings=inference_settings(),
+    script:
+        entry_script("inference")
+
+
+rule signal_grid:
+    input:
+        grid_inputs,
+        code=code("signal_grid"),
+    output:
+        limits="results/signal/{grid}/limits.csv",
+    log:
+        "results/logs/signal_grid/{grid}.log",
+    benchmark:
+        "results/benchmarks/signal_grid/{grid}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=grid_runtime,
+        gpu=gpu_for("signal_grid"),
+    params:
+        grid=grid_config,
+        settings=inference_settings(),
+    script:
+        entry_script("signal_grid")
+
+
+rule plot_postfit:
+    input:
+        yields="results/inference/{model}/yields.csv",
+        code=code("plot_postfit"),
+    output:
+        figure=report(
+            f"results/figures/inference/{{model}}_yields.{FIG}",
+            caption="../report/inference_yields.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "post-fit yields"},
+        ),
+    log:
+        "results/logs/plot_postfit/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_postfit/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(NO_POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        figures=config["figures"],
+    script:
+        entry_script("plot_postfit")
+
+
+rule plot_inference:
+    input:
+        limits=rules.inference.output.limits,
+        impacts=rules.inference.output.impacts,
+        yields=rules.inference.output.yields,
+        code=code("plot_inference"),
+    output:
+        cls=report(
+            f"results/figures/inference/{{model}}_cls.{FIG}",
+            caption="../report/inference_cls.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "CLs and Brazil band"},
+        ),
+        ranking=report(
+            f"results/figures/inference/{{model}}_ranking.{FIG}",
+            caption="../report/inference_ranking.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "impact ranking"},
+        ),
+        yields=report(
+            f"results/figures/inference/{{model}}_yields.{FIG}",
+            caption="../report/inference_yields.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "post-fit yields"},
+        ),
+    log:
+        "results/logs/plot_inference/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_inference/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        figures=config["figures"],
+        top=config["inference"]["ranking_top"],
+    script:
+        entry_script("plot_inference")
+
+
+rule plot_signal_grid:
+    input:
+        limits=rules.signal_grid.output.limits,
+        code=code("plot_signal_grid"),
+    output:
+        figure=report(
+            f"results/figures/signal/{{grid}}.{FIG}",
+            caption="../report/signal_grid.rst",
+            category="Inference",
+            labels={"grid": "{grid}", "figure": "signal grid limits"},
+        ),
+    log:
+        "results/logs/plot_signal_grid/{grid}.log",
+    benchmark:
+        "results/benchmarks/plot_signal_grid/{grid}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        figures=config["figures"],
+    script:
+        entry_script("plot_signal_grid")
