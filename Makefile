@@ -51,8 +51,9 @@ sysdeps:
 test: $(DEV_STAMP) sysdeps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Kernel timings, whole-pipeline timings (fresh copies) and the report with them.
-bench: $(STAMP)
+# Kernel timings, inference timings against cabinetry and pyhf (test tools: dev pins), whole-pipeline
+# timings (fresh copies) and the report with them.
+bench: $(DEV_STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config benchmark='{enabled: true}'
 
 lint: $(DEV_STAMP)

@@ -336,12 +336,13 @@ class FractalCounts(ArrayArtifact):
 # --------------------------------------------------------------------------- benchmark
 @dataclass(kw_only=True)
 class BenchmarkTable(TableArtifact):
-    """benchmark/{fractals,gridscan}.csv: kernel timings [s] (first call and steady state).
+    """benchmark/{fractals,gridscan,inference}.csv: timings [s] (kernels: first call and steady state).
 
     Attributes:
         table: columns kernel, backend, size, points, first_call_s, steady_s, target_s,
-            meets_target (+ iterations, speedup_vs_eager or per_point_s).
-        what: "fractals" or "gridscan".
+            meets_target (+ iterations, speedup_vs_eager or per_point_s); inference: kernel,
+            model, parameters, ours_s, peer, peer_s, peer_capped, speedup, detail.
+        what: "fractals", "gridscan" or "inference".
         cpu: the machine: model name, cores, vector instruction sets.
     """
 
@@ -366,7 +367,22 @@ class PipelineTiming(JsonArtifact):
 
 
 @dataclass(kw_only=True)
-class Limits(JsonArtifact):
+class ModelInference:
+    """Fields every per-model inference artifact carries (a mixin of the kinds below).
+
+    Attributes:
+        model: the model's name.
+        definition: its config entry.
+        origin: source, measurement, patchset, patch, data, poi, poi_reason.
+    """
+
+    model: str
+    definition: dict
+    origin: dict
+
+
+@dataclass(kw_only=True)
+class Limits(ModelInference, JsonArtifact):
     """inference/{model}/limits.json: asymptotic CLs upper limits on the POI (q̃μ).
 
     Attributes:
@@ -386,9 +402,6 @@ class Limits(JsonArtifact):
     """
 
     KIND: ClassVar[str] = "limits"
-    model: str
-    definition: dict
-    origin: dict
     poi: str
     cl: float
     observed: float | None
@@ -402,7 +415,7 @@ class Limits(JsonArtifact):
 
 
 @dataclass(kw_only=True)
-class Significance(JsonArtifact):
+class Significance(ModelInference, JsonArtifact):
     """inference/{model}/significance.json: discovery significance from q0.
 
     Attributes:
@@ -416,9 +429,6 @@ class Significance(JsonArtifact):
     """
 
     KIND: ClassVar[str] = "significance"
-    model: str
-    definition: dict
-    origin: dict
     poi: str
     muhat: float
     q0: float
@@ -430,7 +440,7 @@ class Significance(JsonArtifact):
 
 
 @dataclass(kw_only=True)
-class GoodnessOfFit(JsonArtifact):
+class GoodnessOfFit(ModelInference, JsonArtifact):
     """inference/{model}/gof.json: saturated-model goodness of fit.
 
     Attributes:
@@ -442,9 +452,6 @@ class GoodnessOfFit(JsonArtifact):
     """
 
     KIND: ClassVar[str] = "gof"
-    model: str
-    definition: dict
-    origin: dict
     twice_nll: float
     twice_nll_saturated: float
     chi2: float
@@ -453,7 +460,7 @@ class GoodnessOfFit(JsonArtifact):
 
 
 @dataclass(kw_only=True)
-class Impacts(TableArtifact):
+class Impacts(ModelInference, TableArtifact):
     """inference/{model}/impacts.csv: impact of each nuisance parameter on the POI (ranking).
 
     Attributes:
@@ -468,16 +475,13 @@ class Impacts(TableArtifact):
     """
 
     KIND: ClassVar[str] = "impacts"
-    model: str
-    definition: dict
-    origin: dict
     poi: str
     poi_bestfit: float
     poi_uncertainty: float
 
 
 @dataclass(kw_only=True)
-class Yields(TableArtifact):
+class Yields(ModelInference, TableArtifact):
     """inference/{model}/yields.csv: pre- and post-fit expected yields with uncertainties.
 
     Attributes:
@@ -491,9 +495,6 @@ class Yields(TableArtifact):
     """
 
     KIND: ClassVar[str] = "yields"
-    model: str
-    definition: dict
-    origin: dict
     channels: list[str]
     samples: list[str]
     bins: dict

@@ -437,16 +437,17 @@ def check_signal_grid(name: str, grid: Mapping) -> None:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
 
 
-def check_model(name: str, spec: Mapping) -> None:
+def check_model(name: str, spec: Mapping, section: str = "likelihood.models") -> None:
     """Build one model and check the parameter names its entry uses.
 
     Args:
         name: the model's name.
         spec: its config entry.
+        section: the config section holding it.
     """
     from diffpipe.models import ModelError, build_model
 
-    where = f"likelihood.models.{name}"
+    where = f"{section}.{name}"
     if "workspace" in spec:
         load_workspace(spec["workspace"], f"{where}.workspace")
     elif "measurement" in spec:
@@ -509,6 +510,17 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     check_inference(config["inference"], cache)
     check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
     bench = config["benchmark"]
+    if bench["enabled"]:
+        timed = bench["inference"]
+        for name, spec in timed["models"].items():
+            files = [spec[key] for key in ("workspace", "patchset") if isinstance(spec.get(key), str)]
+            cache.run(
+                ["model", spec],
+                files,
+                lambda name=name, spec=spec: check_model(name, spec, "benchmark.inference.models"),
+            )
+        if timed["grid"] is not None and timed["grid"] not in config["inference"]["signal_grids"]:
+            raise ConfigError(f"config key 'benchmark.inference.grid': unknown signal grid {timed['grid']!r}")
     if bench["enabled"] and bench["grid_model"] not in config["likelihood"]["models"]:
         raise ConfigError(
             f"config key 'benchmark.grid_model': unknown model {bench['grid_model']!r}; "

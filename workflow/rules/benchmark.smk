@@ -27,6 +27,32 @@ rule benchmark:
         entry_script("benchmark")
 
 
+rule benchmark_inference:
+    input:
+        benchmark_inference_inputs,
+        code=code("benchmark_inference"),
+    output:
+        table="results/benchmark/inference.csv",
+    log:
+        "results/logs/benchmark_inference.log",
+    benchmark:
+        "results/benchmarks/benchmark_inference.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=0,
+    params:
+        models=benchmark_inference_models(),
+        grid=benchmark_inference_grid(),
+        patch=config["benchmark"]["inference"]["patch"],
+        timeout_s=config["benchmark"]["inference"]["peer_timeout_s"],
+    script:
+        entry_script("benchmark_inference")
+
+
 rule pipeline_timing:
     input:
         configs=list(config["benchmark"]["pipeline"]["configs"].values()),

@@ -144,6 +144,26 @@ def problem_inputs(wildcards):
     return [spec["workspace"]] if "workspace" in spec else []
 
 
+def benchmark_inference_models():
+    return config["benchmark"]["inference"]["models"]
+
+
+def benchmark_inference_grid():
+    name = config["benchmark"]["inference"]["grid"]
+    return config["inference"]["signal_grids"][name] if name else None
+
+
+def benchmark_inference_inputs(wildcards):
+    files = [
+        f
+        for spec in benchmark_inference_models().values()
+        for f in (spec.get("workspace"), spec.get("patchset"))
+        if f
+    ]
+    grid = benchmark_inference_grid()
+    return files + ([grid["workspace"], grid["patchset"]] if grid else [])
+
+
 def benchmark_enabled():
     return config["benchmark"]["enabled"]
 
@@ -218,10 +238,12 @@ def report_inputs(wildcards):
         inputs["benchmark_grid"] = rules.benchmark.output.grid
         inputs["benchmark_figure"] = rules.plot_benchmark.output.figure
         inputs["pipeline_timing"] = rules.pipeline_timing.output.timing
+        inputs["benchmark_inference"] = rules.benchmark_inference.output.table
         runtimes += [
             rules.benchmark.benchmark,
             rules.plot_benchmark.benchmark,
             rules.pipeline_timing.benchmark,
+            rules.benchmark_inference.benchmark,
         ]
     inputs["runtimes"] = runtimes
     return inputs

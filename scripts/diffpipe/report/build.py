@@ -597,6 +597,7 @@ def benchmark_context(inputs: dict, load) -> dict | None:
         "fractals": table(fractals.table),
         "grid": table(grid.table),
         "pipeline": table(pd.DataFrame(timing.runs)),
+        "inference": table(load(inputs["benchmark_inference"]).table.drop(columns=["detail"]), floatfmt="{:.4g}"),
         "figure": embed(inputs["benchmark_figure"], "benchmark"),
     }
 

@@ -1,0 +1,233 @@
+"""Inference timings against the peers, each tool in its own fresh process, same machine, same run.
+
+- ranking (impacts of every nuisance parameter: four refits each) and the CLs limit with its
+  expected band: diffpipe against cabinetry 0.6 (`fit.ranking`, `fit.limit`; numpy backend,
+  MINUIT, its defaults), per model;
+- a signal grid: diffpipe's whole grid from a clean start, and per patch against pyhf's
+  `upper_limit` (numpy backend).
+Wall times include building the model and, for diffpipe, compiling. A peer that has not finished
+after `peer_timeout_s` is stopped: its time is then a lower bound (`peer_capped`), and so is the
+speed-up.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+SCRIPTS = Path(__file__).resolve().parents[2]
+
+
+def _ours_model(spec: dict) -> dict:
+    from diffpipe.inference.analysis import prepare
+    from diffpipe.inference.impacts import impacts
+    from diffpipe.inference.limits import CLsScan, upper_limits
+    from diffpipe.models import build_model, use_jax_backend
+
+    started = time.perf_counter()
+    use_jax_backend()
+    model, data = build_model(spec)
+    analysis = prepare(model, data, spec.get("bounds"))
+    analysis.best_fit()
+    ready = time.perf_counter()
+    rows = impacts(analysis)
+    ranked = time.perf_counter()
+    limits = upper_limits(CLsScan(analysis), 0.95, curve_points=2)
+    done = time.perf_counter()
+    return {
+        "setup_s": ready - started,
+        "ranking_s": ranked - ready,
+        "limits_s": done - ranked,
+        "total_s": done - started,
+        "parameters": len(rows),
+        "observed": limits["observed"],
+    }
+
+
+def _cabinetry_model(spec: dict) -> dict:
+    import cabinetry
+
+    from diffpipe.models import build_model
+
+    started = time.perf_counter()
+    model, data = build_model(spec)
+    data = [float(v) for v in data]
+    fit = cabinetry.fit.fit(model, data)
+    ready = time.perf_counter()
+    rank = cabinetry.fit.ranking(model, data, fit_results=fit)
+    ranked = time.perf_counter()
+    limits = cabinetry.fit.limit(model, data)
+    done = time.perf_counter()
+    return {
+        "setup_s": ready - started,
+        "ranking_s": ranked - ready,
+        "limits_s": done - ranked,
+        "total_s": done - started,
+        "parameters": len(rank.labels),
+        "observed": float(limits.observed_limit),
+    }
+
+
+def _ours_grid(grid: dict) -> dict:
+    from diffpipe.inference.signal import grid_limits
+    from diffpipe.models import use_jax_backend
+
+    started = time.perf_counter()
+    use_jax_backend()
+    rows, shared, _ = grid_limits("bench", grid, {"cl": 0.95})
+    total = time.perf_counter() - started
+    later = [r["seconds"] for r in rows[1:]] or [total]
+    return {"total_s": total, "patches": len(rows), "per_patch_s": sum(later) / len(later), "shared": shared["shared"]}
+
+
+def _pyhf_patch(spec: dict) -> dict:
+    import pyhf
+
+    from diffpipe.models import build_model
+
+    started = time.perf_counter()
+    model, data = build_model(spec)
+    obs, _ = pyhf.infer.intervals.upper_limits.upper_limit([float(v) for v in data], model)
+    return {"total_s": time.perf_counter() - started, "observed": float(obs)}
+
+
+TASKS = {
+    "ours_model": _ours_model,
+    "cabinetry_model": _cabinetry_model,
+    "ours_grid": _ours_grid,
+    "pyhf_patch": _pyhf_patch,
+}
+
+
+def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, float]:
+    """Run one timing in a fresh Python process.
+
+    Args:
+        task: a key of TASKS.
+        argument: its argument (a model entry or a grid entry).
+        timeout_s: wall-clock cap.
+
+    Returns:
+        (the task's result, or None when it was stopped at the cap; wall seconds of the process).
+    """
+    started = time.perf_counter()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "diffpipe.benchmark.inference", task, json.dumps(argument)],
+            cwd=Path.cwd(),
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None, time.perf_counter() - started
+    return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def _env() -> dict:
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SCRIPTS), env.get("PYTHONPATH", "")])
+    return env
+
+
+def inference_timings(models: dict, grid: dict | None, patch: str | None, timeout_s: float) -> pd.DataFrame:
+    """Ranking + limits per model (diffpipe vs cabinetry) and a signal grid (diffpipe vs pyhf).
+
+    Args:
+        models: name -> model entry (likelihood.models format).
+        grid: a signal-grid entry (None: skip).
+        patch: the patch of `grid` timed against pyhf's upper_limit.
+        timeout_s: cap on each peer run.
+
+    Returns:
+        One row per comparison: kernel, model, parameters, ours_s, peer, peer_s, peer_capped,
+        speedup (a lower bound where capped), plus the stage split in `detail`.
+    """
+    rows = []
+    for name, spec in models.items():
+        ours, _ = run_task("ours_model", spec, 3600)
+        peer, wall = run_task("cabinetry_model", spec, timeout_s)
+        peer_s = peer["ranking_s"] + peer["limits_s"] + peer["setup_s"] if peer else wall
+        rows.append(
+            {
+                "kernel": "ranking + limit with band",
+                "model": name,
+                "parameters": ours["parameters"],
+                "ours_s": ours["total_s"],
+                "peer": "cabinetry 0.6 (fit.ranking + fit.limit)",
+                "peer_s": peer_s,
+                "peer_capped": peer is None,
+                "speedup": peer_s / ours["total_s"],
+                "detail": json.dumps({"ours": ours, "peer": peer}),
+            }
+        )
+    if grid:
+        ours, _ = run_task("ours_grid", grid, 3600)
+        rows.append(
+            {
+                "kernel": "signal grid, whole grid",
+                "model": f"{ours['patches']} patches",
+                "parameters": None,
+                "ours_s": ours["total_s"],
+                "peer": "",
+                "peer_s": None,
+                "peer_capped": False,
+                "speedup": None,
+                "detail": json.dumps({"ours": ours}),
+            }
+        )
+        spec = {k: grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in grid}
+        peer, wall = run_task("pyhf_patch", {**spec, "patch": patch}, timeout_s)
+        peer_s = peer["total_s"] if peer else wall
+        rows.append(
+            {
+                "kernel": "signal grid, per patch",
+                "model": patch,
+                "parameters": None,
+                "ours_s": ours["per_patch_s"],
+                "peer": "pyhf 0.7.6 upper_limit (numpy)",
+                "peer_s": peer_s,
+                "peer_capped": peer is None,
+                "speedup": peer_s / ours["per_patch_s"],
+                "detail": json.dumps({"ours": ours, "peer": peer}),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_benchmark_inference(
+    job, models: dict, grid: dict | None, patch: str | None, timeout_s: float, output: str
+) -> None:
+    """Rule `benchmark_inference`: inference timings against cabinetry and pyhf.
+
+    Args:
+        job: the `runtime.Job`.
+        models: name -> model entry to time ranking and limits on.
+        grid: the signal grid to time (None: none).
+        patch: its patch timed against pyhf.
+        timeout_s: cap on each peer run.
+        output: results/benchmark/inference.csv.
+    """
+    from diffpipe.artifacts import BenchmarkTable
+    from diffpipe.provenance import Provenance, cpu_info
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        table = inference_timings(models, grid, patch, timeout_s)
+        table["device"] = device.description
+        prov = Provenance.record(
+            {"models": models, "grid": grid, "patch": patch}, device, time.perf_counter() - started
+        )
+        BenchmarkTable(table=table, what="inference", cpu=cpu_info(), provenance=prov).write(output)
+
+
+if __name__ == "__main__":
+    print(json.dumps(TASKS[sys.argv[1]](json.loads(sys.argv[2]))))

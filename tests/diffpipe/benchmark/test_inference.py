@@ -1,0 +1,27 @@
+"""The inference benchmark's runner: fresh processes, results as JSON, a capped peer as a lower bound."""
+
+import pytest
+from conftest import ROOT
+
+from diffpipe.benchmark.inference import inference_timings, run_task
+
+COUNTING = {
+    "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
+    "data": "asimov",
+}
+
+
+def test_each_tool_runs_in_a_fresh_process_and_reports_its_stages(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    ours, wall = run_task("ours_model", COUNTING, 600)
+    assert ours["parameters"] == 1 and ours["total_s"] <= wall
+    assert ours["total_s"] == pytest.approx(ours["setup_s"] + ours["ranking_s"] + ours["limits_s"], rel=1e-6)
+    assert ours["observed"] == pytest.approx(2.8787, rel=1e-3)  # see tests/diffpipe/inference
+
+
+def test_a_peer_past_its_cap_is_a_lower_bound(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    table = inference_timings({"counting": COUNTING}, None, None, timeout_s=0.05)
+    row = table.iloc[0]
+    assert bool(row["peer_capped"]) and row["peer_s"] >= 0.05
+    assert row["speedup"] == pytest.approx(row["peer_s"] / row["ours_s"])
