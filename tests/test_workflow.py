@@ -71,6 +71,7 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
         "Optimizer comparison",
         "Likelihood fits",
         "Inference",
+        "Pseudo-experiments",
         "Fractals",
         "Benchmark",
         "Provenance",
@@ -86,6 +87,12 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     assert gof.origin["poi"] is None and gof.origin["poi_reason"] == "poi: null in the config"
     grid = artifacts.SignalGrid.read(results / "signal" / "example" / "limits.csv")
     assert grid.table["patch"].tolist() == ["patch_channel1_signal_syst1"] and grid.labels == ["x"]
+    cov = artifacts.Coverage.read(results / "toys" / "counting" / "coverage.json")
+    assert (cov.n_toys, cov.shards, cov.n_converged) == (400, 2, 400) and cov.hessian["n"] == 400
+    toy_cls = artifacts.ToyHypotest.read(results / "toys" / "counting" / "cls.json")
+    assert toy_cls.mu == [1.0, 2.0, 3.0, 4.0] and len(toy_cls.samples[0]["sb"]) == 200
+    assert toy_cls.observed_limit == pytest.approx(limits.observed, rel=0.25)  # toys vs asymptotics
+    assert 'id="toys-counting"' in page
     assert 'id="inference-counting"' in page and 'id="inference-no_poi"' in page and 'id="grid-example"' in page
     assert page.count("data:image/png;base64,") >= 15
     assert "Per-job runtime" in page and "jax" in page
@@ -143,6 +150,8 @@ EDITS = {
             ("plot_inference", "model=counting"),
             ("signal_grid", "grid=example"),
             ("plot_signal_grid", "grid=example"),
+            ("toy_hypotest", "model=counting"),
+            ("plot_toy_hypotest", "model=counting"),
             ("report", ""),
         },
     ),
@@ -171,11 +180,23 @@ def test_figure_style_edit_redraws_without_recomputing(pipeline_run):
         "plot_inference",
         "plot_postfit",
         "plot_signal_grid",
+        "plot_toy_coverage",
+        "plot_toy_hypotest",
         "plot_fractal",
         "plot_fractals",
         "report",
     }
     assert len([j for j in jobs if j[0] == "plot_fractal"]) == 2
+
+
+def test_more_toys_schedule_only_the_new_shards(pipeline_run):
+    config = write_config(pipeline_run, "edit_toys.yaml", lambda c: c["toys"]["counting"].update(n=600))
+    assert planned_jobs(pipeline_run, "--configfile", config) == {
+        ("toys", "model=counting, shard=2"),
+        ("toy_coverage", "model=counting"),
+        ("plot_toy_coverage", "model=counting"),
+        ("report", ""),
+    }
 
 
 def test_command_line_override_behaves_like_a_config_edit(pipeline_run):
@@ -239,6 +260,11 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_inference",
         "plot_postfit",
         "plot_signal_grid",
+        "toys",
+        "toy_coverage",
+        "plot_toy_coverage",
+        "toy_hypotest",
+        "plot_toy_hypotest",
         "optimize",
         "plot_optimizer",
         "report",
@@ -275,7 +301,7 @@ def test_each_rule_declares_exactly_its_scripts_import_closure_as_code(pipeline_
         assert files == closure, rule
     # Every module is used by some rule of the default DAG or by the benchmark's.
     benchmark_only = set()
-    for rule in ("benchmark", "pipeline_timing", "plot_benchmark"):
+    for rule in ("benchmark", "benchmark_inference", "benchmark_toys", "pipeline_timing", "plot_benchmark"):
         benchmark_only |= {str(p.relative_to(pipeline_run)) for p in import_closure(scripts / f"{rule}.py", scripts)}
     unused = modules - set().union(*declared.values()) - benchmark_only
     assert unused <= {"scripts/diffpipe/configcheck.py", "scripts/diffpipe/codedeps.py"}, unused
@@ -325,7 +351,18 @@ def test_gpu_request_without_gpu_falls_back_to_cpu_with_a_warning(pipeline_run, 
     assert "falling back to CPU" in (work / "results" / "report.html").read_text()
 
 
-GPU_CAPABLE = {"gradients", "controlflow", "fit", "grid_scan", "fractal", "inference", "postfit", "signal_grid"}
+GPU_CAPABLE = {
+    "gradients",
+    "controlflow",
+    "fit",
+    "grid_scan",
+    "fractal",
+    "inference",
+    "postfit",
+    "signal_grid",
+    "toys",
+    "toy_hypotest",
+}
 
 
 def gpu_per_rule(workdir: Path, *args: str) -> dict[str, set[int]]:
@@ -353,7 +390,7 @@ def test_two_clean_runs_give_identical_numbers(pipeline_run, tmp_path):
     second = copy_project(tmp_path / "second")
     snakemake(second)
     first = numeric_digests(pipeline_run / "results")
-    assert len(first) == 18, sorted(first)  # every data artifact of the small config
+    assert len(first) == 22, sorted(first)  # every data artifact of the small config
     assert numeric_digests(second / "results") == first
 
 

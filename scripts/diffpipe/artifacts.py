@@ -342,7 +342,7 @@ class BenchmarkTable(TableArtifact):
         table: columns kernel, backend, size, points, first_call_s, steady_s, target_s,
             meets_target (+ iterations, speedup_vs_eager or per_point_s); inference: kernel,
             model, parameters, ours_s, peer, peer_s, peer_capped, speedup, detail.
-        what: "fractals", "gridscan" or "inference".
+        what: "fractals", "gridscan", "inference" or "toys".
         cpu: the machine: model name, cores, vector instruction sets.
     """
 
@@ -523,6 +523,109 @@ class SignalGrid(TableArtifact):
     shared_compilation: dict
 
 
+@dataclass(kw_only=True)
+class ToyShard(ArrayArtifact):
+    """toys/{model}/shard{k}.npz: one shard of pseudo-experiments, each fitted twice.
+
+    Attributes:
+        index: global toy indices (the toy's random key derives from it).
+        bestfit: free-fit parameters per toy, shape (n, npars).
+        twice_nll: -2 ln L of the free fit per toy.
+        sigma: Hessian errors per toy and parameter (NaN: held or not invertible).
+        twice_nll_true: -2 ln L with the POI held at its true value.
+        converged: both fits converged (after any MINUIT refit).
+        model: the model's name; definition: its config entry; toys: its `toys` entry.
+        start, stop: the shard's toy range; refitted: fits redone with MINUIT.
+        parameters: parameter names; poi: the POI's name; truth: the generating parameters.
+    """
+
+    KIND: ClassVar[str] = "toy_shard"
+    PAYLOAD: ClassVar[tuple[str, ...]] = ("index", "bestfit", "twice_nll", "sigma", "twice_nll_true", "converged")
+    index: np.ndarray
+    bestfit: np.ndarray
+    twice_nll: np.ndarray
+    sigma: np.ndarray
+    twice_nll_true: np.ndarray
+    converged: np.ndarray
+    model: str
+    definition: dict
+    toys: dict
+    start: int
+    stop: int
+    refitted: int
+    parameters: list[str]
+    poi: str
+    truth: list[float]
+
+
+@dataclass(kw_only=True)
+class Coverage(JsonArtifact):
+    """toys/{model}/coverage.json: coverage of the POI's intervals and pulls, from all shards.
+
+    Attributes:
+        model: the model's name; definition: its config entry; toys: its `toys` entry.
+        n_toys, n_converged, refitted: toy counts (refitted: fits redone with MINUIT).
+        nominal: the nominal coverage (0.6827).
+        hessian, profile: coverage of μ̂ ± σ̂ (Hessian) and of the profile-likelihood 68%
+            interval: value, error (binomial), n, verdict (covers, under-covers, over-covers at
+            2 binomial σ).
+        pulls: per parameter: parameter, mean, mean_error, width, width_error, n.
+        pull_histogram: edges and counts of the POI's pull.
+        poi: the POI's name; truth: the generating parameters; parameters: their names.
+        shards: number of shards merged.
+    """
+
+    KIND: ClassVar[str] = "coverage"
+    model: str
+    definition: dict
+    toys: dict
+    n_toys: int
+    n_converged: int
+    refitted: int
+    nominal: float
+    hessian: dict
+    profile: dict
+    pulls: list[dict]
+    pull_histogram: dict
+    poi: str
+    truth: list[float]
+    parameters: list[str]
+    shards: int
+
+
+@dataclass(kw_only=True)
+class ToyHypotest(JsonArtifact):
+    """toys/{model}/cls.json: toy-based CLs (q̃μ) on a POI grid and the toy-based upper limits.
+
+    Attributes:
+        model: the model's name; definition: its config entry; settings: its `toys.cls` entry.
+        mu: POI values tested; qmu_observed: q̃μ on the data there.
+        cls, clsb, clb: observed CLs, CLs+b, CLb per μ.
+        expected: expected CLs per μ at the band positions +2, +1, 0, -1, -2 σ (5 curves).
+        observed_limit, expected_limits: where CLs crosses 1 - CL (linear interpolation between
+            the tested μ; None when it does not cross on the grid).
+        cl: confidence level; ntoys: toys per hypothesis and μ; poi: the POI's name.
+        samples: q̃μ of every toy per μ under s+b (`sb`) and b-only (`b`).
+    """
+
+    KIND: ClassVar[str] = "toy_hypotest"
+    model: str
+    definition: dict
+    settings: dict
+    mu: list[float]
+    qmu_observed: list[float]
+    cls: list
+    clsb: list[float]
+    clb: list[float]
+    expected: list[list]
+    observed_limit: float | None
+    expected_limits: list
+    cl: float
+    ntoys: int
+    poi: str
+    samples: list[dict]
+
+
 KINDS: dict[str, type[Artifact]] = {
     cls.KIND: cls
     for cls in (
@@ -541,6 +644,9 @@ KINDS: dict[str, type[Artifact]] = {
         Impacts,
         Yields,
         SignalGrid,
+        ToyShard,
+        Coverage,
+        ToyHypotest,
     )
 }
 

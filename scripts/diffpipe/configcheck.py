@@ -409,6 +409,38 @@ def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cache.run(["signal_grid", grid], files, lambda name=name, grid=grid: check_signal_grid(name, grid))
 
 
+def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Each toy study names a model with a POI and only its parameters (cached).
+
+    Args:
+        cfg: the `toys` section.
+        models: the `likelihood.models` section.
+        cache: cache of passed checks.
+    """
+    for name, toys in cfg.items():
+        where = f"toys.{name}"
+        if name not in models:
+            raise ConfigError(f"config key '{where}': no likelihood model {name!r}; valid: {sorted(models)}")
+        spec = models[name]
+        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
+        cache.run(
+            ["toys", spec, toys], files, lambda where=where, spec=spec, toys=toys: _check_toy_model(where, spec, toys)
+        )
+
+
+def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
+    from diffpipe.models import build_model, model_poi
+
+    if model_poi(spec)[0] is None:
+        raise ConfigError(f"config key '{where}': the model has no POI ({model_poi(spec)[1]}); coverage needs one")
+    model, _ = build_model(spec)
+    for par in toys.get("parameters", {}):
+        if par not in model.config.par_names:
+            raise ConfigError(
+                f"config key '{where}.parameters.{par}': unknown parameter; valid: {list(model.config.par_names)}"
+            )
+
+
 def check_signal_grid(name: str, grid: Mapping) -> None:
     """Build every selected patch's model of one signal grid.
 
@@ -508,6 +540,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     check_fractals(config["fractals"])
     check_likelihood(config["likelihood"], cache)
     check_inference(config["inference"], cache)
+    check_toys(config["toys"], config["likelihood"]["models"], cache)
     check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
     bench = config["benchmark"]
     if bench["enabled"]:

@@ -152,6 +152,30 @@ def _measurement(workspace: Mapping, name: str | None) -> dict:
     return next(m for m in measurements if m["name"] == name)
 
 
+def count_parameters(spec: Mapping) -> tuple[int, int]:
+    """Parameters and data length of a model entry, from its JSON alone (no pyhf).
+
+    Args:
+        spec: a model entry.
+
+    Returns:
+        (number of parameters, length of the data: main bins + auxiliary data, approximate).
+    """
+    if "simple" in spec:
+        bins = len(spec["simple"]["signal"])
+        return 1 + bins, 2 * bins
+    workspace = raw_workspace(spec)
+    per_bin = {"shapesys", "staterror", "shapefactor"}
+    sizes = {}
+    for channel in workspace["channels"]:
+        nbins = len(channel["samples"][0]["data"])
+        for sample in channel["samples"]:
+            for mod in sample["modifiers"]:
+                sizes[mod["name"]] = nbins if mod["type"] in per_bin else 1
+    bins = sum(len(c["samples"][0]["data"]) for c in workspace["channels"])
+    return len(sizes), bins + len(sizes)
+
+
 def model_poi(spec: Mapping, workspace: Mapping | None = None) -> tuple[str | None, str]:
     """The POI a model entry fits, and why.
 
@@ -274,6 +298,33 @@ def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
         bounds=bounds,
         fixed=[bool(f) for f in model.config.suggested_fixed()],
     )
+
+
+def make_nll(model):
+    """-ln L(pars, data, extra) of a pyhf model (jax backend).
+
+    `extra`, when given, replaces the model's nominal rates: one compiled function serves
+    patches that differ only in yields.
+
+    Args:
+        model: a pyhf model.
+
+    Returns:
+        The function.
+    """
+
+    def nll(pars, data, extra=None):
+        main = model.main_model
+        if extra is None:
+            return -model.logpdf(pars, data)[0]
+        saved = main.nominal_rates
+        main.nominal_rates = extra
+        try:
+            return -model.logpdf(pars, data)[0]
+        finally:
+            main.nominal_rates = saved
+
+    return nll
 
 
 def nll_function(model, data):

@@ -186,7 +186,9 @@ def _rows(a, n: int) -> np.ndarray:
     return np.broadcast_to(a, (n, a.shape[1]))
 
 
-def fit_all(solver: Solver, x0, data, fixed=None, values=None, bounds=None) -> tuple[FitBatch, int]:
+def fit_all(
+    solver: Solver, x0, data, fixed=None, values=None, bounds=None, batched: bool = False
+) -> tuple[FitBatch, int]:
     """`Solver.fit`, then MINUIT for every fit that did not converge (none dropped).
 
     Args:
@@ -196,12 +198,13 @@ def fit_all(solver: Solver, x0, data, fixed=None, values=None, bounds=None) -> t
         fixed: held-parameter masks.
         values: held values.
         bounds: (npars, 2) bounds (default: the solver's).
+        batched: one vmapped call for all rows (see `Solver.fit`).
 
     Returns:
         (the batch, with refitted rows replaced where MINUIT found a lower -ln L; number refitted).
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
-    batch = solver.fit(x0, data, fixed, values, bounds=bounds)
+    batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds)
     bad = np.flatnonzero(~batch.converged)
     if len(bad) == 0:
         return batch, 0

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.inference.analysis import make_nll
-from diffpipe.models import build_model, model_spec, use_jax_backend
+from diffpipe.models import build_model, make_nll, model_spec, use_jax_backend
 from diffpipe.solver import Solver, fit_all, minuit_refit
 
 SPEC = {

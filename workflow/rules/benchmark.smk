@@ -53,6 +53,31 @@ rule benchmark_inference:
         entry_script("benchmark_inference")
 
 
+rule benchmark_toys:
+    input:
+        code=code("benchmark_toys"),
+    output:
+        table="results/benchmark/toys.csv",
+    log:
+        "results/logs/benchmark_toys.log",
+    benchmark:
+        "results/benchmarks/benchmark_toys.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=gpu_for("benchmark"),
+    params:
+        models=config["benchmark"]["toys"]["models"],
+        n_ours=config["benchmark"]["toys"]["n"],
+        n_pyhf=config["benchmark"]["toys"]["n_pyhf"],
+        timeout_s=config["benchmark"]["inference"]["peer_timeout_s"],
+    script:
+        entry_script("benchmark_toys")
+
+
 rule pipeline_timing:
     input:
         configs=list(config["benchmark"]["pipeline"]["configs"].values()),

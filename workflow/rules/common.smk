@@ -11,7 +11,12 @@ sys.path.insert(0, str(SCRIPTS))
 
 from diffpipe.codedeps import import_closure  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
-from diffpipe.models import model_poi, read_json, select_patches  # noqa: E402
+from diffpipe.models import (
+    count_parameters,
+    model_poi,
+    read_json,
+    select_patches,
+)  # noqa: E402
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 CHECK_CACHE = Path(".snakemake") / "diffpipe-checks"
@@ -49,6 +54,7 @@ wildcard_constraints:
     model=NAME,
     fractal=NAME,
     grid=NAME,
+    shard=r"\d+",
 
 
 def entry_script(rule_name):
@@ -144,6 +150,45 @@ def problem_inputs(wildcards):
     return [spec["workspace"]] if "workspace" in spec else []
 
 
+def toys_config(wildcards):
+    return config["toys"][wildcards.model]
+
+
+def toy_generation(wildcards):
+    """What a shard's toys depend on besides their range: seed and true parameters (not `n`:
+    raising it must not rerun the complete shards)."""
+    toys = toys_config(wildcards)
+    return {"seed": toys["seed"], "parameters": toys["parameters"]}
+
+
+def toy_range(wildcards):
+    """Toy indices [start, stop) of one shard."""
+    toys = toys_config(wildcards)
+    start = int(wildcards.shard) * toys["shard_size"]
+    return start, min(start + toys["shard_size"], toys["n"])
+
+
+def shard_count(model):
+    toys = config["toys"][model]
+    return -(-toys["n"] // toys["shard_size"])
+
+
+def toy_shards(wildcards):
+    return [
+        f"results/toys/{wildcards.model}/shard{k}.npz"
+        for k in range(shard_count(wildcards.model))
+    ]
+
+
+def toys_mem_mb(wildcards):
+    """Memory of a shard job: ~1.5 GB of runtime plus, per toy, its data and a few copies of its
+    Hessian in the batched solve (8 B x (npars² x 6 + data))."""
+    spec = config["likelihood"]["models"][wildcards.model]
+    npars, ndata = count_parameters(spec)
+    per_toy = 8 * (6 * npars**2 + 4 * ndata + 8 * npars)
+    return 1500 + toys_config(wildcards)["shard_size"] * per_toy // 2**20
+
+
 def benchmark_inference_models():
     return config["benchmark"]["inference"]["models"]
 
@@ -174,6 +219,8 @@ def report_inputs(wildcards):
     models = list(config["likelihood"]["models"])
     fractals = list(config["fractals"])
     grids = list(config["inference"]["signal_grids"])
+    toy_models = list(config["toys"])
+    cls_models = [m for m in toy_models if "cls" in config["toys"][m]]
     inputs = {
         "gradients": rules.gradients.output.table,
         "controlflow": rules.controlflow.output.table,
@@ -210,6 +257,15 @@ def report_inputs(wildcards):
         "ranking_figure": expand(rules.plot_inference.output.ranking, model=POI_MODELS),
         "signal_grids": expand(rules.signal_grid.output.limits, grid=grids),
         "signal_figures": expand(rules.plot_signal_grid.output.figure, grid=grids),
+        "toy_cls": expand(rules.toy_hypotest.output.cls, model=cls_models),
+        "toy_cls_figure": expand(
+            rules.plot_toy_hypotest.output.figure, model=cls_models
+        ),
+        "toy_cls_limits": expand(rules.inference.output.limits, model=cls_models),
+        "coverage": expand(rules.toy_coverage.output.coverage, model=toy_models),
+        "coverage_figure": expand(
+            rules.plot_toy_coverage.output.figure, model=toy_models
+        ),
         "fractal_counts": expand(rules.fractal.output.counts, fractal=fractals),
         "fractal_images": expand(rules.plot_fractal.output.image, fractal=fractals),
         "fractals_figure": rules.plot_fractals.output.figure,
@@ -229,6 +285,15 @@ def report_inputs(wildcards):
         *expand(rules.plot_inference.benchmark, model=POI_MODELS),
         *expand(rules.signal_grid.benchmark, grid=grids),
         *expand(rules.plot_signal_grid.benchmark, grid=grids),
+        *[
+            f"results/benchmarks/toys/{m}-{k}.tsv"
+            for m in toy_models
+            for k in range(shard_count(m))
+        ],
+        *expand(rules.toy_coverage.benchmark, model=toy_models),
+        *expand(rules.toy_hypotest.benchmark, model=cls_models),
+        *expand(rules.plot_toy_hypotest.benchmark, model=cls_models),
+        *expand(rules.plot_toy_coverage.benchmark, model=toy_models),
         *expand(rules.fractal.benchmark, fractal=fractals),
         *expand(rules.plot_fractal.benchmark, fractal=fractals),
         rules.plot_fractals.benchmark,
@@ -239,11 +304,13 @@ def report_inputs(wildcards):
         inputs["benchmark_figure"] = rules.plot_benchmark.output.figure
         inputs["pipeline_timing"] = rules.pipeline_timing.output.timing
         inputs["benchmark_inference"] = rules.benchmark_inference.output.table
+        inputs["benchmark_toys"] = rules.benchmark_toys.output.table
         runtimes += [
             rules.benchmark.benchmark,
             rules.plot_benchmark.benchmark,
             rules.pipeline_timing.benchmark,
             rules.benchmark_inference.benchmark,
+            rules.benchmark_toys.benchmark,
         ]
     inputs["runtimes"] = runtimes
     return inputs

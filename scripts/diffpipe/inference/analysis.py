@@ -10,36 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from diffpipe.models import make_nll
 from diffpipe.solver import FitBatch, Solver, fit_all
 
 log = logging.getLogger("diffpipe")
-
-
-def make_nll(model):
-    """-ln L(pars, data, extra) of a pyhf model (jax backend).
-
-    `extra`, when given, replaces the model's nominal rates: one compiled function serves
-    patches that differ only in yields.
-
-    Args:
-        model: a pyhf model.
-
-    Returns:
-        The function.
-    """
-
-    def nll(pars, data, extra=None):
-        main = model.main_model
-        if extra is None:
-            return -model.logpdf(pars, data)[0]
-        saved = main.nominal_rates
-        main.nominal_rates = extra
-        try:
-            return -model.logpdf(pars, data)[0]
-        finally:
-            main.nominal_rates = saved
-
-    return nll
 
 
 @dataclass

@@ -120,7 +120,7 @@ def _verify_sharing(solver, model, data, rates) -> None:
     """-ln L and its gradient of the shared compiled function equal the patch's own model's."""
     import jax
 
-    from diffpipe.inference.analysis import make_nll
+    from diffpipe.models import make_nll
 
     rng = np.random.default_rng(0)
     lo, hi = solver.bounds.T

@@ -369,6 +369,7 @@ def summary_context(
     fractals: list,
     benchmark,
     inference: dict | None = None,
+    toys: list[dict] | None = None,
 ) -> dict:
     """The report's opening summary: each stage's headline number, and every flag and failure.
 
@@ -379,6 +380,7 @@ def summary_context(
         fractals: the fractal artifacts.
         benchmark: `benchmark_context` (None when not run).
         inference: `inference_context` (None: not part of this build).
+        toys: `toys_context` (None: not part of this build).
 
     Returns:
         rows (stage, anchor, headline, status) and notes (anchor, status, text) for flags and failures.
@@ -455,6 +457,15 @@ def summary_context(
                 "anchor": f"grid-{g['name']}",
                 "headline": f"{g['excluded']} of {len(g['grid'].table)} hypotheses excluded at {100 * g['grid'].cl:g}% CL",
                 "status": "pass",
+            }
+        )
+    for t in toys or []:
+        rows.append(
+            {
+                "stage": f"Pseudo-experiments: {t['name']}",
+                "anchor": f"toys-{t['name']}",
+                "headline": "; ".join(t["lines"]),
+                "status": t["status"],
             }
         )
     sizes = ", ".join(f"{f.name} {f.width}×{f.height}×{f.iterations}" for f in fractals)
@@ -572,6 +583,57 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
     return {"models": list(by_model.values()), "grids": grids}
 
 
+# --------------------------------------------------------------------------- pseudo-experiments
+def toys_context(inputs: dict, load) -> list[dict]:
+    """Per toy study: coverage of the POI's intervals, what it says, pulls and the figure.
+
+    Args:
+        inputs: the report's inputs (coverage, coverage_figure, toy_cls, toy_cls_figure, toy_cls_limits).
+        load: path -> artifact.
+
+    Returns:
+        Template values per model.
+    """
+    toy_cls = {}
+    for path, figure, lim in zip(inputs["toy_cls"], inputs["toy_cls_figure"], inputs["toy_cls_limits"], strict=True):
+        toy, asym = load(path), load(lim)
+        names = ["observed", "expected −2σ", "expected −1σ", "expected", "expected +1σ", "expected +2σ"]
+        toys_row = [toy.observed_limit, *toy.expected_limits]
+        asym_row = [asym.observed, *asym.expected]
+        frame = pd.DataFrame({"limit": names, "toys": toys_row, "asymptotic": asym_row})
+        toy_cls[toy.model] = {
+            "toy": toy,
+            "table": table(frame, floatfmt="{:.4g}"),
+            "figure": embed(figure, "toy-based CLs"),
+        }
+    out = []
+    for path, figure in zip(inputs["coverage"], inputs["coverage_figure"], strict=True):
+        cov = load(path)
+        texts = {
+            "covers": "covers as it should",
+            "under-covers": "under-covers: the interval is too short",
+            "over-covers": "over-covers: the interval is too long",
+        }
+        lines = [
+            f"{label}: {100 * c['value']:.2f} ± {100 * c['error']:.2f}% of {c['n']} toys ({texts[c['verdict']]})"
+            for label, c in (("Hessian interval μ̂ ± σ̂", cov.hessian), ("profile-likelihood 68% interval", cov.profile))
+        ]
+        pulls = pd.DataFrame(cov.pulls)[["parameter", "mean", "mean_error", "width", "width_error", "n"]]
+        out.append(
+            {
+                "name": cov.model,
+                "coverage": cov,
+                "lines": lines,
+                "truth": ", ".join(f"{n} = {v:g}" for n, v in zip(cov.parameters, cov.truth, strict=True)),
+                "pulls": table(pulls, floatfmt="{:.4f}"),
+                "figure": embed(figure, "coverage and pulls"),
+                "status": "pass" if cov.hessian["verdict"] == cov.profile["verdict"] == "covers" else "flag",
+                "cls": toy_cls.get(cov.model),
+            }
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- benchmark
 def benchmark_context(inputs: dict, load) -> dict | None:
     """Kernel and pipeline timings (None when the benchmark was not part of this build).
@@ -598,6 +660,7 @@ def benchmark_context(inputs: dict, load) -> dict | None:
         "grid": table(grid.table),
         "pipeline": table(pd.DataFrame(timing.runs)),
         "inference": table(load(inputs["benchmark_inference"]).table.drop(columns=["detail"]), floatfmt="{:.4g}"),
+        "toys": table(load(inputs["benchmark_toys"]).table, floatfmt="{:.4g}"),
         "figure": embed(inputs["benchmark_figure"], "benchmark"),
     }
 
@@ -706,13 +769,15 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
     )
     benchmark = benchmark_context(inputs, load)
     inference = inference_context(inputs, load, {m["name"]: m["poi"] for m in models})
+    toys = toys_context(inputs, load)
     context = {
-        "summary": summary_context(gradients, optimizers, models, fractals, benchmark, inference),
+        "summary": summary_context(gradients, optimizers, models, fractals, benchmark, inference, toys),
         "provenance": provenance_context(list(loaded.values()), list(inputs.get("runtimes", [])), config),
         "gradients": gradients,
         "optimizers": optimizers,
         "models": models,
         "inference": inference,
+        "toys": toys,
         "fractals": {
             "figure": embed(inputs["fractals_figure"], "side by side"),
             "images": [embed(img, f.name) for f, img in zip(fractals, inputs["fractal_images"])],

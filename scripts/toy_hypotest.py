@@ -1,0 +1,14 @@
+"""Rule toy_hypotest: toy-based CLs (q̃μ) on a POI grid and the toy-based upper limits."""
+
+from diffpipe.runtime import job_from_snakemake
+from diffpipe.toys.run import run_toy_hypotest
+
+run_toy_hypotest(
+    job_from_snakemake(snakemake),
+    name=snakemake.wildcards.model,
+    spec=snakemake.params.model,
+    settings=snakemake.params.settings,
+    seed=snakemake.params.seed,
+    cl=snakemake.params.cl,
+    output=snakemake.output.cls,
+)

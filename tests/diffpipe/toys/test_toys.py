@@ -1,0 +1,131 @@
+"""Pseudo-experiments: sampling from the full pdf, sharding invariance, agreement with MINUIT, coverage."""
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from diffpipe.models import build_model, make_nll, model_spec, use_jax_backend
+from diffpipe.solver import Solver, minuit_refit
+from diffpipe.toys.coverage import NOMINAL, binomial, coverage, verdict
+from diffpipe.toys.shard import make_sampler, run_shard, sample_toys, true_parameters
+
+COUNTING = {
+    "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
+    "data": "asimov",
+    "bounds": {"mu": [-1.0, 10.0]},
+}
+GAUSS = {
+    "workspace": str(ROOT / "resources/pyhf/example_bkgonly.json"),
+    "measurement": "GaussExample",
+    "data": "observed",
+}
+
+
+@pytest.fixture(autouse=True)
+def _jax():
+    use_jax_backend()
+
+
+@pytest.mark.parametrize("spec", [COUNTING, GAUSS], ids=["counting", "gauss"])
+def test_toys_are_drawn_from_the_full_pdf(spec):
+    model, _ = build_model(spec)
+    truth = true_parameters(model, {})
+    toys = sample_toys(make_sampler(model), 5, "m", np.arange(20000), truth)
+    expected = np.asarray(model.expected_data(truth))  # main and auxiliary expectations
+    spread = toys.std(axis=0) / np.sqrt(len(toys))
+    assert np.all(np.abs(toys.mean(axis=0) - expected) < 5 * spread + 1e-12)
+    nmain = model.config.nmaindata
+    np.testing.assert_allclose(toys[:, :nmain].var(axis=0), expected[:nmain], rtol=0.05)  # Poisson
+
+
+def test_a_toy_is_the_same_whatever_the_sharding():
+    whole = run_shard("counting", COUNTING, {"seed": 7}, 0, 300)
+    parts = [run_shard("counting", COUNTING, {"seed": 7}, a, b) for a, b in ((0, 75), (75, 200), (200, 300))]
+    for key in ("bestfit", "twice_nll", "sigma", "twice_nll_true"):
+        joined = np.concatenate([p[key] for p in parts])
+        np.testing.assert_allclose(joined, whole[key], rtol=1e-12, atol=1e-12, equal_nan=True)
+    merged = coverage(parts)
+    assert merged["hessian"] == coverage([whole])["hessian"] and merged["profile"] == coverage([whole])["profile"]
+
+
+@pytest.mark.parametrize("spec", [COUNTING, GAUSS], ids=["counting", "gauss"])
+def test_batched_toy_fits_equal_minuit(spec):
+    """200 random toys: 2NLL within 1e-6 and the POI within 1e-4 of its error."""
+    result = run_shard("m", spec, {"seed": 11}, 0, 1000)
+    model, _ = build_model(spec)
+    mspec = model_spec(model, spec.get("bounds"))
+    solver = Solver(make_nll(model), mspec.bounds)
+    truth = np.asarray(result["truth"])
+    data = sample_toys(make_sampler(model), 11, "m", np.arange(1000), truth)
+    poi = model.config.poi_index
+    for i in np.random.default_rng(0).choice(1000, 200, replace=False):
+        x, nll, valid = minuit_refit(
+            solver, np.asarray(mspec.init), data[i], np.asarray(mspec.fixed), truth, mspec.bounds
+        )
+        assert valid
+        assert result["twice_nll"][i] == pytest.approx(2 * nll, abs=1e-6)
+        assert abs(result["bestfit"][i][poi] - x[poi]) <= 1e-4 * result["sigma"][i][poi]
+
+
+def test_coverage_arithmetic_and_verdicts():
+    assert binomial(np.array([True, False, True, True])) == {
+        "value": 0.75,
+        "error": pytest.approx(np.sqrt(0.75 * 0.25 / 4)),
+        "n": 4,
+    }
+    assert verdict({"value": NOMINAL, "error": 0.01}) == "covers"
+    assert verdict({"value": 0.60, "error": 0.01}) == "under-covers"
+    assert verdict({"value": 0.75, "error": 0.01}) == "over-covers"
+    rng = np.random.default_rng(0)
+    n = 4000
+    mu = rng.normal(1.0, 1.0, n)
+    shard = {
+        "index": np.arange(n),
+        "bestfit": mu[:, None],
+        "twice_nll": np.zeros(n),
+        "sigma": np.ones((n, 1)),
+        "twice_nll_true": (mu - 1.0) ** 2,  # a parabola: the profile interval is the Hessian one
+        "converged": np.ones(n, bool),
+        "truth": [1.0],
+        "parameters": ["mu"],
+        "poi": "mu",
+        "refitted": 0,
+    }
+    out = coverage([shard])
+    assert out["hessian"]["value"] == out["profile"]["value"] == pytest.approx(np.mean(np.abs(mu - 1) <= 1))
+    assert out["hessian"]["verdict"] == "covers"
+    assert out["pulls"][0]["mean"] == pytest.approx(np.mean(mu - 1)) and out["pulls"][0]["width"] == pytest.approx(
+        np.std(mu, ddof=1)
+    )
+
+
+def test_toy_cls_distributions_match_pyhf_toycalculator():
+    """q̃μ under s+b and b-only at μ = 2: same distributions as pyhf's (two-sample KS), and CLs+b,
+    CLb within their Monte Carlo errors; the observed q̃μ equals pyhf's."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from scipy.stats import ks_2samp
+
+    from diffpipe.toys.hypotest import pvalue, toy_cls
+
+    spec = {k: v for k, v in COUNTING.items() if k != "bounds"}
+    ours = toy_cls("c", spec, [2.0, 3.0], 3000, seed=2)
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("pyhf_toys.py")), json.dumps(spec), "2.0", "400"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    ref = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ours["qmu_observed"][0] == pytest.approx(ref["q_obs"], abs=1e-6)
+    for hyp in ("sb", "b"):
+        mine, theirs = np.asarray(ours["samples"][0][hyp]), np.asarray(ref[hyp])
+        assert ks_2samp(mine, theirs).pvalue > 1e-3, hyp
+        p_mine, p_theirs = pvalue(mine, ref["q_obs"]), pvalue(theirs, ref["q_obs"])
+        error = np.sqrt(p_theirs * (1 - p_theirs) / len(theirs) + p_mine * (1 - p_mine) / len(mine))
+        assert abs(p_mine - p_theirs) <= 4 * error + 1e-9, hyp
