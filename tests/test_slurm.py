@@ -76,6 +76,13 @@ def test_every_job_went_through_slurm_and_completed(slurm_run):
     assert (workdir / "results" / "report.html").is_file()
 
 
+def test_toy_shards_ran_as_separate_slurm_jobs(slurm_run):
+    _, jobs = slurm_run
+    shards = [j for j in jobs if j["Comment"].startswith("rule_toys_")]
+    assert len(shards) == 2 and all(j["State"] == "COMPLETED" for j in shards), shards
+    # ... and merged into the same coverage as a local run: test_slurm_artifacts_equal_a_local_run
+
+
 def test_slurm_artifacts_equal_a_local_run(slurm_run, pipeline_run):
     workdir, _ = slurm_run
     assert numeric_digests(workdir / "results") == numeric_digests(pipeline_run / "results")

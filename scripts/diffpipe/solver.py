@@ -20,6 +20,9 @@ import numpy as np
 
 MAX_ITER = 200
 GTOL = 1e-9
+# Rows per vmapped call: under vmap every row of a call iterates until the slowest one has
+# converged, so smaller calls waste less on a few slow fits; larger ones dispatch less.
+CHUNK = 1024
 
 
 @dataclass
@@ -141,8 +144,17 @@ class Solver:
         x0, data, fixed, values = (_rows(a, n) for a in (x0, data, fixed, values))
         lo, hi = np.asarray(self.bounds if bounds is None else bounds, float).T
         if batched:
-            out = self._solve_batch(x0, data, fixed, values, self.extra, lo, hi)
-            return FitBatch(*(np.asarray(a) for a in out))
+            parts = []
+            for first in range(0, n, CHUNK):
+                rows = slice(first, min(first + CHUNK, n))
+                size = rows.stop - rows.start
+                pad = CHUNK - size if n > CHUNK else 0  # one compiled shape for every chunk
+                args = [
+                    np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
+                ]
+                out = self._solve_batch(*args, self.extra, lo, hi)
+                parts.append([np.asarray(a)[:size] for a in out])
+            return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(5)))
         rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.extra, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(5)))
 

@@ -48,7 +48,7 @@ def test_relative_and_lazy_imports_count(tmp_path):
 
 
 def test_stage_modules_do_not_import_each_other():
-    stages = {"gradients", "optimizers", "likelihood", "inference", "fractals", "benchmark", "plots", "report"}
+    stages = {"gradients", "optimizers", "likelihood", "inference", "toys", "fractals", "benchmark", "plots", "report"}
     package = SCRIPTS / "diffpipe"
     for path in package.rglob("*.py"):
         own = path.relative_to(package).parts[0] if path.parent != package else None
@@ -58,3 +58,17 @@ def test_stage_modules_do_not_import_each_other():
                 assert parts[1] == own, f"{path.relative_to(SCRIPTS)} imports stage module {name}"
             if own is None and len(parts) > 1:
                 assert parts[1] not in stages, f"shared module {path.name} imports stage {name}"
+
+
+def test_no_entry_script_shadows_an_installed_module():
+    """scripts/ is on sys.path in every job: an entry script named like a module a library
+    imports (numba imports `coverage` when it can) would run in its place."""
+    import importlib.machinery
+    import sys
+    from pathlib import Path
+
+    # what a job's interpreter sees besides scripts/: not the test folders pytest adds
+    elsewhere = [p for p in sys.path if p and not Path(p).resolve().is_relative_to(ROOT.resolve())]
+    for script in SCRIPTS.glob("*.py"):
+        found = importlib.machinery.PathFinder.find_spec(script.stem, elsewhere)
+        assert found is None and script.stem not in sys.builtin_module_names, script.name

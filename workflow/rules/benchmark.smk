@@ -31,6 +31,7 @@ rule benchmark_inference:
     input:
         benchmark_inference_inputs,
         code=code("benchmark_inference"),
+        timed=timed_code("diffpipe/inference/timing.py"),
     output:
         table="results/benchmark/inference.csv",
     log:
@@ -56,6 +57,7 @@ rule benchmark_inference:
 rule benchmark_toys:
     input:
         code=code("benchmark_toys"),
+        timed=timed_code("diffpipe/toys/timing.py"),
     output:
         table="results/benchmark/toys.csv",
     log:

@@ -72,6 +72,13 @@ def code(rule_name):
     return [os.path.relpath(path) for path in closure]
 
 
+def timed_code(module_path):
+    """A module a benchmark runs in a fresh process (not imported): its import closure, so that
+    editing the code it times reruns the benchmark."""
+    closure = import_closure(SCRIPTS / module_path, SCRIPTS)
+    return [os.path.relpath(path) for path in closure]
+
+
 def gpu_for(rule_name):
     """GPUs for a GPU-capable rule: the per-rule override, else compute.gpu."""
     compute = config["compute"]

@@ -21,32 +21,6 @@ import pandas as pd
 SCRIPTS = Path(__file__).resolve().parents[2]
 
 
-def _ours_model(spec: dict) -> dict:
-    from diffpipe.inference.analysis import prepare
-    from diffpipe.inference.impacts import impacts
-    from diffpipe.inference.limits import CLsScan, upper_limits
-    from diffpipe.models import build_model, use_jax_backend
-
-    started = time.perf_counter()
-    use_jax_backend()
-    model, data = build_model(spec)
-    analysis = prepare(model, data, spec.get("bounds"))
-    analysis.best_fit()
-    ready = time.perf_counter()
-    rows = impacts(analysis)
-    ranked = time.perf_counter()
-    limits = upper_limits(CLsScan(analysis), 0.95, curve_points=2)
-    done = time.perf_counter()
-    return {
-        "setup_s": ready - started,
-        "ranking_s": ranked - ready,
-        "limits_s": done - ranked,
-        "total_s": done - started,
-        "parameters": len(rows),
-        "observed": limits["observed"],
-    }
-
-
 def _cabinetry_model(spec: dict) -> dict:
     import cabinetry
 
@@ -71,18 +45,6 @@ def _cabinetry_model(spec: dict) -> dict:
     }
 
 
-def _ours_grid(grid: dict) -> dict:
-    from diffpipe.inference.signal import grid_limits
-    from diffpipe.models import use_jax_backend
-
-    started = time.perf_counter()
-    use_jax_backend()
-    rows, shared, _ = grid_limits("bench", grid, {"cl": 0.95})
-    total = time.perf_counter() - started
-    later = [r["seconds"] for r in rows[1:]] or [total]
-    return {"total_s": total, "patches": len(rows), "per_patch_s": sum(later) / len(later), "shared": shared["shared"]}
-
-
 def _pyhf_patch(spec: dict) -> dict:
     import pyhf
 
@@ -94,11 +56,26 @@ def _pyhf_patch(spec: dict) -> dict:
     return {"total_s": time.perf_counter() - started, "observed": float(obs)}
 
 
-TASKS = {
-    "ours_model": _ours_model,
-    "cabinetry_model": _cabinetry_model,
-    "ours_grid": _ours_grid,
-    "pyhf_patch": _pyhf_patch,
+def _pyhf_toys(arg: dict) -> dict:
+    import pyhf
+
+    from diffpipe.models import build_model
+
+    model, data = build_model(arg["spec"])
+    started = time.perf_counter()
+    calc = pyhf.infer.calculators.ToyCalculator([float(v) for v in data], model, ntoys=arg["n"], track_progress=False)
+    calc.distributions(1.0)  # ntoys under s+b and ntoys under b, each fitted twice (q̃μ)
+    total = time.perf_counter() - started
+    return {"total_s": total, "toys": 2 * arg["n"], "toys_per_s": 2 * arg["n"] / total}
+
+
+TASKS = {"cabinetry_model": _cabinetry_model, "pyhf_patch": _pyhf_patch, "pyhf_toys": _pyhf_toys}
+# diffpipe's own timings live in the stages they time (a benchmark does not import a stage):
+# task -> module run as `python -m module task argument`.
+MODULES = {
+    "ours_model": "diffpipe.inference.timing",
+    "ours_grid": "diffpipe.inference.timing",
+    "ours_toys": "diffpipe.toys.timing",
 }
 
 
@@ -106,7 +83,7 @@ def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, 
     """Run one timing in a fresh Python process.
 
     Args:
-        task: a key of TASKS.
+        task: a key of TASKS or MODULES.
         argument: its argument (a model entry or a grid entry).
         timeout_s: wall-clock cap.
 
@@ -116,7 +93,7 @@ def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, 
     started = time.perf_counter()
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "diffpipe.benchmark.inference", task, json.dumps(argument)],
+            [sys.executable, "-m", MODULES.get(task, "diffpipe.benchmark.inference"), task, json.dumps(argument)],
             cwd=Path.cwd(),
             env=_env(),
             capture_output=True,
@@ -227,6 +204,66 @@ def run_benchmark_inference(
             {"models": models, "grid": grid, "patch": patch}, device, time.perf_counter() - started
         )
         BenchmarkTable(table=table, what="inference", cpu=cpu_info(), provenance=prov).write(output)
+
+
+def toy_timings(models: dict, n_ours: int, n_pyhf: int, timeout_s: float) -> pd.DataFrame:
+    """Toys per second (complete toys: free fit and POI-held fit), diffpipe against pyhf.
+
+    Args:
+        models: name -> model entry.
+        n_ours: diffpipe's toys per model (one shard; compilation included).
+        n_pyhf: pyhf's ToyCalculator toys per hypothesis (numpy backend).
+        timeout_s: cap on each pyhf run.
+
+    Returns:
+        One row per model: kernel, model, toys, ours_s, ours_toys_per_s, refitted, peer,
+        peer_toys_per_s, peer_capped, speedup.
+    """
+    rows = []
+    for name, spec in models.items():
+        ours, _ = run_task("ours_toys", {"spec": spec, "n": n_ours}, 3600)
+        peer, wall = run_task("pyhf_toys", {"spec": spec, "n": n_pyhf}, timeout_s)
+        peer_rate = peer["toys_per_s"] if peer else 2 * n_pyhf / wall
+        rows.append(
+            {
+                "kernel": "toys (free + POI-held fit each)",
+                "model": name,
+                "toys": n_ours,
+                "ours_s": ours["total_s"],
+                "ours_toys_per_s": ours["toys_per_s"],
+                "refitted": ours["refitted"],
+                "peer": "pyhf 0.7.6 ToyCalculator (numpy)",
+                "peer_toys_per_s": peer_rate,
+                "peer_capped": peer is None,
+                "speedup": ours["toys_per_s"] / peer_rate,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_benchmark_toys(job, models: dict, n_ours: int, n_pyhf: int, timeout_s: float, output: str) -> None:
+    """Rule `benchmark_toys`: toys per second against pyhf's ToyCalculator.
+
+    Args:
+        job: the `runtime.Job`.
+        models: name -> model entry.
+        n_ours: diffpipe's toys per model.
+        n_pyhf: pyhf's toys per hypothesis.
+        timeout_s: cap on each pyhf run.
+        output: results/benchmark/toys.csv.
+    """
+    from diffpipe.artifacts import BenchmarkTable
+    from diffpipe.provenance import Provenance, cpu_info
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        table = toy_timings(models, n_ours, n_pyhf, timeout_s)
+        table["device"] = device.description
+        prov = Provenance.record(
+            {"models": models, "n_ours": n_ours, "n_pyhf": n_pyhf}, device, time.perf_counter() - started
+        )
+        BenchmarkTable(table=table, what="toys", cpu=cpu_info(), provenance=prov).write(output)
 
 
 if __name__ == "__main__":
