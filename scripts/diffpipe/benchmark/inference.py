@@ -192,18 +192,27 @@ def run_benchmark_inference(
         timeout_s: cap on each peer run.
         output: results/benchmark/inference.csv.
     """
+    _timed_table(
+        job,
+        "inference",
+        lambda: inference_timings(models, grid, patch, timeout_s),
+        {"models": models, "grid": grid, "patch": patch},
+        output,
+    )
+
+
+def _timed_table(job, what: str, measure, definition: dict, output: str) -> None:
+    """Run a benchmark's measurement in a compute job and write its BenchmarkTable."""
     from diffpipe.artifacts import BenchmarkTable
     from diffpipe.provenance import Provenance, cpu_info
     from diffpipe.runtime import compute_job
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        table = inference_timings(models, grid, patch, timeout_s)
+        table = measure()
         table["device"] = device.description
-        prov = Provenance.record(
-            {"models": models, "grid": grid, "patch": patch}, device, time.perf_counter() - started
-        )
-        BenchmarkTable(table=table, what="inference", cpu=cpu_info(), provenance=prov).write(output)
+        prov = Provenance.record(definition, device, time.perf_counter() - started)
+        BenchmarkTable(table=table, what=what, cpu=cpu_info(), provenance=prov).write(output)
 
 
 def toy_timings(models: dict, n_ours: int, n_pyhf: int, timeout_s: float) -> pd.DataFrame:
@@ -252,18 +261,13 @@ def run_benchmark_toys(job, models: dict, n_ours: int, n_pyhf: int, timeout_s: f
         timeout_s: cap on each pyhf run.
         output: results/benchmark/toys.csv.
     """
-    from diffpipe.artifacts import BenchmarkTable
-    from diffpipe.provenance import Provenance, cpu_info
-    from diffpipe.runtime import compute_job
-
-    with compute_job(job) as device:
-        started = time.perf_counter()
-        table = toy_timings(models, n_ours, n_pyhf, timeout_s)
-        table["device"] = device.description
-        prov = Provenance.record(
-            {"models": models, "n_ours": n_ours, "n_pyhf": n_pyhf}, device, time.perf_counter() - started
-        )
-        BenchmarkTable(table=table, what="toys", cpu=cpu_info(), provenance=prov).write(output)
+    _timed_table(
+        job,
+        "toys",
+        lambda: toy_timings(models, n_ours, n_pyhf, timeout_s),
+        {"models": models, "n_ours": n_ours, "n_pyhf": n_pyhf},
+        output,
+    )
 
 
 if __name__ == "__main__":

@@ -25,3 +25,17 @@ def test_a_peer_past_its_cap_is_a_lower_bound(monkeypatch):
     row = table.iloc[0]
     assert bool(row["peer_capped"]) and row["peer_s"] >= 0.05
     assert row["speedup"] == pytest.approx(row["peer_s"] / row["ours_s"])
+
+
+def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
+    from diffpipe.artifacts import BenchmarkTable
+    from diffpipe.benchmark.inference import run_benchmark_toys
+    from diffpipe.runtime import Job
+
+    monkeypatch.chdir(ROOT)
+    run_benchmark_toys(Job("benchmark_toys"), {"counting": COUNTING}, 500, 5, 300, str(tmp_path / "toys.csv"))
+    table = BenchmarkTable.read(tmp_path / "toys.csv")
+    row = table.table.iloc[0]
+    assert table.what == "toys" and table.cpu["cores"] >= 1
+    assert row["toys"] == 500 and row["ours_toys_per_s"] > 0 and row["peer_toys_per_s"] > 0
+    assert row["speedup"] == pytest.approx(row["ours_toys_per_s"] / row["peer_toys_per_s"])
