@@ -21,6 +21,8 @@ EXPECTED = {  # overlay -> (rule, wildcards) its dry run schedules, as the READM
         ("fit", "model=gauss_example"),
         ("grid_scan", "model=gauss_example"),
         ("plot_likelihood", "model=gauss_example"),
+        ("inference", "model=gauss_example"),
+        ("plot_inference", "model=gauss_example"),
         ("report", ""),
     },
     "add-function.yaml": {("gradients", ""), ("report", "")},
@@ -69,7 +71,7 @@ def test_named_experiment_replaces_the_default_config(tmp_path):
     assert "--config experiment=small" in dry.stdout
     # The small experiment alone: none of the default config's extra models, problems or functions.
     jobs = planned_jobs(work, "--config", "experiment=small")
-    assert {w for r, w in jobs if r == "fit"} == {"model=counting"}
+    assert {w for r, w in jobs if r == "fit"} == {"model=counting", "model=no_poi"}
     assert {w for r, w in jobs if r == "optimize"} == {"problem=rosenbrock_2d"}
     run = subprocess.run(
         ["make", "run", "EXPERIMENT=small", "CORES=2"], cwd=work, capture_output=True, text=True, timeout=900

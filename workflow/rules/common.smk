@@ -75,7 +75,7 @@ def code(rule_name):
 def timed_code(module_path):
     """A module a benchmark runs in a fresh process (not imported): its import closure, so that
     editing the code it times reruns the benchmark."""
-    closure = import_closure(SCRIPTS / module_path, SCRIPTS)
+    closure = [SCRIPTS / module_path, *import_closure(SCRIPTS / module_path, SCRIPTS)]
     return [os.path.relpath(path) for path in closure]
 
 
