@@ -9,5 +9,6 @@ run_benchmark_toys(
     n_ours=snakemake.params.n_ours,
     n_pyhf=snakemake.params.n_pyhf,
     timeout_s=snakemake.params.timeout_s,
+    targets=snakemake.params.targets,
     output=snakemake.output.table,
 )

@@ -537,6 +537,7 @@ class ToyShard(ArrayArtifact):
         model: the model's name; definition: its config entry; toys: its `toys` entry.
         start, stop: the shard's toy range; refitted: fits redone with MINUIT.
         parameters: parameter names; poi: the POI's name; truth: the generating parameters.
+        peak_rss_mb: the job's peak resident memory (MiB), bounded by the shard size.
     """
 
     KIND: ClassVar[str] = "toy_shard"
@@ -556,6 +557,7 @@ class ToyShard(ArrayArtifact):
     parameters: list[str]
     poi: str
     truth: list[float]
+    peak_rss_mb: float
 
 
 @dataclass(kw_only=True)
@@ -572,7 +574,8 @@ class Coverage(JsonArtifact):
         pulls: per parameter: parameter, mean, mean_error, width, width_error, n.
         pull_histogram: edges and counts of the POI's pull.
         poi: the POI's name; truth: the generating parameters; parameters: their names.
-        shards: number of shards merged.
+        shards: number of shards merged; shard_size: toys in the largest; peak_rss_mb: the
+            largest peak resident memory (MiB) of a shard job.
     """
 
     KIND: ClassVar[str] = "coverage"
@@ -591,6 +594,8 @@ class Coverage(JsonArtifact):
     truth: list[float]
     parameters: list[str]
     shards: int
+    shard_size: int
+    peak_rss_mb: float
 
 
 @dataclass(kw_only=True)

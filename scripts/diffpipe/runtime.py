@@ -95,6 +95,17 @@ def enable_compilation_cache(folder: str = COMPILE_CACHE) -> None:
             sys.modules["jax"].config.update(key, value)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far.
+
+    Returns:
+        MiB (Linux reports ru_maxrss in KiB).
+    """
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def _jax_gpus() -> list[str]:
     try:
         import jax

@@ -20,9 +20,14 @@ import numpy as np
 
 MAX_ITER = 200
 GTOL = 1e-9
-# Rows per vmapped call: under vmap every row of a call iterates until the slowest one has
-# converged, so smaller calls waste less on a few slow fits; larger ones dispatch less.
-CHUNK = 1024
+# Batched fits run on LANES lanes through a queue of up to QUEUE rows per compiled call (and at
+# most QUEUE_ENTRIES Hessian entries per queue, which bounds the call's memory).
+LANES = 256
+QUEUE = 8192
+QUEUE_ENTRIES = 2**25
+# Up to this many parameters the Newton step is solved by unrolled elimination (vectorised
+# element-wise over a batch; LAPACK's per-matrix calls cost more than the arithmetic there).
+SMALL = 12
 
 
 @dataclass
@@ -34,9 +39,8 @@ class FitBatch:
         nll: -ln L at x, shape (n,).
         converged: per fit, shape (n,).
         iterations: Newton iterations per fit, shape (n,).
-        hessian: Hessian of -ln L at the last Newton iterate, shape (n, npars, npars): at a
-            converged fit that iterate is within the last (negligible) step of x, so its inverse
-            over the floating parameters is the covariance without another compiled function.
+        hessian: Hessian of -ln L at x, shape (n, npars, npars) (computed with the gradient in
+            the last accepted step, so the covariance needs no other compiled function).
     """
 
     x: np.ndarray
@@ -73,48 +77,120 @@ class Solver:
         import jax.numpy as jnp
 
         self.bounds = np.asarray(bounds, float)
-        grad, hess = jax.grad(nll), jax.hessian(nll)
         self.npars = len(self.bounds)
         self.nll = jax.jit(nll)
-        self.grad = jax.jit(grad)
-        self.hess = jax.jit(hess)
+        self.grad = jax.jit(jax.grad(nll))
+        self.hess = jax.jit(jax.hessian(nll))
+        linsolve = _small_solve if self.npars <= SMALL else jnp.linalg.solve
+
+        def derivatives(x, data, extra):
+            """-ln L, gradient and Hessian from one forward-over-reverse pass."""
+
+            def value_and_grad(y):
+                f, g = jax.value_and_grad(nll)(y, data, extra)
+                return g, (f, g)
+
+            h, (f, g) = jax.jacfwd(value_and_grad, has_aux=True)(x)
+            return f, g, h
+
+        def start(x0, fixed, values, lo, hi):
+            """A fresh lane: the start point, derivatives still to be computed."""
+            x = jnp.where(fixed, values, jnp.clip(x0, lo, hi))  # held values may lie outside
+            n = x.shape[0]
+            return x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True)
+
+        def step(state, data, fixed, lo, hi, extra):
+            """One damped Newton step (or, for a fresh lane, the derivatives at the start).
+
+            Returns:
+                (the new state, whether the fit has converged).
+            """
+            x, f, g, h, lam, it, fresh = state
+            hold = fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0))
+            free = ~hold
+            g_free = jnp.where(free, g, 0.0)
+            scale = jnp.abs(jnp.diag(h)) + 1e-12
+            mask = free[:, None] & free[None, :]
+            h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, lam * scale, 1.0))
+            delta = -linsolve(h_free, g_free)
+            trial = jnp.where(fresh | fixed, x, jnp.clip(x + delta, lo, hi))
+            f_trial, g_trial, h_trial = derivatives(trial, data, extra)
+            better = jnp.isfinite(f_trial) & (f_trial <= f + 1e-13 * jnp.maximum(1.0, jnp.abs(f)))
+            ok = fresh | better
+            x_new, f_new = jnp.where(ok, trial, x), jnp.where(ok, f_trial, f)
+            g_new, h_new = jnp.where(ok, g_trial, g), jnp.where(ok, h_trial, h)
+            lam_new = jnp.where(fresh, lam, jnp.where(ok, jnp.maximum(lam * 0.1, 1e-12), jnp.minimum(lam * 10.0, 1e12)))
+            g_sigma = jnp.abs(g_free) / jnp.sqrt(scale)
+            converged = ~fresh & ok & (jnp.max(g_sigma) < gtol)
+            # a rejected step with a negligible proposed change: the minimum is reached
+            tiny = ~fresh & (lam <= 1.0) & (jnp.max(jnp.abs(delta) * jnp.sqrt(scale)) < 1e-14)
+            it_new = jnp.where(fresh, 0, it + 1)
+            return (x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False)), converged | tiny
 
         def solve(x0, data, fixed, values, extra, lo, hi):
-            x0 = jnp.where(fixed, values, jnp.clip(x0, lo, hi))  # held values may lie outside
+            def body(carry):
+                state, _ = carry
+                return step(state, data, fixed, lo, hi, extra)
 
-            def step(state):
-                x, f, lam, it, done, _, _ = state
-                g, h = grad(x, data, extra), hess(x, data, extra)
-                hold = fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0))
-                free = ~hold
-                g_free = jnp.where(free, g, 0.0)
-                scale = jnp.abs(jnp.diag(h)) + 1e-12
-                mask = free[:, None] & free[None, :]
-                h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, lam * scale, 1.0))
-                delta = -jnp.linalg.solve(h_free, g_free)
-                trial = jnp.where(fixed, x, jnp.clip(x + delta, lo, hi))
-                f_trial = nll(trial, data, extra)
-                ok = jnp.isfinite(f_trial) & (f_trial <= f + 1e-13 * jnp.maximum(1.0, jnp.abs(f)))
-                x_new = jnp.where(ok, trial, x)
-                f_new = jnp.where(ok, f_trial, f)
-                lam_new = jnp.where(ok, jnp.maximum(lam * 0.1, 1e-12), jnp.minimum(lam * 10.0, 1e12))
-                g_sigma = jnp.abs(g_free) / jnp.sqrt(scale)
-                converged = ok & (jnp.max(g_sigma) < gtol)
-                # a rejected step with a negligible proposed change: the minimum is reached
-                tiny = (lam <= 1.0) & (jnp.max(jnp.abs(delta) * jnp.sqrt(scale)) < 1e-14)
-                return x_new, f_new, lam_new, it + 1, converged | tiny, converged | tiny, h
+            def more(carry):
+                state, done = carry
+                return ~done & (state[5] < max_iter)
 
-            def more(state):
-                return (~state[4]) & (state[3] < max_iter)
+            state, done = jax.lax.while_loop(more, body, (start(x0, fixed, values, lo, hi), jnp.asarray(False)))
+            x, f, _, h, _, it, _ = state
+            return x, f, done, it, h
 
-            f0 = nll(x0, data, extra)
-            h0 = jnp.zeros((x0.shape[0], x0.shape[0]), x0.dtype)
-            state = (x0, f0, jnp.asarray(1e-3), 0, jnp.asarray(False), jnp.asarray(False), h0)
-            x, f, _, it, _, converged, h = jax.lax.while_loop(more, step, state)
-            return x, f, converged, it, h
+        lane_step = jax.vmap(step, in_axes=(0, 0, 0, None, None, None))
+        lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
+
+        def solve_queue(x0s, datas, fixeds, valuess, n_valid, extra, lo, hi, lanes):
+            """Fit rows [0, n_valid) of a queue on `lanes` lanes; a lane whose fit ends takes the next row.
+
+            Under a plain vmap every row iterates until the slowest of its batch has converged
+            (typically 2-3x the mean number of steps); refilling lanes keeps them all busy.
+            """
+            size = x0s.shape[0]
+
+            def lane_inputs(rows):
+                rows = jnp.minimum(rows, size - 1)
+                return datas[rows], fixeds[rows], lane_start(x0s[rows], fixeds[rows], valuess[rows], lo, hi)
+
+            rows = jnp.arange(lanes)
+            data, fixed, state = lane_inputs(rows)
+            npars = x0s.shape[1]
+            out = (
+                jnp.zeros((size, npars)),
+                jnp.full(size, jnp.nan),
+                jnp.zeros(size, bool),
+                jnp.zeros(size, int),
+                jnp.zeros((size, npars, npars)),
+            )
+
+            def body(carry):
+                rows, data, fixed, state, nxt, out = carry
+                state, converged = lane_step(state, data, fixed, lo, hi, extra)
+                ended = (rows < n_valid) & (converged | (state[5] >= max_iter))
+                at = jnp.where(ended, rows, size)  # out of range: dropped
+                x, f, _, h, _, it, _ = state
+                out = tuple(o.at[at].set(v, mode="drop") for o, v in zip(out, (x, f, converged, it, h)))
+                rows = jnp.where(ended, nxt + jnp.cumsum(ended) - 1, rows)
+                nxt = nxt + jnp.sum(ended)
+                new_data, new_fixed, fresh = lane_inputs(rows)
+
+                def pick(new, old):
+                    return jnp.where(ended.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+                state = tuple(pick(a, b) for a, b in zip(fresh, state))
+                return rows, pick(new_data, data), pick(new_fixed, fixed), state, nxt, out
+
+            def more(carry):
+                return jnp.any(carry[0] < n_valid)
+
+            carry = jax.lax.while_loop(more, body, (rows, data, fixed, state, jnp.asarray(lanes), out))
+            return carry[-1]
 
         self._solve = jax.jit(solve)
-        self._solve_batch = jax.jit(jax.vmap(solve, in_axes=(0, 0, 0, 0, None, None, None)))
+        self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
         self.extra = None
 
     def fit(self, x0, data, fixed=None, values=None, batched: bool = False, bounds=None) -> FitBatch:
@@ -144,16 +220,18 @@ class Solver:
         x0, data, fixed, values = (_rows(a, n) for a in (x0, data, fixed, values))
         lo, hi = np.asarray(self.bounds if bounds is None else bounds, float).T
         if batched:
+            # one compiled shape for every queue (rows past n_valid are never fitted)
+            lanes = min(LANES, n)
+            size = lanes if n <= lanes else max(lanes, min(QUEUE, QUEUE_ENTRIES // self.npars**2))
             parts = []
-            for first in range(0, n, CHUNK):
-                rows = slice(first, min(first + CHUNK, n))
-                size = rows.stop - rows.start
-                pad = CHUNK - size if n > CHUNK else 0  # one compiled shape for every chunk
+            for first in range(0, n, size):
+                rows = slice(first, min(first + size, n))
+                pad = size - (rows.stop - rows.start)
                 args = [
                     np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
                 ]
-                out = self._solve_batch(*args, self.extra, lo, hi)
-                parts.append([np.asarray(a)[:size] for a in out])
+                out = self._solve_queue(*args, rows.stop - rows.start, self.extra, lo, hi, lanes=lanes)
+                parts.append([np.asarray(a)[: size - pad] for a in out])
             return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(5)))
         rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.extra, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(5)))
@@ -183,7 +261,10 @@ def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.nd
         grad=lambda p: np.asarray(solver.grad(np.asarray(p), data, solver.extra)),
     )
     m.errordef = Minuit.LIKELIHOOD
-    m.limits = [tuple(b) for b in np.asarray(bounds, float)]
+    # a held value may lie outside its bounds (MINUIT would clip it): widen them to include it
+    lo, hi = np.asarray(bounds, float).T
+    lo, hi = np.where(fixed, np.minimum(lo, start), lo), np.where(fixed, np.maximum(hi, start), hi)
+    m.limits = list(zip(lo, hi))
     m.fixed = list(np.asarray(fixed, bool))
     m.strategy = 2
     m.tol = 1e-6
@@ -191,6 +272,30 @@ def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.nd
     m.migrad()
     x = np.asarray(m.values, float)
     return x, float(solver.nll(x, data, solver.extra)), bool(m.valid)
+
+
+def _small_solve(a, b):
+    """Solve a @ x = b by Gauss-Jordan elimination, unrolled over the (static) size.
+
+    The matrices solved here are the damped Hessian with held rows replaced by identity rows;
+    the damping keeps pivots away from zero, and a failed step (non-finite trial) is rejected
+    and retried with more damping, so no pivoting is needed.
+
+    Args:
+        a: (n, n) matrix.
+        b: (n,) right-hand side.
+
+    Returns:
+        x, shape (n,).
+    """
+    import jax.numpy as jnp
+
+    n = a.shape[-1]
+    m = jnp.concatenate([a, b[:, None]], axis=1)
+    for k in range(n):
+        row = m[k] / m[k, k]
+        m = (m - m[:, k : k + 1] * row[None, :]).at[k].set(row)
+    return m[:, n]
 
 
 def _rows(a, n: int) -> np.ndarray:

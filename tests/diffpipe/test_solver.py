@@ -61,3 +61,96 @@ def test_unconverged_fits_are_refitted_with_minuit_not_dropped(problem):
     assert refitted == 1 and batch.converged.all()
     _, nll, _ = minuit_refit(capped, spec.init, data, np.asarray(spec.fixed), spec.init, spec.bounds)
     assert batch.nll[0] == pytest.approx(nll, abs=1e-9)
+
+
+def _varied_rows(spec, n):
+    """n fits that need different numbers of Newton steps (POI held at values far and near)."""
+    fixed = np.tile(spec.fixed, (n, 1))
+    fixed[:, 1] = np.arange(n) % 3 != 0  # every third row free
+    values = np.tile(spec.init, (n, 1))
+    values[:, 1] = np.linspace(0.0, 4.0, n)
+    starts = np.tile(spec.init, (n, 1)) * (1.0 + 0.3 * np.sin(np.arange(n)))[:, None]
+    return starts, fixed, values
+
+
+def test_queue_refills_lanes_with_the_right_rows(problem, monkeypatch):
+    """Few lanes, several queues: each row's result lands in its own place, as one by one."""
+    import diffpipe.solver as solver_module
+
+    solver, data, spec = problem
+    monkeypatch.setattr(solver_module, "LANES", 3)
+    monkeypatch.setattr(solver_module, "QUEUE", 8)
+    starts, fixed, values = _varied_rows(spec, 19)  # 3 queues, the last one partly padded
+    one = solver.fit(starts, data, fixed, values)
+    many = solver.fit(starts, data, fixed, values, batched=True)
+    assert len(set(one.iterations)) > 2  # the lanes really finish at different steps
+    np.testing.assert_array_equal(many.iterations, one.iterations)
+    np.testing.assert_array_equal(many.converged, one.converged)
+    np.testing.assert_allclose(many.nll, one.nll, rtol=1e-13)
+    np.testing.assert_allclose(many.x, one.x, atol=1e-12)
+    np.testing.assert_allclose(many.hessian, one.hessian, rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_is_the_exact_one_at_the_best_fit(problem):
+    solver, data, spec = problem
+    batch = solver.fit(spec.init, data, spec.fixed, spec.init, batched=True)
+    np.testing.assert_allclose(batch.hessian[0], solver.hess(batch.x[0], data, None), rtol=1e-12)
+
+
+def test_iteration_cap_in_the_queue_is_reported_and_refitted(problem, monkeypatch):
+    import diffpipe.solver as solver_module
+
+    _, data, spec = problem
+    monkeypatch.setattr(solver_module, "LANES", 2)
+    model, _ = build_model(SPEC)
+    capped = Solver(make_nll(model), spec.bounds, max_iter=1)
+    starts, fixed, values = _varied_rows(spec, 5)
+    raw = capped.fit(starts, data, fixed, values, batched=True)
+    assert not raw.converged.any() and (raw.iterations == 1).all()
+    batch, refitted = fit_all(capped, starts, data, fixed, values, batched=True)
+    assert refitted == 5 and batch.converged.all()
+    full = Solver(make_nll(model), spec.bounds).fit(starts, data, fixed, values)
+    np.testing.assert_allclose(batch.nll, full.nll, atol=1e-8)
+
+
+def test_small_solve_equals_lapack():
+    from diffpipe.solver import _small_solve
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 12):
+        a = rng.normal(size=(n, n)) + n * np.eye(n)
+        b = rng.normal(size=n)
+        np.testing.assert_allclose(np.asarray(_small_solve(a, b)), np.linalg.solve(a, b), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"simple": {"signal": [5.0, 3.0], "background": [10.0, 8.0], "background_uncertainty": [3.5, 2.0]}},
+        SPEC,
+        {"workspace": str(ROOT / "resources/pyhf/multichan_coupledhistosys_histfactory.json"), "data": "observed"},
+    ],
+    ids=["simple", "example", "multichannel"],
+)
+def test_model_built_under_numpy_evaluates_as_one_built_under_jax(spec):
+    """build_model builds under numpy (no per-operation compilation), then hands back jax."""
+    import jax
+    import pyhf
+
+    from diffpipe.models import _build_model
+
+    use_jax_backend()
+    model, data = build_model(spec)
+    assert pyhf.tensorlib.name == "jax" and pyhf.tensorlib.precision == "64b"
+    reference, reference_data = _build_model(spec)  # built under jax
+    np.testing.assert_allclose(data, reference_data, rtol=1e-14)
+    rng = np.random.default_rng(0)
+    init = np.asarray(model.config.suggested_init())
+    for _ in range(3):
+        pars = init * rng.uniform(0.7, 1.3, size=len(init))
+        for m in (model, reference):
+            assert isinstance(m.main_model.nominal_rates, jax.Array)
+        got = jax.jit(jax.value_and_grad(lambda p: model.logpdf(p, data)[0]))(pars)
+        want = jax.value_and_grad(lambda p: reference.logpdf(p, data)[0])(pars)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-12)

@@ -76,6 +76,7 @@ rule benchmark_toys:
         n_ours=config["benchmark"]["toys"]["n"],
         n_pyhf=config["benchmark"]["toys"]["n_pyhf"],
         timeout_s=config["benchmark"]["inference"]["peer_timeout_s"],
+        targets=config["benchmark"]["targets"]["toys"],
     script:
         entry_script("benchmark_toys")
 

@@ -21,7 +21,7 @@ def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, outp
     from diffpipe.artifacts import ToyShard
     from diffpipe.models import use_jax_backend
     from diffpipe.provenance import Provenance
-    from diffpipe.runtime import compute_job
+    from diffpipe.runtime import compute_job, peak_rss_mb
     from diffpipe.toys.shard import run_shard
 
     with compute_job(job) as device:
@@ -29,13 +29,15 @@ def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, outp
         use_jax_backend()
         result = run_shard(name, spec, toys, start, stop)
         elapsed = time.perf_counter() - started
+        result["peak_rss_mb"] = peak_rss_mb()
         log.info(
-            "%s toys %d-%d: %.0f toys/s (two fits each, compilation included), %d refitted with MINUIT",
+            "%s toys %d-%d: %.0f toys/s (two fits each, compilation included), %d refitted with MINUIT, peak %.0f MiB",
             name,
             start,
             stop,
             (stop - start) / elapsed,
             result["refitted"],
+            result["peak_rss_mb"],
         )
         prov = Provenance.record({"model": spec, "toys": toys, "range": [start, stop]}, device, elapsed)
         ToyShard(model=name, definition=spec, toys=toys, start=start, stop=stop, provenance=prov, **result).write(
@@ -69,7 +71,14 @@ def run_toy_coverage(job, name: str, shards: list[str], output: str) -> None:
             c = result[kind]
             log.info("%s: %s interval coverage %.4f ± %.4f (%s)", name, kind, c["value"], c["error"], c["verdict"])
         Coverage(
-            model=name, definition=first.definition, toys=first.toys, shards=len(parts), provenance=prov, **result
+            model=name,
+            definition=first.definition,
+            toys=first.toys,
+            shards=len(parts),
+            shard_size=max(p.stop - p.start for p in parts),
+            peak_rss_mb=max(p.peak_rss_mb for p in parts),
+            provenance=prov,
+            **result,
         ).write(output)
 
 

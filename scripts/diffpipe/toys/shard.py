@@ -71,13 +71,15 @@ def make_sampler(model):
     g_sigma, p_factor = jnp.asarray(g_sigma, float), jnp.asarray(p_factor, float)
 
     def sample(key, pars):
-        k_main, k_gauss, k_pois = jax.random.split(key, 3)
+        k_pois, k_gauss = jax.random.split(key)
         lam = model.main_model.expected_data(pars)
-        main = jax.random.poisson(k_main, lam).astype(jnp.float64)
+        nmain = lam.shape[0]
+        # one Poisson draw for the main bins and the Poisson constraints (one compiled sampler)
+        counts = jax.random.poisson(k_pois, jnp.concatenate([lam, pars[p_par] * p_factor])).astype(jnp.float64)
         aux = jnp.zeros(naux)
         aux = aux.at[g_aux].set(pars[g_par] + g_sigma * jax.random.normal(k_gauss, g_sigma.shape))
-        aux = aux.at[p_aux].set(jax.random.poisson(k_pois, pars[p_par] * p_factor).astype(jnp.float64))
-        return jnp.concatenate([main, aux])
+        aux = aux.at[p_aux].set(counts[nmain:])
+        return jnp.concatenate([counts[:nmain], aux])
 
     return sample
 
@@ -85,8 +87,11 @@ def make_sampler(model):
 def sample_toys(sampler, seed: int, model_name: str, indices, pars: np.ndarray) -> np.ndarray:
     """Toys with the given global indices at `pars`.
 
+    Toy i is drawn with the key fold_in(fold_in(PRNGKey(seed), crc32(model_name)), i): the same
+    dataset whatever the shard it falls in (different models draw different toys).
+
     Args:
-        sampler: `make_sampler(model)` (compiled here once per shape).
+        sampler: `make_sampler(model)` (compiled here once per shape, key derivation included).
         seed: the root seed.
         model_name: the model's name.
         indices: global toy indices.
@@ -96,7 +101,9 @@ def sample_toys(sampler, seed: int, model_name: str, indices, pars: np.ndarray) 
         (n, ndata) toy datasets.
     """
     batched = _compiled(sampler)
-    return np.asarray(batched(toy_keys(seed, model_name, indices), np.asarray(pars, float)))
+    model_key = zlib.crc32(model_name.encode())
+    indices = np.asarray(indices, np.uint32)
+    return np.asarray(batched(np.uint32(seed), np.uint32(model_key), indices, np.asarray(pars, float)))
 
 
 _COMPILED: dict = {}
@@ -105,26 +112,14 @@ _COMPILED: dict = {}
 def _compiled(sampler):
     import jax
 
+    def draw(seed, model_key, indices, pars):
+        base = jax.random.fold_in(jax.random.PRNGKey(seed), model_key)
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
+        return jax.vmap(sampler, in_axes=(0, None))(keys, pars)
+
     if id(sampler) not in _COMPILED:
-        _COMPILED[id(sampler)] = (sampler, jax.jit(jax.vmap(sampler, in_axes=(0, None))))
+        _COMPILED[id(sampler)] = (sampler, jax.jit(draw))
     return _COMPILED[id(sampler)][1]
-
-
-def toy_keys(seed: int, model_name: str, indices: np.ndarray):
-    """Random keys of toys by their global index (independent of sharding).
-
-    Args:
-        seed: the root seed.
-        model_name: the model's name (different models draw different toys).
-        indices: global toy indices.
-
-    Returns:
-        A batch of JAX keys.
-    """
-    import jax
-
-    base = jax.random.fold_in(jax.random.PRNGKey(seed), zlib.crc32(model_name.encode()))
-    return jax.vmap(lambda i: jax.random.fold_in(base, i))(np.asarray(indices, np.uint32))
 
 
 def hessian_errors(hessians: np.ndarray, floating: np.ndarray) -> np.ndarray:
@@ -141,18 +136,80 @@ def hessian_errors(hessians: np.ndarray, floating: np.ndarray) -> np.ndarray:
     """
     idx = np.flatnonzero(floating)
     sub = hessians[:, idx][:, :, idx]
-    det_ok = np.linalg.cond(sub) < 1e14
-    safe = np.where(det_ok[:, None, None], sub, np.eye(len(idx)))
+    eye = np.eye(len(idx))
+    ok = np.isfinite(sub).all(axis=(1, 2))
+    safe = np.where(ok[:, None, None], sub, eye)
+    try:
+        inv = np.linalg.inv(safe)
+    except np.linalg.LinAlgError:  # exactly singular ones (a zero pivot, det = 0): left out
+        ok &= np.linalg.det(safe) != 0
+        safe = np.where(ok[:, None, None], safe, eye)
+        inv = np.linalg.inv(safe)
     with np.errstate(invalid="ignore"):
-        diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
-        err = np.where(det_ok[:, None] & (diag > 0), np.sqrt(np.abs(diag)), np.nan)
+        # the 1-norm condition number ||H|| ||H^-1|| (within a factor npars of the 2-norm one)
+        cond = np.abs(safe).sum(axis=1).max(axis=1) * np.abs(inv).sum(axis=1).max(axis=1)
+        ok &= np.nan_to_num(cond, nan=np.inf) < 1e14
+        diag = np.diagonal(inv, axis1=1, axis2=2)
+        err = np.where(ok[:, None] & (diag > 0), np.sqrt(np.abs(diag)), np.nan)
     out = np.full((len(hessians), hessians.shape[1]), np.nan)
     out[:, idx] = err
     return out
 
 
+class ShardRunner:
+    """One model's toy machinery, compiled once: its sampler and its solver.
+
+    Args:
+        name: the model's name.
+        spec: its config entry.
+        toys: its `toys` entry (seed, parameters).
+    """
+
+    def __init__(self, name: str, spec: dict, toys: dict):
+        model, _ = build_model(spec)
+        mspec = model_spec(model, spec.get("bounds"))
+        self.name, self.seed, self.model = name, toys["seed"], model
+        self.truth = true_parameters(model, toys.get("parameters", {}))
+        self.sampler = make_sampler(model)
+        self.solver = Solver(make_nll(model), mspec.bounds)
+        self.fixed = np.asarray(mspec.fixed, bool)
+        self.init = np.where(self.fixed, self.truth, mspec.init)
+
+    def run(self, start: int, stop: int) -> dict:
+        """Sample and fit toys [start, stop).
+
+        Args:
+            start: first global toy index.
+            stop: one past the last.
+
+        Returns:
+            Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged) and counts
+            (refitted, parameters, poi, truth).
+        """
+        indices = np.arange(start, stop)
+        data = sample_toys(self.sampler, self.seed, self.name, indices, self.truth)
+        truth, fixed, n = self.truth, self.fixed, len(indices)
+        free, refit_free = fit_all(self.solver, self.init, data, fixed, truth, batched=True)
+        held = fixed.copy()
+        held[self.model.config.poi_index] = True
+        values = np.broadcast_to(truth, (n, len(truth)))
+        at_truth, refit_true = fit_all(self.solver, free.x, data, held, values, batched=True)
+        return {
+            "index": indices,
+            "bestfit": free.x,
+            "twice_nll": 2.0 * free.nll,
+            "sigma": hessian_errors(free.hessian, ~fixed),
+            "twice_nll_true": 2.0 * at_truth.nll,
+            "converged": free.converged & at_truth.converged,
+            "refitted": int(refit_free + refit_true),
+            "parameters": list(self.model.config.par_names),
+            "poi": self.model.config.poi_name,
+            "truth": truth.tolist(),
+        }
+
+
 def run_shard(name: str, spec: dict, toys: dict, start: int, stop: int) -> dict:
-    """Sample and fit toys [start, stop) of one model.
+    """Sample and fit toys [start, stop) of one model (see `ShardRunner.run`).
 
     Args:
         name: the model's name.
@@ -162,33 +219,6 @@ def run_shard(name: str, spec: dict, toys: dict, start: int, stop: int) -> dict:
         stop: one past the last.
 
     Returns:
-        Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged) and counts
-        (refitted, parameters, poi, truth).
+        `ShardRunner.run`'s arrays and counts.
     """
-    model, _ = build_model(spec)
-    mspec = model_spec(model, spec.get("bounds"))
-    truth = true_parameters(model, toys.get("parameters", {}))
-    indices = np.arange(start, stop)
-    data = sample_toys(make_sampler(model), toys["seed"], name, indices, truth)
-    solver = Solver(make_nll(model), mspec.bounds)
-    fixed = np.asarray(mspec.fixed, bool)
-    init = np.where(fixed, truth, mspec.init)
-    n = len(indices)
-    free, refit_free = fit_all(solver, init, data, fixed, truth, batched=True)
-    poi = model.config.poi_index
-    held = fixed.copy()
-    held[poi] = True
-    at_truth, refit_true = fit_all(solver, free.x, data, held, np.broadcast_to(truth, (n, len(truth))), batched=True)
-    sigma = hessian_errors(free.hessian, ~fixed)
-    return {
-        "index": indices,
-        "bestfit": free.x,
-        "twice_nll": 2.0 * free.nll,
-        "sigma": sigma,
-        "twice_nll_true": 2.0 * at_truth.nll,
-        "converged": free.converged & at_truth.converged,
-        "refitted": int(refit_free + refit_true),
-        "parameters": list(model.config.par_names),
-        "poi": model.config.poi_name,
-        "truth": truth.tolist(),
-    }
+    return ShardRunner(name, spec, toys).run(start, stop)

@@ -129,3 +129,21 @@ def test_toy_cls_distributions_match_pyhf_toycalculator():
         p_mine, p_theirs = pvalue(mine, ref["q_obs"]), pvalue(theirs, ref["q_obs"])
         error = np.sqrt(p_theirs * (1 - p_theirs) / len(theirs) + p_mine * (1 - p_mine) / len(mine))
         assert abs(p_mine - p_theirs) <= 4 * error + 1e-9, hyp
+
+
+def test_hessian_errors_flag_singular_and_non_positive_hessians():
+    from diffpipe.toys.shard import hessian_errors
+
+    good = np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+    singular = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    near = np.array([[1.0, 1.0 - 1e-15, 0.0], [1.0 - 1e-15, 1.0, 0.0], [0.0, 0.0, 1.0]])  # cond ~ 1e15
+    negative = np.array([[-1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    broken = np.full((3, 3), np.nan)
+    floating = np.array([True, True, False])
+    errors = hessian_errors(np.stack([good, singular, near, negative, broken, good]), floating)
+    expected = np.sqrt(np.diag(np.linalg.inv(good[:2, :2])))
+    np.testing.assert_allclose(errors[0, :2], expected, rtol=1e-12)
+    np.testing.assert_allclose(errors[5, :2], expected, rtol=1e-12)
+    assert np.isnan(errors[:, 2]).all()  # held
+    assert np.isnan(errors[1:3, :2]).all() and np.isnan(errors[4]).all()  # (near) singular, NaN
+    assert np.isnan(errors[3, 0]) and errors[3, 1] == pytest.approx(0.5)  # negative variance
