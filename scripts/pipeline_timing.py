@@ -11,4 +11,6 @@ run_pipeline_timing(
     cores=pipeline["cores"],
     targets=snakemake.params.targets,
     output=snakemake.output.timing,
+    notebook_script=snakemake.input.notebook_script,
+    vs_notebook=snakemake.params.vs_notebook,
 )

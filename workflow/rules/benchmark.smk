@@ -84,6 +84,7 @@ rule benchmark_toys:
 rule pipeline_timing:
     input:
         configs=list(config["benchmark"]["pipeline"]["configs"].values()),
+        notebook_script="resources/notebook_script.py",
         code=code("pipeline_timing"),
     output:
         timing="results/benchmark/pipeline.json",
@@ -101,6 +102,7 @@ rule pipeline_timing:
     params:
         pipeline=config["benchmark"]["pipeline"],
         targets=config["benchmark"]["targets"]["pipeline"],
+        vs_notebook=config["benchmark"]["targets"]["pipeline_vs_notebook"],
     script:
         entry_script("pipeline_timing")
 

@@ -2,7 +2,9 @@
 
 For each measured config: a clean `snakemake --cores N` run, a no-op rerun, and a no-op dry run
 (`snakemake -n`, the cost of parsing the workflow and checking the config when nothing changed).
-A synthetic config with many likelihood models measures how parsing scales with models.
+A synthetic config with many likelihood models measures how parsing scales with models. The seed
+notebook as one script (resources/notebook_script.py) runs in the same job, and each clean run is
+reported as a ratio to it.
 """
 
 import shutil
@@ -120,6 +122,49 @@ def snakemake_floor() -> dict:
     return row
 
 
+def notebook_script_timing(script: str) -> dict:
+    """Run the seed notebook as one script (a fresh process, figures to a temporary folder).
+
+    Args:
+        script: path of resources/notebook_script.py.
+
+    Returns:
+        A row labelled "the notebook as one script" with script_s.
+
+    Raises:
+        RuntimeError: when the script fails (with the end of its output).
+    """
+    with tempfile.TemporaryDirectory(prefix="diffpipe-notebook-") as tmp:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, str(Path(script).resolve()), tmp], cwd=tmp, capture_output=True, text=True, timeout=3600
+        )
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(f"{script} failed:\n{result.stderr[-3000:]}")
+    return {"config": "the notebook as one script", "cores": 1, "script_s": round(elapsed, 2)}
+
+
+def versus_notebook(row: dict, script_s: float, targets: dict) -> dict:
+    """Add a clean run's ratio to the notebook script, its target and whether it was met.
+
+    Args:
+        row: a `measure` row with clean_run_s.
+        script_s: the notebook script's wall time.
+        targets: config label -> highest ratio (`benchmark.targets.pipeline_vs_notebook`).
+
+    Returns:
+        The row with vs_notebook_script (and _target, _met where a target is set).
+    """
+    if "clean_run_s" not in row:
+        return row
+    row["vs_notebook_script"] = round(row["clean_run_s"] / script_s, 3)
+    if row["config"] in targets:
+        row["vs_notebook_script_target"] = targets[row["config"]]
+        row["vs_notebook_script_met"] = bool(row["vs_notebook_script"] <= targets[row["config"]])
+    return row
+
+
 def with_targets(row: dict, targets: dict) -> dict:
     """Add each measured quantity's target and whether it was met.
 
@@ -137,7 +182,16 @@ def with_targets(row: dict, targets: dict) -> dict:
     return row
 
 
-def run_pipeline_timing(job, configs: dict, many_models: int, cores: int, targets: dict, output: str) -> None:
+def run_pipeline_timing(
+    job,
+    configs: dict,
+    many_models: int,
+    cores: int,
+    targets: dict,
+    output: str,
+    notebook_script: str | None = None,
+    vs_notebook: dict | None = None,
+) -> None:
     """Rule `pipeline_timing`: clean, no-op and dry-run timings of whole configs.
 
     Args:
@@ -147,6 +201,8 @@ def run_pipeline_timing(job, configs: dict, many_models: int, cores: int, target
         cores: --cores of the clean runs.
         targets: `benchmark.targets.pipeline`.
         output: path of pipeline.json.
+        notebook_script: the notebook as one script (None: no baseline).
+        vs_notebook: `benchmark.targets.pipeline_vs_notebook`.
     """
     from diffpipe.artifacts import PipelineTiming
     from diffpipe.provenance import Provenance, cpu_info
@@ -161,7 +217,18 @@ def run_pipeline_timing(job, configs: dict, many_models: int, cores: int, target
             rows.append(
                 measure(many_models_config(base, many_models), f"{many_models} likelihood models", cores, False)
             )
-        rows = [with_targets(row, targets) for row in rows] + [snakemake_floor()]
-        params = {"configs": configs, "many_models": many_models, "cores": cores, "targets": targets}
+        rows = [with_targets(row, targets) for row in rows]
+        if notebook_script:
+            baseline = notebook_script_timing(notebook_script)
+            rows = [versus_notebook(row, baseline["script_s"], vs_notebook or {}) for row in rows] + [baseline]
+        rows.append(snakemake_floor())
+        params = {
+            "configs": configs,
+            "many_models": many_models,
+            "cores": cores,
+            "targets": targets,
+            "notebook_script": notebook_script,
+            "vs_notebook": vs_notebook,
+        }
         prov = Provenance.record(params, "cpu", time.perf_counter() - started)
         PipelineTiming(runs=rows, cpu=cpu_info(), provenance=prov).write(output)
