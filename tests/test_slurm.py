@@ -64,14 +64,22 @@ def slurm_run(slurm_cluster, tmp_path_factory):
     return workdir, sacct("JobName", "Comment", "State", "AllocTRES", since_job=first)
 
 
+def local_rules() -> set[str]:
+    """The Snakefile's `localrules:` (figures, merges, the report: they run in Snakemake's process)."""
+    block = (ROOT / "workflow" / "Snakefile").read_text().split("localrules:")[1].split("\n\n")[0]
+    return {name.strip() for name in block.replace("\n", " ").split(",") if name.strip()}
+
+
 def test_every_job_went_through_slurm_and_completed(slurm_run):
     workdir, jobs = slurm_run
-    local_jobs = {"all"}
+    local_jobs = local_rules()
+    assert {"all", "report", "plot_optimizer", "toy_coverage"} <= local_jobs
     log = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
     ran = {line.split("Rule: ")[1].rstrip(")") for line in log.splitlines() if "Finished jobid" in line}
     assert ran - local_jobs, "no jobs ran"
     submitted_rules = {j["Comment"].split("_wildcards")[0].removeprefix("rule_") for j in jobs}
     assert ran - local_jobs <= submitted_rules
+    assert not submitted_rules & local_jobs  # figures and the report never wait in the queue
     assert jobs and all(j["State"] == "COMPLETED" for j in jobs), jobs
     assert (workdir / "results" / "report.html").is_file()
 
