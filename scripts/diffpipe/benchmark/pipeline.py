@@ -52,7 +52,8 @@ def timed(workdir: Path, *args: str) -> float:
     started = time.perf_counter()
     result = subprocess.run([snakemake, *args], cwd=workdir, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
-        raise RuntimeError(f"snakemake {' '.join(args)} failed in {workdir}:\n{result.stderr[-3000:]}")
+        output = (result.stdout + result.stderr)[-3000:]
+        raise RuntimeError(f"snakemake {' '.join(args)} failed in {workdir}:\n{output}")
     return time.perf_counter() - started
 
 
@@ -75,6 +76,7 @@ def many_models_config(base: dict, models: int) -> dict:
         **base["optimizers"],
         "problems": {k: v for k, v in base["optimizers"]["problems"].items() if "likelihood_model" not in v},
     }
+    config["toys"] = {}  # toy studies name models that the copies replace
     if config.get("benchmark"):
         config["benchmark"] = {**config["benchmark"], "enabled": False}
     return config

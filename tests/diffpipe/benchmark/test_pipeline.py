@@ -18,6 +18,7 @@ def test_many_models_config_copies_the_first_model_and_drops_problems_that_need_
     models = config["likelihood"]["models"]
     assert len(models) == 20 and all(m == next(iter(base["likelihood"]["models"].values())) for m in models.values())
     assert not any("likelihood_model" in p for p in config["optimizers"]["problems"].values())
+    assert config["toys"] == {} and base["toys"]  # toy studies name the replaced models
     assert base["likelihood"]["models"] != models  # the base config is not edited
 
 
