@@ -69,8 +69,9 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
     return jobs
 
 
-# Documented timing fields: wall-clock measurements that differ between identical runs.
-TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host", "seconds")
+# Documented timing fields: measurements of the run (wall clock, host, peak memory), not results:
+# they differ between identical runs.
+TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host", "seconds", "peak_rss_mb")
 
 
 def numeric_digest(path: Path) -> str:
