@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 EXPERIMENT ?=
 EXPERIMENT_ARG := $(if $(EXPERIMENT),--config experiment=$(EXPERIMENT))
 
-.PHONY: run test bench lint sysdeps clean venv
+.PHONY: run test bench lint sysdeps clean clean-partial venv
 
 venv: $(STAMP)
 
@@ -55,6 +55,12 @@ test: $(DEV_STAMP) sysdeps
 # timings (fresh copies) and the report with them.
 bench: $(DEV_STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config benchmark='{enabled: true}'
+
+# Every temporary file under results/ (the pipeline itself removes those of killed jobs when it
+# starts; this removes live writers' too: run it only when no pipeline runs).
+clean-partial: $(STAMP)
+	@PYTHONPATH=scripts $(BIN)/python -c "from diffpipe.io import sweep_partials; \
+		print(*(f'removed {p}' for p in sweep_partials('results', everything=True)), sep='\n')"
 
 lint: $(DEV_STAMP)
 	$(BIN)/snakemake --lint

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import zipfile
@@ -307,7 +308,8 @@ def test_each_rule_declares_exactly_its_scripts_import_closure_as_code(pipeline_
         benchmark_only |= {str(p.relative_to(pipeline_run)) for p in import_closure(scripts / timed, scripts)}
         benchmark_only.add(f"scripts/{timed}")
     unused = modules - set().union(*declared.values()) - benchmark_only
-    assert unused <= {"scripts/diffpipe/configcheck.py", "scripts/diffpipe/codedeps.py"}, unused
+    parse_time = {"configcheck.py", "codedeps.py", "resources.py"}  # used while the workflow is parsed
+    assert unused <= {f"scripts/diffpipe/{name}" for name in parse_time}, unused
 
 
 # --------------------------------------------------------------------------- bad input, CLI
@@ -422,12 +424,74 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     proc.wait()
     counts = work / "results" / "fractals" / "big" / "counts.npz"
     assert not counts.exists(), "the job was expected to be killed before finishing"
+    # A writer killed mid-write leaves its temporary file (named after the dead process); the next
+    # run of the default target removes it even with nothing to do, before any job.
+    orphan = counts.with_name(f".counts.npz.partial-{socket.gethostname()}-{proc.pid}.npz")
+    orphan.write_bytes(b"\0" * 4096)
+    snakemake(work, "--unlock")
+    result = snakemake(work)
+    assert "Nothing to be done" in result.stdout + result.stderr
+    assert not orphan.exists(), "the orphan of a killed writer survived a rerun of the default target"
     # As after any SIGKILL of Snakemake itself: release its lock, then rerun.
-    snakemake(work, "--unlock", "--configfile", config)
     snakemake(work, "--configfile", config)
     assert artifacts.FractalCounts.read(counts).counts.shape == (6000, 6000)
     assert not list((work / "results").rglob("*.partial*")), "a partial file survived"
     assert planned_jobs(work, "--configfile", config) == set()
+
+
+# --------------------------------------------------------------------------- failures, resources
+def test_optimizer_problem_with_a_user_function_runs_and_reaches_the_report(pipeline_run, tmp_path):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    shutil.copy(ROOT / "tests" / "data" / "user_functions.py", work / "user_functions.py")
+    config = write_config(
+        work,
+        "user.yaml",
+        lambda c: c["optimizers"]["problems"].update(
+            user_bowl={"function": "user_functions:cubic_bowl", "starts": [[1.0, -2.0]]}
+        ),
+    )
+    snakemake(work, "--configfile", config)
+    runs = artifacts.OptimizerRuns.read(work / "results" / "optimizers" / "user_bowl.csv")
+    assert runs.problem["fstar"] is None and "f_best" in runs.problem["fstar_source"]
+    assert runs.table["success"].any() and (runs.table["f_minus_fstar"] >= 0).all()
+    report = (work / "results" / "report.html").read_text()
+    assert "user_bowl" in report and "f - f_best" in report
+
+
+def test_a_problem_whose_every_run_fails_stops_the_run_with_the_reason_in_its_log(pipeline_run, tmp_path):
+    """A budget of one evaluation fails every run: an error the config caused, not data."""
+    work = clone_run(pipeline_run, tmp_path / "w")
+    before = tree_state(work / "results")
+    result = snakemake(work, "--config", "optimizers={max_evaluations: 1}", check=False)
+    assert result.returncode != 0
+    log = (work / "results" / "logs" / "optimize" / "rosenbrock_2d.log").read_text()
+    assert "optimizers.problems.rosenbrock_2d: all 5 runs failed" in log and "max_evaluations" in log
+    assert "Traceback" in log
+    # The stale table of the old settings is gone (Snakemake removes a failed job's outputs); no other
+    # stage's result changed, and the report was not rebuilt from a wrong result.
+    assert not (work / "results" / "optimizers" / "rosenbrock_2d.csv").exists()
+    after = tree_state(work / "results")
+    kept = {k: v for k, v in before.items() if not k.startswith(("optimizers/", "logs/", "benchmarks/"))}
+    assert {k: after.get(k) for k in kept} == kept
+
+
+def test_resources_follow_the_work(pipeline_run):
+    big = "fractals={big: {kind: mandelbrot, width: 20000, height: 20000, iterations: 1000000}}"
+    out = snakemake(pipeline_run, "-n", "--forcerun", "fractal", "--config", big).stdout
+    planned = {}
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        rule = re.match(r"rule (\w+):", block.strip())
+        wildcards = re.search(r"wildcards: fractal=(\w+)", block)
+        resources = re.search(r"resources: (.*)", block)
+        if rule and wildcards and resources:
+            values = dict(kv.split("=", 1) for kv in resources.group(1).split(", "))
+            planned[(rule.group(1), wildcards.group(1))] = (int(values["mem_mb"]), int(values["runtime"]))
+    mem, runtime = planned[("fractal", "big")]
+    assert mem >= 20000 * 20000 * 4 / 2**20 and runtime > 60 * 24  # int32 counts; days of work at 10^6 iterations
+    plot_mem, _ = planned[("plot_fractal", "big")]
+    assert plot_mem >= 20000 * 20000 * (4 + 8) / 2**20  # counts and their float64 shading
+    small_mem, small_runtime = planned[("fractal", "julia")]
+    assert small_mem < 2000 and small_runtime <= 10
 
 
 # --------------------------------------------------------------------------- native report, lint

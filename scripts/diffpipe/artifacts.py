@@ -208,7 +208,8 @@ class OptimizerTraces(JsonArtifact):
     """optimizers/{problem}_traces.json: f - f* per evaluation and the path per run.
 
     Attributes:
-        problem: name, function, description, dimension, fstar, fstar_source, minimiser
+        problem: name, function, description, dimension, fstar (None: none known), fstar_source,
+            reference_fstar (fstar, else f_best), minimiser
             (null: none unique), starts, note.
         runs: per run: method, gradient_mode, start, evaluations (1-based counts), f_gap
             (f - f* at those evaluations), iterations, trajectory (x at those iterations).

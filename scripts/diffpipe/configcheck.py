@@ -10,12 +10,16 @@ it names and the checking code: when nothing changed, parsing the workflow impor
 Only passing checks are cached; a failing one runs (and fails) every time.
 """
 
+import contextlib
 import copy
 import hashlib
 import importlib.util
 import json
 import math
 import os
+import re
+import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +30,24 @@ if TYPE_CHECKING:
     import jsonschema
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-CHECK_CODE = ("configcheck.py", "functions.py", "models.py")
+CHECK_CODE = ("configcheck.py", "functions.py", "models.py", "resources.py")
 
 
 class ConfigError(ValueError):
-    """A config value (or a file it names) that the pipeline cannot run with."""
+    """A config value (or a file it names) that the pipeline cannot run with.
+
+    The message is folded onto one line (libraries' messages may span several).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+# Bounds on the config's shape, checked before anything walks it: YAML aliases can expand a
+# few lines into billions of values (each alias is a reference, so loading is instant; walking
+# it is not), and a recursive alias never ends.
+MAX_CONFIG_VALUES = 200_000
+MAX_CONFIG_DEPTH = 32
 
 
 class CheckCache:
@@ -240,6 +257,121 @@ def check_schema(config: Mapping, schema: Mapping) -> None:
         raise ConfigError(f"config key '{where}': {_schema_message(error)}")
 
 
+def check_size(config: Any, limit: int = MAX_CONFIG_VALUES, depth_limit: int = MAX_CONFIG_DEPTH) -> None:
+    """Refuse a config that expands to too many values or nests too deep, in time linear in its text.
+
+    Shared (aliased) nodes are sized once, so an alias bomb is measured without expanding it.
+
+    Args:
+        config: the config as loaded.
+        limit: the most values (scalars, lists and mappings, aliases counted at every use).
+        depth_limit: the deepest nesting.
+
+    Raises:
+        ConfigError: naming the key where the limit was passed.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, path: tuple) -> int:
+        if not isinstance(node, (Mapping, list)):
+            return 1
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if len(path) > depth_limit:
+            raise ConfigError(
+                f"config key '{key_path(path[:3])}': nested deeper than {depth_limit} levels (a recursive YAML alias?)"
+            )
+        total = 1
+        for key, child in node.items() if isinstance(node, Mapping) else enumerate(node):
+            total += size(child, path + (key,))
+            if total > limit:
+                raise ConfigError(
+                    f"config key '{key_path(path)}': expands to more than {limit} values "
+                    "(YAML aliases repeated inside each other?); the config is refused unread"
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(config, ())
+
+
+MAX_CONFIG_BYTES = 1_000_000
+EXPERIMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def experiment_file(experiment: Any, root: str | Path = ".") -> str:
+    """The config file an experiment names, checked to be a readable YAML mapping of sane size.
+
+    Args:
+        experiment: the `experiment` config value (None: the default config/config.yaml).
+        root: the project folder.
+
+    Returns:
+        The file's path relative to `root` (what the Snakefile's `configfile:` reads).
+
+    Raises:
+        ConfigError: a bad experiment name, or a file that is missing, unreadable, over
+            MAX_CONFIG_BYTES, not YAML (with the line) or not a mapping.
+    """
+    if experiment is None:
+        name = "config/config.yaml"
+    elif isinstance(experiment, str) and EXPERIMENT_NAME.fullmatch(experiment):
+        name = f"config/experiments/{experiment}.yaml"
+    else:
+        raise ConfigError(f"config key 'experiment': {experiment!r} is not a name ([A-Za-z][A-Za-z0-9_-], 64 at most)")
+    path = Path(root) / name
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {name}: larger than {MAX_CONFIG_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {name}: not found (config key 'experiment' = {experiment!r})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {name}: cannot be read: {err}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {name}:{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {name}: must be a mapping of config keys, got {type(data).__name__}")
+    check_size(data)
+    return name
+
+
+def check_names(config: Mapping) -> None:
+    """No entry name looks like a runaway wildcard to Snakemake.
+
+    Snakemake refuses to build jobs whose wildcard ends in a pattern repeated 20 or more times
+    (its guard against infinite recursion) and then reports "Nothing to be done": such a name
+    would silently drop its entry.
+
+    Args:
+        config: the config (valid against the schema: names are bounded in length and charset).
+    """
+    from snakemake.io import PeriodicityDetector
+
+    detector = PeriodicityDetector()
+    sections = {
+        "gradients.functions": config["gradients"]["functions"],
+        "optimizers.problems": config["optimizers"]["problems"],
+        "likelihood.models": config["likelihood"]["models"],
+        "inference.signal_grids": config["inference"]["signal_grids"],
+        "toys": config["toys"],
+        "fractals": config["fractals"],
+    }
+    for section, entries in sections.items():
+        for name in entries:
+            repeated = detector.is_periodic(name)
+            if repeated is not None:
+                raise ConfigError(
+                    f"config key '{section}.{name}': the name ends in {repeated!r} repeated 20 or more times, "
+                    "which Snakemake takes for a runaway wildcard; choose another name"
+                )
+
+
 def check_finite(value: Any, path: tuple = ()) -> None:
     """Reject NaN and infinities (JSON Schema lets them through every numeric bound).
 
@@ -262,25 +394,108 @@ def _ordered(pair, where: str) -> None:
         raise ConfigError(f"config key '{where}': needs min < max, got {list(pair)}")
 
 
-def _resolve_function(name: str, where: str) -> None:
+def _resolve_function(name: str, where: str):
     from diffpipe.functions import FunctionLookupError, resolve
 
     try:
-        resolve(name)
+        return resolve(name)
     except FunctionLookupError as err:
         raise ConfigError(f"config key '{where}': {err}") from None
 
 
+def probe_function(ref: str, points: list, where: str) -> None:
+    """Resolve a function and call it, with its JAX gradient, once at each point.
+
+    The jobs call `f(x, jax.numpy)` and differentiate it: a function that cannot take the
+    point's dimension, returns no scalar, raises, or gives a non-finite value or gradient fails
+    here, before any job.
+
+    Args:
+        ref: registry name or `module:function`.
+        points: the points the config evaluates it at (gradient points or optimizer starts).
+        where: the config key naming the function.
+
+    Raises:
+        ConfigError: naming `where`, the point and what went wrong, or that it took longer than
+            PROBE_TIMEOUT_S (importing the module included).
+    """
+    with _time_limit(PROBE_TIMEOUT_S, f"config key '{where}': {ref} did not return within {PROBE_TIMEOUT_S} s"):
+        _probe_function(ref, points, where)
+
+
+PROBE_TIMEOUT_S = 10
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, message: str):
+    """Raise ConfigError(message) when the body runs longer than `seconds` (main thread only).
+
+    A user function that never returns must not hang the workflow's parsing; elsewhere (a
+    thread without signals) the body runs unbounded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TimeUp  # not an Exception: user code's `except Exception` does not swallow it
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _TimeUp:
+        raise ConfigError(message) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _TimeUp(BaseException):
+    """Raised by the alarm of `_time_limit`."""
+
+
+def _probe_function(ref: str, points: list, where: str) -> None:
+    func = _resolve_function(ref, where)
+    from diffpipe.runtime import enable_float64
+
+    enable_float64()
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    def value(x):
+        return func.fn(x, jnp)
+
+    for point in points:
+        x = jnp.asarray(point, dtype=jnp.float64)
+        try:
+            f = value(x)
+            if jnp.shape(f) != ():
+                raise ValueError(f"returns shape {tuple(jnp.shape(f))}, not a scalar")
+            grad = np.asarray(jax.grad(value)(x))
+        except Exception as err:  # anything a user function raises is a config error
+            raise ConfigError(f"config key '{where}': {ref} at {list(point)}: {type(err).__name__}: {err}") from None
+        if not np.isfinite(float(f)):
+            raise ConfigError(f"config key '{where}': {ref} at {list(point)} returns {float(f)}, not a finite number")
+        if not np.all(np.isfinite(grad)):
+            raise ConfigError(f"config key '{where}': the gradient of {ref} at {list(point)} is not finite: {grad}")
+
+
 def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
-    """Every gradient function resolves (registry name or importable module:function).
+    """Every gradient function resolves and gives a finite value and gradient at its points.
 
     Args:
         cfg: the `gradients` section.
         cache: cache of passed checks.
     """
     for name, spec in cfg["functions"].items():
-        ref, where = spec["function"], f"gradients.functions.{name}.function"
-        cache.run(["function", ref], user_module_file(ref), lambda ref=ref, where=where: _resolve_function(ref, where))
+        ref, points, where = spec["function"], spec["points"], f"gradients.functions.{name}.function"
+        cache.run(
+            ["probe", ref, points],
+            user_module_file(ref),
+            lambda ref=ref, points=points, where=where: probe_function(ref, points, where),
+        )
 
 
 def check_controlflow(cfg: Mapping) -> None:
@@ -323,17 +538,39 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
         if len(dims) != 1:
             raise ConfigError(f"config key '{where}.starts': all start points need one dimension, got {sorted(dims)}")
         if "likelihood_model" in spec:
+            if "fstar" in spec:
+                raise ConfigError(f"config key '{where}.fstar': a likelihood problem's f* comes from its model's fit")
             if spec["likelihood_model"] not in likelihood_models:
                 raise ConfigError(
                     f"config key '{where}.likelihood_model': unknown model {spec['likelihood_model']!r}; "
                     f"valid: {sorted(likelihood_models)}"
                 )
-        elif spec["function"] != "ill_conditioned_quadratic":
-            ref = spec["function"]
-            where = f"{where}.function"
+            model = likelihood_models[spec["likelihood_model"]]
+            files = [model[key] for key in ("workspace", "patchset") if key in model]
+            dim = len(spec["starts"][0])
             cache.run(
-                ["function", ref], user_module_file(ref), lambda ref=ref, where=where: _resolve_function(ref, where)
+                ["problem_dimension", model, dim],
+                files,
+                lambda model=model, dim=dim, where=f"{where}.starts": _check_dimension(model, dim, where),
             )
+        elif spec["function"] != "ill_conditioned_quadratic":
+            ref, starts = spec["function"], spec["starts"]
+            cache.run(
+                ["probe", ref, starts],
+                user_module_file(ref),
+                lambda ref=ref, starts=starts, where=f"{where}.function": probe_function(ref, starts, where),
+            )
+
+
+def _check_dimension(model_spec: Mapping, dim: int, where: str) -> None:
+    from diffpipe.models import build_model
+
+    model, _ = build_model(model_spec)
+    if model.config.npars != dim:
+        raise ConfigError(
+            f"config key '{where}': starts have {dim} components; the model has {model.config.npars} "
+            f"parameters {list(model.config.par_names)}"
+        )
 
 
 def check_conditions(cfg: Mapping) -> None:
@@ -365,13 +602,15 @@ def load_workspace(path: str | Path, where: str) -> dict:
     """
     import pyhf
 
+    from diffpipe.models import ModelError, read_json
+
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config key '{where}': workspace file not found: {path}")
+        raise ConfigError(f"config key '{where}': workspace file not found (or not a file): {path}")
     try:
-        spec = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"workspace {path} (config key '{where}'): not valid JSON: {err}") from None
+        spec = read_json(path, where)
+    except ModelError as err:
+        raise ConfigError(f"workspace {path} (config key '{where}'): {err}") from None
     try:
         pyhf.Workspace(spec)
     except pyhf.exceptions.InvalidSpecification as err:
@@ -467,6 +706,8 @@ def check_signal_grid(name: str, grid: Mapping) -> None:
                     raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
     except ModelError as err:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
+    except Exception as err:  # pyhf or jsonpatch on a malformed patchset
+        raise ConfigError(f"config key '{where}.patchset': {type(err).__name__}: {err}") from None
 
 
 def check_model(name: str, spec: Mapping, section: str = "likelihood.models") -> None:
@@ -494,6 +735,8 @@ def check_model(name: str, spec: Mapping, section: str = "likelihood.models") ->
         model, _ = build_model(spec)
     except ModelError as err:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
+    except Exception as err:  # pyhf raises several types for inconsistent specifications
+        raise ConfigError(f"config key '{where}': the model cannot be built: {type(err).__name__}: {err}") from None
     par_names = list(model.config.par_names)
     for section in ("bounds", "asimov_parameters"):
         for par in spec.get(section, {}):
@@ -528,6 +771,23 @@ def check_figures(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
     cache.run(["colormap", cfg["colormap"]], [], lambda: _check_colormap(cfg["colormap"]))
 
 
+def check_resources(config: Mapping) -> None:
+    """No job's estimated memory exceeds `compute.max_mem_mb` (diffpipe.resources).
+
+    Args:
+        config: the config (defaults filled, models checked).
+    """
+    from diffpipe.resources import planned_memory
+
+    cap = config["compute"]["max_mem_mb"]
+    for key, rule, mem_mb in planned_memory(config):
+        if mem_mb > cap:
+            raise ConfigError(
+                f"config key '{key}': its {rule} job needs about {mem_mb} MB, more than "
+                f"compute.max_mem_mb = {cap}; make it smaller or raise compute.max_mem_mb"
+            )
+
+
 def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     """Checks JSON Schema cannot express; `config` has its defaults filled.
 
@@ -560,6 +820,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
             f"valid: {sorted(config['likelihood']['models'])}"
         )
     check_figures(config["figures"], cache)
+    check_resources(config)
 
 
 def load_schema(path: str | Path) -> dict:
@@ -612,6 +873,7 @@ def check_config(config: dict, schema_path: str | Path, cache_dir: str | None = 
     Raises:
         ConfigError: the first problem found, naming its key or file.
     """
+    check_size(config)
     cache = CheckCache(cache_dir)
     schema_text = Path(schema_path).read_text()
     key = cache.key(["config", config, schema_text], named_files(config))
@@ -626,6 +888,7 @@ def check_config(config: dict, schema_path: str | Path, cache_dir: str | None = 
     check_schema(config, schema)
     check_conditions(config)
     fill_defaults(config, schema)
+    check_names(config)
     check_semantics(config, cache)
     canonical = sort_keys(config)
     config.clear()

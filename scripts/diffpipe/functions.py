@@ -210,6 +210,10 @@ def resolve(name: str) -> TestFunction:
         module = importlib.import_module(module_name)
     except ImportError as err:
         raise FunctionLookupError(f"cannot import module {module_name!r} for {name!r}: {err}") from err
+    except (Exception, SystemExit) as err:  # a user module that fails while it is imported
+        raise FunctionLookupError(
+            f"importing module {module_name!r} for {name!r} raised {type(err).__name__}: {err}"
+        ) from err
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise FunctionLookupError(f"{module_name!r} has no callable {attr!r}")

@@ -6,9 +6,13 @@ infinities are not JSON, so they are written as null and their key paths listed 
 """
 
 import contextlib
+import glob
 import json
 import math
 import os
+import re
+import socket
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import numpy as np
 
 PARTIAL_MARK = ".partial"
 NOT_FINITE_REASON = "value was not a finite number (not-a-number or infinite); written as null"
+ORPHAN_AGE_S = 24 * 3600  # a partial file of another host is an orphan after this long
 
 
 def partial_path(path: str | os.PathLike) -> Path:
@@ -26,10 +31,64 @@ def partial_path(path: str | os.PathLike) -> Path:
         path: the artifact's final path.
 
     Returns:
-        `.<name>.partial<suffix>` in the same folder (hidden, fixed per artifact).
+        `.<name>.partial-<host>-<pid><suffix>` in the same folder: hidden, and naming the process
+        that writes it, so that an orphan (its writer killed) can be told from a file being
+        written.
     """
     target = Path(path)
-    return target.with_name(f".{target.name}{PARTIAL_MARK}{target.suffix}")
+    return target.with_name(f".{target.name}{PARTIAL_MARK}-{socket.gethostname()}-{os.getpid()}{target.suffix}")
+
+
+def partial_files(path: str | os.PathLike) -> list[Path]:
+    """Every temporary file of an artifact, from any writer.
+
+    Args:
+        path: the artifact's final path.
+
+    Returns:
+        The temporary files beside it.
+    """
+    target = Path(path)
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}{PARTIAL_MARK}*"))
+
+
+def _writer_alive(partial: Path) -> bool:
+    """Whether the process named in a temporary file's name may still be writing it."""
+    match = re.search(rf"{re.escape(PARTIAL_MARK)}-(.+)-(\d+)", partial.name)
+    if match is None:
+        return False
+    host, pid = match.group(1), int(match.group(2))
+    if host != socket.gethostname():
+        try:
+            return time.time() - partial.stat().st_mtime < ORPHAN_AGE_S
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_partials(root: str | os.PathLike, everything: bool = False) -> list[Path]:
+    """Remove temporary files left by killed writers under a folder.
+
+    Args:
+        root: the folder (results/).
+        everything: remove every temporary file, live writers' too (only when nothing runs).
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for partial in Path(root).rglob(f".*{PARTIAL_MARK}*"):
+        if partial.is_file() and (everything or not _writer_alive(partial)):
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+                removed.append(partial)
+    return removed
 
 
 @contextlib.contextmanager

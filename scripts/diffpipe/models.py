@@ -48,17 +48,24 @@ def read_json(path: str | Path, key: str):
         key: the config key naming it (for the error).
 
     Returns:
-        The parsed JSON.
+        The parsed JSON object.
 
     Raises:
-        ModelError: the file is missing, unreadable or not JSON.
+        ModelError: the file is missing, unreadable, not strict JSON or not an object.
     """
+
+    def refuse(name: str):
+        raise ValueError(f"{name} is not JSON (strict JSON has no NaN or infinities)")
+
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=refuse)
     except FileNotFoundError:
         raise ModelError(key, f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ModelError(key, f"{path}: cannot be read as JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ModelError(key, f"{path}: must hold a JSON object, not a {type(data).__name__}")
+    return data
 
 
 def select_patches(patchset: Mapping, selection) -> list[dict]:
@@ -268,6 +275,7 @@ def _build_model(spec: Mapping):
             observed = workspace.data(model)
         except Exception as err:  # pyhf raises several types for inconsistent workspaces
             raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None
+        _check_observations(spec, workspace, model)
 
     if spec.get("data", "asimov") == "observed":
         if observed is None:
@@ -281,7 +289,43 @@ def _build_model(spec: Mapping):
                 raise ModelError(f"asimov_parameters.{name}", f"unknown parameter; valid: {names}")
             pars[names.index(name)] = value
         data = np.asarray(model.expected_data(pars), dtype=np.float64)
+    _check_likelihood_finite(spec, model, data)
     return model, data
+
+
+def _check_observations(spec: Mapping, workspace, model) -> None:
+    """Each channel's observations have its number of bins, finite and not negative.
+
+    pyhf concatenates the observations without comparing their lengths with the channels'
+    (a mismatch fails only later, inside a fit).
+    """
+    nbins = dict(model.config.channel_nbins)
+    for observation in workspace["observations"]:
+        name, counts = observation["name"], observation["data"]
+        if name in nbins and len(counts) != nbins[name]:
+            raise ModelError(
+                "workspace",
+                f"{spec['workspace']}: observations of channel {name!r} have {len(counts)} bins; "
+                f"the channel has {nbins[name]}",
+            )
+        bad = [value for value in counts if not (np.isfinite(value) and value >= 0)]
+        if bad:
+            raise ModelError(
+                "workspace", f"{spec['workspace']}: observations of channel {name!r} hold {bad[0]!r} (counts are >= 0)"
+            )
+
+
+def _check_likelihood_finite(spec: Mapping, model, data: np.ndarray) -> None:
+    """The log-likelihood at the suggested start is finite (else no fit can start)."""
+    init = np.asarray(model.config.suggested_init(), dtype=np.float64)
+    try:
+        value = float(np.asarray(model.logpdf(init, data)).reshape(-1)[0])
+    except Exception as err:  # pyhf/NumPy raise several types for inconsistent specifications
+        key = "workspace" if "workspace" in spec else "simple"
+        raise ModelError(key, f"the likelihood cannot be evaluated: {err}") from None
+    if not np.isfinite(value):
+        key = "workspace" if "workspace" in spec else "simple"
+        raise ModelError(key, f"the log-likelihood at the suggested start is {value} (zero expected yield in a bin?)")
 
 
 def model_origin(spec: Mapping) -> dict:

@@ -23,14 +23,24 @@ class Device:
 
 
 def setup_logging(log_path: str | None) -> None:
-    """Log to stderr and, when given, to the job's log file (replacing earlier handlers).
+    """Log to the console and, when given, to the job's log file (replacing earlier handlers).
+
+    With a log file, the process's standard error (file descriptor 2) is redirected into it, so
+    that everything a job prints there lands in its log: warnings and messages of native
+    libraries (XLA, TensorFlow), and the traceback of an exception that ends the job. Log
+    records still reach the console too.
 
     Args:
-        log_path: the job's log file (None: stderr only).
+        log_path: the job's log file (None: the console only).
     """
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = []
     if log_path:
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        sys.stderr.flush()
+        console = os.fdopen(os.dup(2), "w", buffering=1)
+        with open(log_path, "w") as log_file:
+            os.dup2(log_file.fileno(), 2)
+        handlers.append(logging.StreamHandler(console))
+    handlers.append(logging.StreamHandler(sys.stderr))  # fd 2: the log file when there is one
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -159,6 +169,21 @@ class Job:
     gpus: int = 0
 
 
+def remove_stale_partials(outputs: list[str]) -> None:
+    """Remove temporary files an earlier, killed attempt of this job left beside its outputs.
+
+    Args:
+        outputs: the job's output paths (the job owns them: no other job writes there).
+    """
+    from diffpipe.io import partial_files
+
+    for output in outputs:
+        for stale in partial_files(output):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+                log.info("removed %s, left by an interrupted earlier attempt", stale)
+
+
 def job_from_snakemake(smk) -> Job:
     """Unpack the `snakemake` object of a script directive.
 
@@ -168,6 +193,7 @@ def job_from_snakemake(smk) -> Job:
     Returns:
         The job's rule name, log file, threads and GPUs.
     """
+    remove_stale_partials(list(smk.output))
     return Job(
         rule=smk.rule,
         log=smk.log[0] if smk.log else None,

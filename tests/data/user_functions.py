@@ -3,3 +3,8 @@
 
 def cubic_bowl(x, xp):
     return xp.sum(x**4 / 4.0 + x**2)
+
+
+def vector_valued(x, xp):
+    """Not a valid test function: returns a vector (the configuration check refuses it)."""
+    return x * 2.0

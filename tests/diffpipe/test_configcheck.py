@@ -102,6 +102,14 @@ BAD = {
         edit(["optimizers", "problems", "nll"], {"likelihood_model": "nope", "starts": [[1.0, 1.0]]}),
         "optimizers.problems.nll.likelihood_model",
     ),
+    "likelihood problem start of the wrong dimension": (
+        edit(["optimizers", "problems", "nll"], {"likelihood_model": "counting", "starts": [[1.0, 1.0, 1.0]]}),
+        "optimizers.problems.nll.starts",
+    ),
+    "user function that returns a vector": (
+        edit(["gradients", "functions", "notebook_square", "function"], "user_functions:vector_valued"),
+        "gradients.functions.notebook_square.function",
+    ),
     "missing workspace file": (
         edit(["likelihood", "models", "ws", "workspace"], "/nonexistent/ws.json"),
         "likelihood.models.ws.workspace",
@@ -193,3 +201,63 @@ def test_cli_override_strings_are_read_as_numbers_and_booleans():
     check(cfg)
     assert cfg["benchmark"]["enabled"] is True and cfg["benchmark"]["repeats"] == 3
     assert cfg["controlflow"] == {"points": 20, "interval": [-1, 10.0]}
+
+
+def test_a_user_function_that_never_returns_is_refused_in_bounded_time(tmp_path, monkeypatch):
+    import time
+
+    from diffpipe import configcheck
+
+    (tmp_path / "slow_mod.py").write_text("import time\n\ndef f(x, xp):\n    time.sleep(60)\n    return xp.sum(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(configcheck, "PROBE_TIMEOUT_S", 1)
+    cfg = base_config()
+    cfg["gradients"]["functions"]["slow"] = {"function": "slow_mod:f", "points": [[1.0]]}
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"gradients.functions.slow.function': slow_mod:f did not return within 1 s"):
+        check(cfg)
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+            ),
+            "expands to more",
+        ),
+        ("a: &a [1, *a]\n", "nested deeper"),
+    ],
+)
+def test_pathological_yaml_is_refused_quickly(text, key):
+    import time
+
+    cfg = base_config()
+    cfg.update(yaml.safe_load(text))
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=key):
+        check(cfg)
+    assert time.perf_counter() - started < 2
+
+
+def test_resource_estimates_cover_the_outputs_and_the_cap_refuses_big_jobs():
+    from diffpipe import resources
+
+    spec = {"kind": "mandelbrot", "width": 20000, "height": 20000, "iterations": 10**6}
+    counts_mb = 20000 * 20000 * 4 / 2**20
+    assert resources.fractal_job(spec)["mem_mb"] > counts_mb
+    assert resources.plot_fractal_job(spec)["mem_mb"] > 3 * counts_mb  # float64 shading of the counts
+    assert resources.fractal_job(spec)["runtime"] > 60 * 24
+    assert resources.fractal_job({**spec, "width": 64, "height": 48, "iterations": 60})["runtime"] <= 10
+    grid = resources.grid_scan_job(4000)
+    assert grid["mem_mb"] > 4000 * 4000 * 3 * 8 / 2**20 and grid["runtime"] > 60  # values and gradients
+    assert resources.grid_scan_job(21)["runtime"] <= 20
+    assert resources.toy_runtime(10, 10**7) > 60 * resources.toy_runtime(2, 200) / 10
+    cfg = base_config()
+    cfg["compute"]["max_mem_mb"] = 16000
+    cfg["fractals"]["big"] = spec
+    with pytest.raises(ConfigError, match=r"fractals.big': its \w+ job needs about \d+ MB"):
+        check(cfg)

@@ -25,6 +25,32 @@ def test_partial_name_is_hidden_and_beside_the_target(tmp_path):
     assert partial.parent == tmp_path and partial.name.startswith(".") and io.PARTIAL_MARK in partial.name
 
 
+def test_sweep_removes_orphans_of_dead_writers_and_keeps_live_ones(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import time
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a finished process: its pid names no live writer
+    host = socket.gethostname()
+    (tmp_path / "a").mkdir()
+    orphan = tmp_path / "a" / f".counts.npz.partial-{host}-{dead.pid}.npz"
+    live = io.partial_path(tmp_path / "a" / "table.csv")  # this process, alive
+    remote_new = tmp_path / ".x.json.partial-otherhost-1.json"
+    remote_old = tmp_path / ".y.json.partial-otherhost-2.json"
+    legacy = tmp_path / ".z.png.partial.png"  # no writer named
+    for path in (orphan, live, remote_new, remote_old, legacy):
+        path.write_text("half")
+    old = time.time() - io.ORPHAN_AGE_S - 60
+    os.utime(remote_old, (old, old))
+    removed = io.sweep_partials(tmp_path)
+    assert set(removed) == {orphan, remote_old, legacy}
+    assert live.exists() and remote_new.exists()
+    assert io.partial_files(tmp_path / "a" / "table.csv") == [live]
+    assert set(io.sweep_partials(tmp_path, everything=True)) == {live, remote_new}
+
+
 def test_json_is_strict_non_finite_values_become_null_with_a_reason(tmp_path):
     io.write_json(
         tmp_path / "a.json", {"x": np.float64(1.5), "v": np.arange(3), "bad": [1.0, float("nan")], "inf": np.inf}

@@ -37,3 +37,35 @@ def test_thread_limits_reach_every_pool(monkeypatch):
     runtime.limit_threads(1)
     assert os.environ["OMP_NUM_THREADS"] == os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
     assert "intra_op_parallelism_threads=1" in os.environ["XLA_FLAGS"]
+
+
+def test_a_failing_job_logs_its_exception_and_native_stderr_to_its_log_file(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    log = tmp_path / "job.log"
+    stale = tmp_path / ".out.csv.partial-host-1.csv"
+    stale.write_text("half")
+    script = f"""
+import os, types
+from diffpipe.runtime import job_from_snakemake, logged
+smk = types.SimpleNamespace(rule="demo", log=[{str(log)!r}], threads=1, resources=types.SimpleNamespace(gpu=0),
+                            output=[{str(tmp_path / "out.csv")!r}])
+with logged(job_from_snakemake(smk)):
+    os.write(2, b"native library message\\n")
+    raise RuntimeError("the job broke")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "scripts"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0
+    text = log.read_text()
+    assert "native library message" in text
+    assert "rule demo failed" in text and "RuntimeError: the job broke" in text and "Traceback" in text
+    assert "rule demo failed" in result.stderr  # the console sees the log record too
+    assert not stale.exists()  # an earlier attempt's temporary file is removed when the job starts

@@ -11,11 +11,20 @@ sys.path.insert(0, str(SCRIPTS))
 
 from diffpipe.codedeps import import_closure  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
+from diffpipe.io import sweep_partials  # noqa: E402
 from diffpipe.models import (
     count_parameters,
     model_poi,
     read_json,
     select_patches,
+)  # noqa: E402
+from diffpipe.resources import (
+    fractal_job,
+    grid_scan_job,
+    toy_runtime,
+    plot_fractal_job,
+    plot_fractals_job,
+    toy_shard_mem_mb,
 )  # noqa: E402
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
@@ -27,6 +36,11 @@ try:
     check_config(config, SCHEMA_PATH, CHECK_CACHE)
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
+
+# Temporary files of jobs killed mid-write (SIGKILL, a lost node) are removed before any job runs,
+# also when nothing is left to do; those of live writers stay (diffpipe.io.sweep_partials).
+if workflow.is_main_process and not workflow.dryrun:
+    sweep_partials("results")
 
 FIG = config["figures"]["format"]
 NAME = "[A-Za-z][A-Za-z0-9_-]*"
@@ -188,12 +202,43 @@ def toy_shards(wildcards):
 
 
 def toys_mem_mb(wildcards):
-    """Memory of a shard job: ~1.5 GB of runtime plus, per toy, its data and a few copies of its
-    Hessian in the batched solve (8 B x (npars² x 6 + data))."""
-    spec = config["likelihood"]["models"][wildcards.model]
-    npars, ndata = count_parameters(spec)
-    per_toy = 8 * (6 * npars**2 + 4 * ndata + 8 * npars)
-    return 1500 + toys_config(wildcards)["shard_size"] * per_toy // 2**20
+    """Memory of a shard job (diffpipe.resources.toy_shard_mem_mb)."""
+    npars, ndata = count_parameters(config["likelihood"]["models"][wildcards.model])
+    return toy_shard_mem_mb(npars, ndata, toys_config(wildcards)["shard_size"])
+
+
+def toys_runtime(wildcards):
+    """Minutes of a shard job (diffpipe.resources.toy_runtime)."""
+    npars, _ = count_parameters(config["likelihood"]["models"][wildcards.model])
+    return toy_runtime(npars, toys_config(wildcards)["shard_size"])
+
+
+def toy_hypotest_runtime(wildcards):
+    """Minutes of the toy CLs job: two toy samples (signal+background, background) per mu."""
+    npars, _ = count_parameters(config["likelihood"]["models"][wildcards.model])
+    cls = toys_config(wildcards)["cls"]
+    return toy_runtime(npars, 2 * cls["n"] * len(cls["mu"]) * 2)
+
+
+def grid_scan_resource(key):
+    """A grid scan job's mem_mb or runtime (diffpipe.resources.grid_scan_job)."""
+    return lambda wildcards: grid_scan_job(model_grid(wildcards)["points"])[key]
+
+
+def fractal_mem_mb(wildcards, threads):
+    return fractal_job(fractal_config(wildcards), threads)["mem_mb"]
+
+
+def fractal_runtime(wildcards, threads):
+    return fractal_job(fractal_config(wildcards), threads)["runtime"]
+
+
+def plot_fractal_mem_mb(wildcards):
+    return plot_fractal_job(fractal_config(wildcards))["mem_mb"]
+
+
+def plot_fractal_runtime(wildcards):
+    return plot_fractal_job(fractal_config(wildcards))["runtime"]
 
 
 def benchmark_inference_models():

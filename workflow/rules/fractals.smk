@@ -14,8 +14,8 @@ rule fractal:
         "../../environment.yml"
     threads: compute_threads()
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=fractal_mem_mb,
+        runtime=fractal_runtime,
         gpu=gpu_for("fractal"),
     params:
         fractal=fractal_config,
@@ -42,8 +42,8 @@ rule plot_fractal:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=plot_fractal_mem_mb,
+        runtime=plot_fractal_runtime,
         gpu=0,
     params:
         figures=config["figures"],
@@ -70,8 +70,8 @@ rule plot_fractals:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=plot_fractals_job(config["fractals"])["mem_mb"],
+        runtime=plot_fractals_job(config["fractals"])["runtime"],
         gpu=0,
     params:
         figures=config["figures"],

@@ -40,8 +40,8 @@ rule grid_scan:
         "../../environment.yml"
     threads: compute_threads()
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=grid_scan_resource("mem_mb"),
+        runtime=grid_scan_resource("runtime"),
         gpu=gpu_for("grid_scan"),
     params:
         model=model_definition,

@@ -18,7 +18,7 @@ rule toys:
     threads: compute_threads()
     resources:
         mem_mb=toys_mem_mb,
-        runtime=30,
+        runtime=toys_runtime,
         gpu=gpu_for("toys"),
     params:
         model=model_definition,
@@ -93,7 +93,7 @@ rule toy_hypotest:
     threads: compute_threads()
     resources:
         mem_mb=toys_mem_mb,
-        runtime=60,
+        runtime=toy_hypotest_runtime,
         gpu=gpu_for("toys"),
     params:
         model=model_definition,

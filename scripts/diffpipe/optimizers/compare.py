@@ -7,8 +7,15 @@ Gradient modes
 - hessian: exact gradient and exact Hessian (or Hessian-vector product) from JAX.
 
 Every call of f, the gradient and the Hessian is counted by a wrapper (scipy's own counters
-omit the evaluations spent inside finite differences), and f - f* is recorded per call, so
-"evaluations to reach the tolerance" is measured, not estimated. Failures are data.
+omit the evaluations spent inside finite differences), and f is recorded per call, so
+"evaluations to reach the tolerance" is measured, not estimated.
+
+The reference f* is the function's known minimum (registry functions, a likelihood model's fit,
+or `fstar` in the config). Without one, gaps are measured against f_best, the lowest f found by
+any method from any start of the problem, and the table, traces and report say so.
+
+Failures of a method are data; a problem whose every run fails, or whose configured f* lies
+above a value actually found, is an error (the config made the result wrong).
 """
 
 import logging
@@ -31,6 +38,10 @@ FD_STEP = np.sqrt(np.finfo(float).eps)
 TRACE_POINTS = 400  # stored points per trace (log-spaced over the evaluations)
 
 
+F_BEST_SOURCE = "none known: f_best, the lowest f found by any method from any start"
+F_BEST_NOTE = "no known minimum: gaps are f - f_best, f_best the lowest f any run found"
+
+
 class EvaluationBudgetExceeded(RuntimeError):
     """A run used up its evaluations of f (max_evaluations): recorded as a failed run."""
 
@@ -42,7 +53,8 @@ class Problem:
     Attributes:
         name: the problem's name in the config.
         fn: JAX-traceable scalar function of a 1-D float64 array.
-        fstar: the minimum value f* that f - f* is measured against.
+        fstar: the known minimum f* that gaps are measured against (None: none known; gaps
+            are measured against the best f found, f_best).
         minimiser: the unique minimiser (None: none unique; distances are not reported).
         note: what the table and report should say about the problem.
         numpy_fn: the same f in NumPy (about 30x cheaper per call than a jit dispatch).
@@ -51,7 +63,7 @@ class Problem:
 
     name: str
     fn: object
-    fstar: float
+    fstar: float | None
     minimiser: np.ndarray | None
     note: str = ""
     numpy_fn: object = None
@@ -95,23 +107,31 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
         func = make_ill_conditioned_quadratic(spec["condition"])
     else:
         func = resolve(spec["function"])
-    if func.minimum is None:
-        raise ValueError(f"problem {name}: function {spec['function']} has no known minimum f*")
     minimiser = func.minimiser(dim) if func.minimiser is not None else None
-    note = "" if minimiser is not None else "no unique minimiser: distance not defined, f - f* reported"
+    if "fstar" in spec:
+        fstar, source = float(spec["fstar"]), f"config key optimizers.problems.{name}.fstar"
+    elif func.minimum is not None:
+        fstar, source = float(func.minimum), "known minimum of the registry function"
+    else:
+        fstar, source = None, F_BEST_SOURCE
+    notes = []
+    if minimiser is None:
+        notes.append("no unique minimiser known: distance not defined")
+    if fstar is None:
+        notes.append(F_BEST_NOTE)
     definition.update(
         function=spec["function"],
         description=func.description,
-        fstar=float(func.minimum),
-        fstar_source="known minimum of the registry function",
+        fstar=fstar,
+        fstar_source=source,
         minimiser=minimiser.tolist() if minimiser is not None else None,
     )
     return Problem(
         name,
         lambda x: func.fn(x, jnp),
-        float(func.minimum),
+        fstar,
         minimiser,
-        note,
+        "; ".join(notes),
         lambda x: float(func.fn(x, np)),
         definition,
     )
@@ -137,20 +157,18 @@ def _as_array(fn, *args):
 
 
 class Counted:
-    """A problem's derivatives with call counters and the f - f* history of one run."""
+    """A problem's derivatives with call counters and the f history of one run."""
 
-    def __init__(self, problem: Problem, budget: int, target: float, compiled: Compiled | None = None):
+    def __init__(self, problem: Problem, budget: int, compiled: Compiled | None = None):
         compiled = compiled or Compiled(problem)
         self._f = problem.numpy_fn or compiled.f
         self._g, self._h, self._hvp = compiled.grad, compiled.hess, compiled.hvp
-        self.fstar = problem.fstar
         self.nfev = self.njev = self.nhev = 0
-        self.history: list[float] = []
-        self.budget, self.target = budget, target
-        self.first_hit: int | None = None  # evaluation count at which f - f* first reached the target
+        self.history: list[float] = []  # f at every counted evaluation
+        self.budget = budget
 
     def f(self, x):
-        """f, counted against the evaluation budget, with f - f* recorded.
+        """f, counted against the evaluation budget and recorded.
 
         Args:
             x: the point.
@@ -165,10 +183,7 @@ class Counted:
             raise EvaluationBudgetExceeded(f"stopped after {self.budget} evaluations of f (max_evaluations)")
         self.nfev += 1
         value = float(self._f(np.asarray(x, dtype=float)))
-        gap = value - self.fstar
-        self.history.append(gap)
-        if self.first_hit is None and gap <= self.target:
-            self.first_hit = self.nfev
+        self.history.append(value)
         return value
 
     def grad(self, x):
@@ -341,9 +356,10 @@ def run_one(
         compiled: the problem's compiled derivatives (built when None).
 
     Returns:
-        (record: one table row, trace: evaluations, f_gap, iterations, trajectory).
+        (record: one table row without the gap columns, trace: f at every evaluation, iterations,
+        trajectory); `gaps` adds the gaps once the reference f* is known.
     """
-    fun = Counted(problem, settings["max_evaluations"], settings["ftol_target"], compiled)
+    fun = Counted(problem, settings["max_evaluations"], compiled)
     trajectory = [np.asarray(x0, float).tolist()]
 
     def callback(intermediate_result):
@@ -369,7 +385,6 @@ def run_one(
     record["wall_time_s"] = time.perf_counter() - started
     warning_text = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
     final_f = fun.value(x) if x is not None else np.nan
-    f_gap = final_f - problem.fstar
     record.update(
         success=success,
         message=message + (f" [warnings: {warning_text}]" if warning_text else ""),
@@ -378,26 +393,73 @@ def run_one(
         njev=fun.njev,
         nhev=fun.nhev,
         final_f=float(final_f),
-        f_minus_fstar=f_gap,
         grad_norm=fun.exact_grad_norm(x) if x is not None else np.nan,
         distance_to_minimiser=(
             float(np.linalg.norm(np.asarray(x) - problem.minimiser))
             if x is not None and problem.minimiser is not None
             else np.nan
         ),
-        reached_target=bool(np.isfinite(f_gap) and f_gap <= settings["ftol_target"]),
-        evals_to_target=fun.first_hit,
     )
-    evaluations, f_gap = thin(fun.history)
     iterations, path = thin(trajectory)
     trace = {
         **{k: record[k] for k in ("method", "gradient_mode", "start")},
-        "evaluations": evaluations,
-        "f_gap": f_gap,
+        "f": fun.history,
         "iterations": iterations,
         "trajectory": path,
     }
     return record, trace
+
+
+def reference_value(problem: Problem, records: list[dict], traces: list[dict]) -> float:
+    """The f* that gaps are measured against: the known minimum, else f_best.
+
+    Args:
+        problem: the problem.
+        records: every run's record (with final_f).
+        traces: every run's trace (with the f history).
+
+    Returns:
+        f*, or the lowest finite f of any run when none is known.
+
+    Raises:
+        ValueError: a configured f* lies above a value that was found; or no run found any
+            finite f (nothing to measure against).
+    """
+    found = [v for t in traces for v in t["f"] if np.isfinite(v)]
+    found += [r["final_f"] for r in records if np.isfinite(r["final_f"])]
+    f_best = min(found) if found else None
+    if problem.fstar is not None:
+        source = problem.definition.get("fstar_source", "")
+        if (
+            f_best is not None
+            and source.startswith("config key")
+            and f_best < problem.fstar - 1e-9 * max(1.0, abs(problem.fstar))
+        ):
+            raise ValueError(f"{source} = {problem.fstar!r}, but f = {f_best!r} was found: f* is not the minimum")
+        return problem.fstar
+    if f_best is None:
+        raise ValueError(f"problem {problem.name}: no run evaluated f to a finite number; f_best is undefined")
+    return f_best
+
+
+def add_gaps(record: dict, trace: dict, fstar: float, target: float) -> None:
+    """Measure a run against the reference: gap columns in its record, thinned gaps in its trace.
+
+    Args:
+        record: the run's record (gains f_minus_fstar, reached_target, evals_to_target).
+        trace: the run's trace (its f history becomes evaluations and f_gap).
+        fstar: the reference f*.
+        target: the tolerance on f - f*.
+    """
+    gaps = [value - fstar for value in trace.pop("f")]
+    hit = next((i + 1 for i, gap in enumerate(gaps) if gap <= target), None)
+    f_gap = record["final_f"] - fstar
+    record.update(
+        f_minus_fstar=f_gap,
+        reached_target=bool(np.isfinite(f_gap) and f_gap <= target),
+        evals_to_target=hit,
+    )
+    trace["evaluations"], trace["f_gap"] = thin(gaps)
 
 
 def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict]]:
@@ -422,6 +484,18 @@ def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, lis
                 log.info("%s %s %s: %s nfev=%d", method, mode, record["start"], record["success"], record["nfev"])
                 rows.append({"problem": problem.name, **record})
                 traces.append(trace)
+    fstar = reference_value(problem, rows, traces)
+    problem.definition["reference_fstar"] = fstar
+    for record, trace in zip(rows, traces):
+        add_gaps(record, trace, fstar, settings["ftol_target"])
+    # Against f_best some run always "reaches the target": only a reported success counts then.
+    known = problem.fstar is not None
+    if rows and not any(r["success"] or (known and r["reached_target"]) for r in rows):
+        reasons = sorted({r["message"].split(" [warnings")[0] for r in rows})
+        raise ValueError(
+            f"optimizers.problems.{problem.name}: all {len(rows)} runs failed (none converged or reached the "
+            f"target): {'; '.join(reasons[:3])}. Check the function, its starts, maxiter and max_evaluations"
+        )
     return pd.DataFrame(rows), traces
 
 

@@ -53,8 +53,9 @@ def plot_convergence(traces: OptimizerTraces, style: dict):
         ax.set_title(method, fontsize="medium")
         ax.set_xlabel("evaluations of f")
         ax.legend(fontsize="small")
+    reference = "f*" if traces.problem.get("fstar") is not None else "f_best"  # no known minimum: f_best
     for ax in axes[:, 0]:
-        ax.set_ylabel("best f - f*")
+        ax.set_ylabel(f"best f - {reference}")
     for ax in axes.ravel()[len(methods) :]:
         ax.set_visible(False)
     fig.suptitle(f"{traces.problem['name']}: convergence from start {far_start}")

@@ -19,13 +19,20 @@ SETTINGS = {
 }
 
 
+def run_one(problem, method, mode, x0, settings):
+    """One run measured against the problem's known f*."""
+    record, trace = O.run_one(problem, method, mode, x0, settings)
+    O.add_gaps(record, trace, problem.fstar, settings["ftol_target"])
+    return record, trace
+
+
 def rosenbrock_problem(dim=2):
     return O.build_problem("rosen", {"function": "rosenbrock", "starts": [[0.0] * dim]})
 
 
 def test_jax_gradient_and_hessian_match_analytic_on_rosenbrock():
     problem = rosenbrock_problem(5)
-    fun = O.Counted(problem, 100, 1e-8)
+    fun = O.Counted(problem, 100)
     x = np.array([-1.2, 1.0, 0.3, 2.0, -0.5])
     np.testing.assert_allclose(fun.grad(x), REGISTRY["rosenbrock"].gradient(x), rtol=1e-12)
     p = np.linspace(-1, 1, 5)
@@ -34,7 +41,7 @@ def test_jax_gradient_and_hessian_match_analytic_on_rosenbrock():
 
 
 def test_trajectory_and_counters_are_recorded():
-    record, trace = O.run_one(rosenbrock_problem(), "BFGS", "jax", [-1.2, 1.0], SETTINGS)
+    record, trace = run_one(rosenbrock_problem(), "BFGS", "jax", [-1.2, 1.0], SETTINGS)
     assert record["success"] and record["reached_target"]
     assert trace["trajectory"][0] == [-1.2, 1.0]
     np.testing.assert_allclose(trace["trajectory"][-1], [1.0, 1.0], atol=1e-4)
@@ -44,24 +51,24 @@ def test_trajectory_and_counters_are_recorded():
 
 
 def test_exact_gradient_needs_fewer_evaluations_than_finite_differences():
-    fd, _ = O.run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], SETTINGS)
-    exact, _ = O.run_one(rosenbrock_problem(), "BFGS", "jax", [-1.2, 1.0], SETTINGS)
+    fd, _ = run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], SETTINGS)
+    exact, _ = run_one(rosenbrock_problem(), "BFGS", "jax", [-1.2, 1.0], SETTINGS)
     assert 0 < exact["evals_to_target"] < fd["evals_to_target"]
 
 
 def test_failing_method_is_recorded_not_raised():
     # NaN beyond x0 > 0.5: the trust-region step fails on it; the run must come back as data.
     problem = O.Problem("bad", lambda x: jnp.sum(x**2) + jnp.where(x[0] > 0.5, jnp.nan, 0.0), 0.0, np.zeros(2))
-    record, _ = O.run_one(problem, "trust-exact", "hessian", [2.0, 2.0], SETTINGS)
+    record, _ = run_one(problem, "trust-exact", "hessian", [2.0, 2.0], SETTINGS)
     assert record["success"] is False and record["message"]
-    budget, _ = O.run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], {**SETTINGS, "max_evaluations": 10})
+    budget, _ = run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], {**SETTINGS, "max_evaluations": 10})
     assert budget["success"] is False and "max_evaluations" in budget["message"]
 
 
 def test_unique_minimiser_absent_for_the_notebook_hyperplane():
     problem = O.build_problem("nb", {"function": "sum_of_shifts_squared", "starts": [[2.0, 2.0, 2.0, 2.0]]})
     assert problem.minimiser is None and "no unique minimiser" in problem.note
-    record, _ = O.run_one(problem, "BFGS", "jax", [2.0, 2.0, 2.0, 2.0], SETTINGS)
+    record, _ = run_one(problem, "BFGS", "jax", [2.0, 2.0, 2.0, 2.0], SETTINGS)
     assert np.isnan(record["distance_to_minimiser"]) and record["f_minus_fstar"] <= 1e-8
 
 
@@ -100,5 +107,32 @@ def test_counting_nll_problem_uses_the_likelihood_model():
 
 
 def test_never_reaching_the_target_is_null_not_minus_one():
-    record, _ = O.run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], {**SETTINGS, "max_evaluations": 10})
+    record, _ = run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], {**SETTINGS, "max_evaluations": 10})
     assert record["evals_to_target"] is None
+
+
+def test_a_function_without_known_minimum_is_measured_against_the_best_f_found(tmp_path, monkeypatch):
+    (tmp_path / "bowl_mod.py").write_text("def bowl(x, xp):\n    return xp.sum((x - 2.0) ** 2) + 3.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    problem = O.build_problem("bowl", {"function": "bowl_mod:bowl", "starts": [[0.0, 0.0]]})
+    assert problem.fstar is None and "f_best" in problem.note and "f_best" in problem.definition["fstar_source"]
+    table, traces = O.compare(problem, [[0.0, 0.0], [5.0, -1.0]], {**SETTINGS, "methods": ["BFGS", "Newton-CG"]})
+    f_best = problem.definition["reference_fstar"]
+    assert f_best == pytest.approx(3.0, abs=1e-10) and f_best == table["final_f"].min()
+    assert table["f_minus_fstar"].min() == 0.0 and (table["f_minus_fstar"] >= 0).all()
+    assert table["reached_target"].sum() >= len(table) - 2
+    assert all(min(t["f_gap"]) >= 0 and t["evaluations"][-1] > 0 for t in traces)
+
+
+def test_a_configured_fstar_is_used_and_one_above_a_found_value_is_an_error():
+    spec = {"function": "sin_cos_mix", "starts": [[1.0]], "fstar": -1.0}
+    problem = O.build_problem("sc", spec)
+    assert problem.fstar == -1.0 and "fstar" in problem.definition["fstar_source"]
+    with pytest.raises(ValueError, match=r"optimizers.problems.sc.fstar = -1.0, but f = .* f\* is not the minimum"):
+        O.compare(problem, [[1.0]], {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["jax"]})
+
+
+def test_every_run_failing_is_an_error_naming_the_problem():
+    settings = {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["none", "jax"], "max_evaluations": 2}
+    with pytest.raises(ValueError, match=r"optimizers.problems.rosen: all 2 runs failed.*max_evaluations"):
+        O.compare(rosenbrock_problem(), [[-1.2, 1.0]], settings)
