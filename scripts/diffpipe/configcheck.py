@@ -423,7 +423,7 @@ def probe_function(ref: str, points: list, where: str) -> None:
         _probe_function(ref, points, where)
 
 
-PROBE_TIMEOUT_S = 10
+PROBE_TIMEOUT_S = 5  # with start-up and imports, a check stays under 10 s
 
 
 @contextlib.contextmanager
