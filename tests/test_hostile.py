@@ -148,7 +148,7 @@ CASES = {
         "fractals.big",
     ),
     "toy shard over the memory cap": (
-        {"compute": {"max_mem_mb": 2000}, "toys": {"counting": {"shard_size": 10000000, "n": 10000000}}},
+        {"compute": {"max_mem_mb": 4000}, "toys": {"counting": {"shard_size": 10000000, "n": 10000000}}},
         {},
         [],
         "toys.counting.shard_size",

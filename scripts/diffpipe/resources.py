@@ -128,7 +128,7 @@ def grid_scan_job(points: int) -> dict[str, int]:
     """
     cells = points * points
     return {
-        "mem_mb": 2000 + _mb(cells * 8 * 8),  # value, 2 gradient components, parameters, temporaries
+        "mem_mb": 3000 + _mb(cells * 8 * 8),  # value, 2 gradient components, parameters, temporaries
         "runtime": MIN_RUNTIME + 10 + int(math.ceil(cells * GRID_POINT_SECONDS / 60)),
     }
 
