@@ -9,6 +9,7 @@ mtime-for-mtime unchanged. The README's table of bad inputs lists these cases.
 import copy
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -309,8 +310,6 @@ def hostile_dir(pipeline_run):
     for name in ("hostile", "config/experiments/hostile_bad.yaml", "config/experiments/hostile_list.yaml"):
         path = pipeline_run / name
         if path.is_dir():
-            import shutil
-
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
@@ -324,8 +323,6 @@ def test_there_are_at_least_forty_hostile_inputs():
 def test_hostile_input_stops_before_any_job_with_one_message(hostile_dir, case):
     overlay, files, args, expected = CASES[case]
     work = hostile_dir
-    import shutil
-
     shutil.rmtree(work / "hostile", ignore_errors=True)
     write_files(work, files)
     if overlay is not None:

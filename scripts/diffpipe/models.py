@@ -317,14 +317,13 @@ def _check_observations(spec: Mapping, workspace, model) -> None:
 
 def _check_likelihood_finite(spec: Mapping, model, data: np.ndarray) -> None:
     """The log-likelihood at the suggested start is finite (else no fit can start)."""
+    key = "workspace" if "workspace" in spec else "simple"
     init = np.asarray(model.config.suggested_init(), dtype=np.float64)
     try:
         value = float(np.asarray(model.logpdf(init, data)).reshape(-1)[0])
     except Exception as err:  # pyhf/NumPy raise several types for inconsistent specifications
-        key = "workspace" if "workspace" in spec else "simple"
         raise ModelError(key, f"the likelihood cannot be evaluated: {err}") from None
     if not np.isfinite(value):
-        key = "workspace" if "workspace" in spec else "simple"
         raise ModelError(key, f"the log-likelihood at the suggested start is {value} (zero expected yield in a bin?)")
 
 

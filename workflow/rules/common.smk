@@ -1,13 +1,12 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
 import os
 import re
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+# The package folder (put on sys.path by rules/configfile.smk, included first).
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
-sys.path.insert(0, str(SCRIPTS))
 
 from diffpipe.codedeps import import_closure  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
