@@ -18,13 +18,15 @@ kind with its fields and units.
 import io as _io
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from diffpipe.io import NOT_FINITE_REASON, from_json, plain, to_json, write_with
 from diffpipe.provenance import Provenance
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: jobs without tables skip ~0.3 s
+    import pandas as pd
 
 VERSION = 1
 TABLE_PREFIX = "# diffpipe "
@@ -118,7 +120,7 @@ class TableArtifact(Artifact):
     """An artifact stored as CSV behind a one-line JSON header; `table` is its DataFrame."""
 
     PAYLOAD: ClassVar[tuple[str, ...]] = ("table",)
-    table: pd.DataFrame
+    table: "pd.DataFrame"
 
     @staticmethod
     def _dump(tmp: Path, header: dict, payload: dict) -> None:
@@ -131,6 +133,8 @@ class TableArtifact(Artifact):
         first, _, body = path.read_text(encoding="utf-8").partition("\n")
         if not first.startswith(TABLE_PREFIX):
             raise ArtifactError(f"{path}: no diffpipe header line; not a {cls.KIND or 'table'} artifact")
+        import pandas as pd
+
         table = pd.read_csv(_io.StringIO(body)) if body.strip() else pd.DataFrame()
         return from_json(first[len(TABLE_PREFIX) :]), {"table": table}
 

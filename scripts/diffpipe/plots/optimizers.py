@@ -52,7 +52,17 @@ def plot_convergence(traces: OptimizerTraces, style: dict):
             ax.loglog(run["evaluations"], gap, MODE_STYLE[run["gradient_mode"]], label=run["gradient_mode"])
         ax.set_title(method, fontsize="medium")
         ax.set_xlabel("evaluations of f")
-        ax.legend(fontsize="small")
+    handles = {}  # one legend for the figure: every panel draws the same gradient modes
+    for ax in axes.ravel():
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.subplots_adjust(hspace=0.35)
+    spare = axes.ravel()[len(methods) :]
+    if len(spare):  # in the first unused panel's place, else above the panels' right edge
+        legend_at = {"loc": "center", "bbox_to_anchor": spare[0].get_position().bounds}
+    else:
+        legend_at = {"loc": "upper right"}
+    fig.legend(handles.values(), handles.keys(), title="gradient", **legend_at)
     reference = "f*" if traces.problem.get("fstar") is not None else "f_best"  # no known minimum: f_best
     for ax in axes[:, 0]:
         ax.set_ylabel(f"best f - {reference}")

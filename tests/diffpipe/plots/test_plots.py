@@ -2,12 +2,15 @@
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
+from scipy.stats import norm
 
-from diffpipe import artifacts
+from diffpipe import artifacts, figstyle
 from diffpipe.plots import fractals as plot_fractals
 from diffpipe.plots import gradients as plot_gradients
 from diffpipe.plots import likelihood as plot_likelihood
 from diffpipe.plots import optimizers as plot_optimizers
+from diffpipe.plots import toys as plot_toys
 
 STYLE = {"format": "png", "dpi": 40, "colormap": "viridis", "width": 3.0, "height": 2.0}
 
@@ -38,6 +41,8 @@ def test_optimizer_plots_draw_one_panel_per_method_and_mark_missing_bars():
     assert plot_optimizers.farthest_start(runs) == "[9]"
     fig = plot_optimizers.plot_convergence(traces, STYLE)
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["BFGS", "CG"]
+    assert [ax.get_legend() for ax in fig.axes] == [None, None]  # one legend for the figure
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["none", "jax"]
     assert "[9]" in fig._suptitle.get_text()
     table = pd.DataFrame(
         {"method": ["BFGS", "BFGS"], "gradient_mode": ["none", "jax"], "evals_to_target": pd.array([10, None], "Int64")}
@@ -85,3 +90,32 @@ def test_fractal_image_uses_the_corrected_shading_and_the_artifacts_coordinates(
     assert np.isfinite(data).all() and data.max() == 0.0
     assert list(image.get_extent()) == [-1, 2, -1, 1]
     assert fig.axes[0].get_title() == "j: Julia c = -0.7+0.2i"
+
+
+def test_figures_get_plain_text_log_labels_and_no_minor_ticks_over_many_decades(tmp_path):
+    assert [figstyle.log_tick_label(v) for v in (1e-16, 1e-3, 1.0, 10.0, 2e5, 0.5, 0.0)] == [
+        "10\u207b\u00b9\u2076",
+        "10\u207b\u00b3",
+        "1",
+        "10\u00b9",
+        "200000",
+        "0.5",
+        "",
+    ]
+    fig, axes = figstyle.new_figure(STYLE, ncols=2)
+    wide, narrow = axes[0]
+    wide.loglog([1, 10], [1e-12, 1.0])  # 12 decades on y, 1 on x
+    narrow.semilogy([0, 1], [1.0, 50.0])  # under 2 decades
+    path = tmp_path / "f.png"
+    figstyle.save(fig, str(path), STYLE)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert isinstance(wide.yaxis.get_minor_locator(), ticker.NullLocator)
+    assert not isinstance(wide.xaxis.get_minor_locator(), ticker.NullLocator)
+    assert not isinstance(narrow.yaxis.get_minor_locator(), ticker.NullLocator)
+    assert wide.yaxis.get_major_formatter()(1e-6) == "10\u207b\u2076"
+    assert not isinstance(narrow.xaxis.get_major_formatter(), ticker.FuncFormatter)  # linear axis untouched
+
+
+def test_coverage_plot_draws_the_unit_normal_density():
+    x = np.linspace(-6.0, 6.0, 121)
+    np.testing.assert_allclose(plot_toys.normal_pdf(x), norm.pdf(x), rtol=1e-14, atol=0.0)
