@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffpipe.runtime import import_tensorflow
+
 LANES = 32  # pixels iterated together (four AVX2 vectors of float32 per array)
 CHECK_EVERY = 16  # steps between looks at which lanes are finished
 ROWS_PER_TASK = 4  # rows whose pixels one thread's queue holds
@@ -303,7 +305,7 @@ _TF_LOOP = None
 def _tf_loop():
     global _TF_LOOP
     if _TF_LOOP is None:
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         @tf.function(jit_compile=True)
         def run(z, c, iterations, threshold):
@@ -329,7 +331,7 @@ def counts_tensorflow(plane: Plane) -> np.ndarray:
     Returns:
         int32 counts from XLA through TensorFlow (complex64, no early exit).
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     z, c = plane.start(np.complex64)
     run = _tf_loop()
@@ -346,7 +348,7 @@ def counts_tensorflow_eager(plane: Plane) -> np.ndarray:
     Returns:
         The notebook's float32 counts, cast to int32.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     z0, c0 = plane.start(np.complex64)
     zs, cs = tf.constant(z0), tf.constant(c0)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffpipe.runtime import import_tensorflow
+
 ArrayFn = Callable[..., object]
 
 
@@ -224,7 +226,7 @@ class _TFNamespace:
     """The subset of the array API the registry uses, mapped onto TensorFlow."""
 
     def __getattr__(self, item):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         table = {
             "sum": tf.reduce_sum,

@@ -105,6 +105,29 @@ def enable_compilation_cache(folder: str = COMPILE_CACHE) -> None:
             sys.modules["jax"].config.update(key, value)
 
 
+def import_tensorflow():
+    """Import TensorFlow without the Keras it loads eagerly (~1 s of a TF job's ~4 s start-up).
+
+    TensorFlow's `__init__` imports `keras.src.optimizers` only to register optimizers for
+    SavedModel loading and skips it when Keras cannot be imported; nothing here uses Keras or
+    SavedModel. Keras is blocked only for that import, so `tf.keras` still loads when used.
+
+    Returns:
+        The `tensorflow` module.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    block = "keras" not in sys.modules
+    if block:
+        sys.modules["keras"] = None  # makes `import keras...` raise ImportError
+    try:
+        import tensorflow
+    finally:
+        if block and sys.modules.get("keras", False) is None:
+            del sys.modules["keras"]
+    return tensorflow
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far.
 

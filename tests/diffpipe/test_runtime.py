@@ -69,3 +69,33 @@ with logged(job_from_snakemake(smk)):
     assert "rule demo failed" in text and "RuntimeError: the job broke" in text and "Traceback" in text
     assert "rule demo failed" in result.stderr  # the console sees the log record too
     assert not stale.exists()  # an earlier attempt's temporary file is removed when the job starts
+
+
+def test_tensorflow_is_imported_without_keras_and_keras_still_loads_when_used():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = """
+import sys
+from diffpipe.runtime import import_tensorflow
+tf = import_tensorflow()
+assert not any(name == "keras" or name.startswith("keras.") for name in sys.modules), "keras was imported"
+assert "keras" not in sys.modules  # the block is lifted after the import
+x = tf.Variable(3.0)
+with tf.GradientTape() as tape:
+    y = (x - 1.0) ** 2
+assert float(tape.gradient(y, x)) == 4.0
+assert import_tensorflow() is tf
+import keras  # a job that wants Keras can still have it
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "scripts"), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"

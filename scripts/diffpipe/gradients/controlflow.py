@@ -15,6 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from diffpipe.runtime import import_tensorflow
+
 THRESHOLD = 2.0
 STEPS = 10
 
@@ -118,7 +120,7 @@ def tf_value_and_derivative(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         (f(x), f'(x)) as NumPy arrays.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     from diffpipe.functions import TF_NAMESPACE
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from diffpipe.functions import TF_NAMESPACE, TestFunction, resolve
+from diffpipe.runtime import import_tensorflow
 
 log = logging.getLogger("diffpipe")
 
@@ -44,7 +45,7 @@ def tf_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
     Returns:
         The gradient, float64.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     x = tf.Variable(np.asarray(point, dtype=np.float64))
     with tf.GradientTape() as tape:
