@@ -13,4 +13,6 @@ run_pipeline_timing(
     output=snakemake.output.timing,
     notebook_script=snakemake.input.notebook_script,
     vs_notebook=snakemake.params.vs_notebook,
+    profile=pipeline["profile_jobs"],
+    plot_job_s=snakemake.params.plot_job_s,
 )

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -110,9 +111,15 @@ def numeric_digests(results: Path) -> dict[str, str]:
     }
 
 
+# Wall times of the session's full runs of the small config (the SLURM test compares them).
+RUN_WALL_S: dict[str, float] = {}
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
     """One full run of the real pipeline on the small config, shared by the workflow tests."""
     workdir = copy_project(tmp_path_factory.mktemp("pipeline"))
+    started = time.perf_counter()
     snakemake(workdir)
+    RUN_WALL_S["local"] = time.perf_counter() - started
     return workdir

@@ -9,10 +9,12 @@ import json
 import os
 import shutil
 import subprocess
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_project, numeric_digests, require, snakemake
+from conftest import ROOT, RUN_WALL_S, copy_project, numeric_digests, require, snakemake
 
 pytestmark = pytest.mark.slurm
 HARNESS = ROOT / "tests" / "harness"
@@ -60,8 +62,10 @@ def run_on_slurm(workdir: Path, *args: str):
 def slurm_run(slurm_cluster, tmp_path_factory):
     workdir = copy_project(tmp_path_factory.mktemp("slurm"))
     first = last_job_id()
+    started = time.perf_counter()
     run_on_slurm(workdir)
-    return workdir, sacct("JobName", "Comment", "State", "AllocTRES", since_job=first)
+    RUN_WALL_S["slurm"] = time.perf_counter() - started
+    return workdir, sacct("JobName", "Comment", "State", "AllocTRES", "Submit", "Start", "End", since_job=first)
 
 
 def local_rules() -> set[str]:
@@ -133,3 +137,35 @@ def test_failing_job_is_retried_and_leaves_nothing_half_written(slurm_cluster, t
     table = workdir / "results" / "gradients" / "gradients.csv"
     assert "flaky" in table.read_text()
     assert not list((workdir / "results").rglob("*.partial*"))
+
+
+def test_slurm_wall_time_against_a_local_run_is_measured(slurm_run, pipeline_run, tmp_path):
+    """The small config's wall time on this SLURM against the same config run locally (2 cores).
+
+    A measurement, not a speed check (speed targets live in `make bench`): written as JSON to
+    $DIFFPIPE_SLURM_TIMING (.ci/run prints it), with where the SLURM time went: each submission's
+    wait in the queue and its run time (Snakemake starting inside the job, then the rule).
+    """
+    _, jobs = slurm_run
+    seconds = {}
+    for job in jobs:
+        submit, start, end = (datetime.fromisoformat(job[k]) for k in ("Submit", "Start", "End"))
+        seconds[job["Comment"]] = {"queued_s": (start - submit).total_seconds(), "ran_s": (end - start).total_seconds()}
+    record = {
+        "config": "config/experiments/small.yaml",
+        "local_s": round(RUN_WALL_S["local"], 1),
+        "slurm_s": round(RUN_WALL_S["slurm"], 1),
+        "ratio": round(RUN_WALL_S["slurm"] / RUN_WALL_S["local"], 2),
+        "target_ratio": 2.0,
+        "submissions": len(jobs),
+        "queued_s_total": round(sum(s["queued_s"] for s in seconds.values()), 1),
+        "ran_s_total": round(sum(s["ran_s"] for s in seconds.values()), 1),
+        "jobs": seconds,
+    }
+    out = Path(os.environ.get("DIFFPIPE_SLURM_TIMING") or tmp_path / "slurm_timing.json")
+    out.write_text(json.dumps(record, indent=1, sort_keys=True))
+    assert record["submissions"] == len({j["Comment"] for j in jobs})  # one submission per job: no group here
+    assert all(s["queued_s"] >= 0 and s["ran_s"] >= 0 for s in seconds.values()), seconds
+    assert (
+        record["local_s"] > 0 and record["slurm_s"] > record["ran_s_total"] / 2
+    )  # two CPUs: runs overlap at most 2-fold

@@ -364,11 +364,15 @@ class PipelineTiming(JsonArtifact):
         runs: per config: config, cores, clean_run_s, noop_rerun_s, noop_dry_run_s, targets
             and whether each was met.
         cpu: the machine (see `BenchmarkTable.cpu`).
+        jobs: jobs run again alone after a clean run: config, rule, job, job_s, import_s
+            (top-level imports, `python -X importtime`), import_share, top_imports, and for
+            plot jobs job_s_target and job_s_met.
     """
 
     KIND: ClassVar[str] = "pipeline_timing"
     runs: list[dict]
     cpu: dict
+    jobs: list[dict] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)

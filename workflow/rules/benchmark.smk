@@ -103,6 +103,7 @@ rule pipeline_timing:
         pipeline=config["benchmark"]["pipeline"],
         targets=config["benchmark"]["targets"]["pipeline"],
         vs_notebook=config["benchmark"]["targets"]["pipeline_vs_notebook"],
+        plot_job_s=config["benchmark"]["targets"]["plot_job_s"],
     script:
         entry_script("pipeline_timing")
 

@@ -4,9 +4,12 @@ For each measured config: a clean `snakemake --cores N` run, a no-op rerun, and 
 (`snakemake -n`, the cost of parsing the workflow and checking the config when nothing changed).
 A synthetic config with many likelihood models measures how parsing scales with models. The seed
 notebook as one script (resources/notebook_script.py) runs in the same job, and each clean run is
-reported as a ratio to it.
+reported as a ratio to it. After a clean run, the jobs of chosen rules are run again alone, each
+under `python -X importtime`, from the scripts Snakemake kept: their wall time with nothing else
+running (plot jobs have a target) and how much of it was importing, by package.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +60,102 @@ def timed(workdir: Path, *args: str) -> float:
     return time.perf_counter() - started
 
 
+IMPORT_LINE = re.compile(r"^import time:\s*(\d+)\s*\|\s*(\d+)\s*\|( +)(\S+)\s*$")
+LOG_PATH = re.compile(rb"results/logs/[A-Za-z0-9_./-]+?\.log")
+
+
+def import_seconds(lines: list[str]) -> tuple[float, dict[str, float]]:
+    """Import time from `python -X importtime` output.
+
+    Args:
+        lines: the output (other lines are ignored).
+
+    Returns:
+        (total seconds of the top-level imports, top-level module -> cumulative seconds).
+    """
+    modules: dict[str, float] = {}
+    for line in lines:
+        match = IMPORT_LINE.match(line)
+        if match and len(match.group(3)) == 1:  # one space: imported by the script itself, not nested
+            modules[match.group(4)] = modules.get(match.group(4), 0.0) + int(match.group(2)) / 1e6
+    return sum(modules.values()), modules
+
+
+def kept_scripts(workdir: Path) -> dict[str, list[Path]]:
+    """The job scripts Snakemake kept (`--skip-script-cleanup`), by rule.
+
+    Args:
+        workdir: the project copy after a run.
+
+    Returns:
+        rule -> its jobs' scripts (`.snakemake/scripts/tmpXXXX.<rule>.py`), in name order.
+    """
+    scripts: dict[str, list[Path]] = {}
+    for path in sorted((workdir / ".snakemake" / "scripts").glob("tmp*.py")):
+        scripts.setdefault(path.name.split(".")[-2], []).append(path)
+    return scripts
+
+
+def profile_job(workdir: Path, script: Path, rule: str) -> dict:
+    """Run one job's kept script again, alone, under `python -X importtime`.
+
+    Imports before the job opens its log go to standard error; those after (the lazy ones
+    inside functions: JAX, pyhf, TensorFlow) to the job's log, whose path is in the script.
+
+    Args:
+        workdir: the project copy.
+        script: the kept script.
+        rule: its rule.
+
+    Returns:
+        rule, job (the log's name under results/logs), job_s, import_s, import_share and
+        top_imports (the three costliest top-level imports).
+
+    Raises:
+        RuntimeError: when the job fails.
+    """
+    found = LOG_PATH.search(script.read_bytes())
+    log = workdir / found.group(0).decode() if found else None
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script)], cwd=workdir, capture_output=True, text=True, timeout=3600
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"job script {script.name} failed:\n{result.stderr[-3000:]}")
+    lines = result.stderr.splitlines() + (log.read_text(errors="replace").splitlines() if log and log.is_file() else [])
+    total, modules = import_seconds(lines)
+    top = sorted(modules.items(), key=lambda item: -item[1])[:3]
+    name = str(Path(found.group(0).decode()).relative_to("results/logs").with_suffix("")) if found else rule
+    return {
+        "rule": rule,
+        "job": name,
+        "job_s": round(elapsed, 2),
+        "import_s": round(total, 2),
+        "import_share": round(total / elapsed, 2) if elapsed > 0 else None,
+        "top_imports": ", ".join(f"{module} {seconds:.2f}" for module, seconds in top),
+    }
+
+
+def profile_jobs(workdir: Path, which: str) -> list[dict]:
+    """Profile the kept jobs of a run: one job per rule ("rules") or every plot job ("plots").
+
+    Args:
+        workdir: the project copy after a run with `--skip-script-cleanup`.
+        which: "rules" or "plots".
+
+    Returns:
+        `profile_job` rows, costliest first.
+    """
+    rows = []
+    for rule, scripts in kept_scripts(workdir).items():
+        if which == "plots" and rule.startswith("plot_"):
+            rows += [profile_job(workdir, script, rule) for script in scripts]
+        elif which == "rules":
+            rows.append(profile_job(workdir, scripts[0], rule))
+    return sorted(rows, key=lambda row: -row["job_s"])
+
+
 def many_models_config(base: dict, models: int) -> dict:
     """A config with `models` copies of the first likelihood model (parse-time scaling).
 
@@ -82,7 +181,7 @@ def many_models_config(base: dict, models: int) -> dict:
     return config
 
 
-def measure(config: dict, label: str, cores: int, clean: bool) -> dict:
+def measure(config: dict, label: str, cores: int, clean: bool, jobs: str | None = None) -> tuple[dict, list[dict]]:
     """Time one config in a fresh copy of the project.
 
     Args:
@@ -91,22 +190,29 @@ def measure(config: dict, label: str, cores: int, clean: bool) -> dict:
         cores: --cores of the clean run.
         clean: also time a clean run and a no-op rerun (else only the no-op dry run, after
             one dry run that fills the parse-time check cache).
+        jobs: after the clean run, profile one job per rule ("rules"), every plot job
+            ("plots") or none (None); see `profile_jobs`.
 
     Returns:
-        config, cores, and clean_run_s, noop_rerun_s (when clean), noop_dry_run_s.
+        (row, job rows): the row has config, cores, and clean_run_s, noop_rerun_s (when
+        clean), noop_dry_run_s; each job row is a `profile_job` row with the config's label.
     """
+    profiled: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="diffpipe-bench-") as tmp:
         workdir = Path(tmp)
         copy_project(workdir)
         (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
         row: dict = {"config": label, "cores": cores}
         if clean:
-            row["clean_run_s"] = round(timed(workdir, "--cores", str(cores)), 2)
+            keep = ["--skip-script-cleanup"] if jobs else []
+            row["clean_run_s"] = round(timed(workdir, "--cores", str(cores), *keep), 2)
             row["noop_rerun_s"] = round(timed(workdir, "--cores", str(cores)), 2)
+            if jobs:
+                profiled = [{"config": label, **job} for job in profile_jobs(workdir, jobs)]
         else:
             timed(workdir, "-n")
         row["noop_dry_run_s"] = round(min(timed(workdir, "-n") for _ in range(3)), 2)
-    return row
+    return row, profiled
 
 
 def snakemake_floor() -> dict:
@@ -184,6 +290,22 @@ def with_targets(row: dict, targets: dict) -> dict:
     return row
 
 
+def with_plot_target(row: dict, plot_job_s: float | None) -> dict:
+    """Add the plot-job target to a plot job's profile row.
+
+    Args:
+        row: a `profile_job` row.
+        plot_job_s: the target (None: no target).
+
+    Returns:
+        The row, with job_s_target and job_s_met for a plot job.
+    """
+    if plot_job_s is not None and row["rule"].startswith("plot_"):
+        row["job_s_target"] = plot_job_s
+        row["job_s_met"] = bool(row["job_s"] <= plot_job_s)
+    return row
+
+
 def run_pipeline_timing(
     job,
     configs: dict,
@@ -193,6 +315,8 @@ def run_pipeline_timing(
     output: str,
     notebook_script: str | None = None,
     vs_notebook: dict | None = None,
+    profile: dict | None = None,
+    plot_job_s: float | None = None,
 ) -> None:
     """Rule `pipeline_timing`: clean, no-op and dry-run timings of whole configs.
 
@@ -205,6 +329,8 @@ def run_pipeline_timing(
         output: path of pipeline.json.
         notebook_script: the notebook as one script (None: no baseline).
         vs_notebook: `benchmark.targets.pipeline_vs_notebook`.
+        profile: config label -> which jobs to profile after its clean run ("rules", "plots").
+        plot_job_s: the longest a plot job may take alone (`benchmark.targets.plot_job_s`).
     """
     from diffpipe.artifacts import PipelineTiming
     from diffpipe.provenance import Provenance, cpu_info
@@ -213,12 +339,15 @@ def run_pipeline_timing(
     with logged(job):
         started = time.perf_counter()
         loaded = {label: yaml.safe_load((REPO_ROOT / path).read_text()) for label, path in configs.items()}
-        rows = [measure(config, label, cores, clean=True) for label, config in loaded.items()]
+        rows, jobs = [], []
+        for label, config in loaded.items():
+            row, profiled = measure(config, label, cores, clean=True, jobs=(profile or {}).get(label))
+            rows.append(row)
+            jobs += [with_plot_target(job_row, plot_job_s) for job_row in profiled]
         if many_models:
             base = next(iter(loaded.values()))
-            rows.append(
-                measure(many_models_config(base, many_models), f"{many_models} likelihood models", cores, False)
-            )
+            row, _ = measure(many_models_config(base, many_models), f"{many_models} likelihood models", cores, False)
+            rows.append(row)
         rows = [with_targets(row, targets) for row in rows]
         if notebook_script:
             baseline = notebook_script_timing(notebook_script)
@@ -231,6 +360,8 @@ def run_pipeline_timing(
             "targets": targets,
             "notebook_script": notebook_script,
             "vs_notebook": vs_notebook,
+            "profile": profile,
+            "plot_job_s": plot_job_s,
         }
         prov = Provenance.record(params, "cpu", time.perf_counter() - started)
-        PipelineTiming(runs=rows, cpu=cpu_info(), provenance=prov).write(output)
+        PipelineTiming(runs=rows, jobs=jobs, cpu=cpu_info(), provenance=prov).write(output)

@@ -657,7 +657,7 @@ def benchmark_context(inputs: dict, load) -> dict | None:
             toys.loc[toys["target_speedup"].notna() | toys["target_cold_s"].notna(), ["meets_target"]],
         ]
     )
-    flags = [v for run in timing.runs for k, v in run.items() if k.endswith("_met")]
+    flags = [v for run in timing.runs + timing.jobs for k, v in run.items() if k.endswith("_met")]
     return {
         "met": int(targeted["meets_target"].astype(bool).sum()) + sum(flags),
         "targets": len(targeted) + len(flags),
@@ -665,6 +665,7 @@ def benchmark_context(inputs: dict, load) -> dict | None:
         "fractals": table(fractals.table),
         "grid": table(grid.table),
         "pipeline": table(pd.DataFrame(timing.runs)),
+        "jobs": table(pd.DataFrame(timing.jobs)) if timing.jobs else None,
         "inference": table(load(inputs["benchmark_inference"]).table.drop(columns=["detail"]), floatfmt="{:.4g}"),
         "toys": table(toys, floatfmt="{:.4g}"),
         "figure": embed(inputs["benchmark_figure"], "benchmark"),

@@ -46,3 +46,38 @@ def test_the_notebook_script_runs_every_cell_and_renders_its_figures(tmp_path):
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["controlflow.png", "fractals.png", "likelihood_grid.png"]
     assert "ValueError" in out.stdout  # the notebook's raising f_dx(np.linspace(...)) cell, caught
+
+
+def test_import_seconds_sums_the_top_level_imports_only():
+    lines = [
+        "import time: self [us] | cumulative | imported package",
+        "import time:       100 |        100 |     numpy._core",
+        "import time:       200 |     300000 | numpy",
+        "import time:        50 |    1500000 | tensorflow",
+        "import time:        10 |     200000 | numpy",  # a second top-level entry of the same name adds up
+        "INFO some log record",
+    ]
+    total, modules = pipeline.import_seconds(lines)
+    assert modules == {"tensorflow": 1.5, "numpy": 0.5}
+    assert total == 2.0
+
+
+def test_kept_job_scripts_are_profiled_with_their_lazy_imports_from_the_job_log(tmp_path):
+    scripts = tmp_path / ".snakemake" / "scripts"
+    scripts.mkdir(parents=True)
+    log = "results/logs/plot_demo/one.log"
+    (tmp_path / "results" / "logs" / "plot_demo").mkdir(parents=True)
+    # A job that imports one module itself and whose log receives a lazily imported one.
+    (scripts / "tmpab12.plot_demo.py").write_text(
+        f"import colorsys\nopen({log!r}, 'w').write('import time:       5 |     250000 | jax\\n')\n"
+    )
+    (scripts / "tmpcd34.fit.py").write_text("import json\n")
+    rows = pipeline.profile_jobs(tmp_path, "plots")
+    assert [(r["rule"], r["job"]) for r in rows] == [("plot_demo", "plot_demo/one")]
+    row = rows[0]
+    assert row["import_s"] >= 0.25 and row["top_imports"].startswith("jax 0.25")
+    assert 0 < row["import_share"] and row["job_s"] > 0
+    assert {r["rule"] for r in pipeline.profile_jobs(tmp_path, "rules")} == {"plot_demo", "fit"}
+    flagged = pipeline.with_plot_target(dict(row, job_s=2.5), 2.0)
+    assert (flagged["job_s_target"], flagged["job_s_met"]) == (2.0, False)
+    assert "job_s_target" not in pipeline.with_plot_target({"rule": "fit", "job_s": 9.0}, 2.0)
