@@ -137,6 +137,34 @@ def profile_job(workdir: Path, script: Path, rule: str) -> dict:
     }
 
 
+def plot_floor(workdir: Path) -> dict:
+    """What any plot job pays before drawing: Python importing matplotlib's pyplot and NumPy.
+
+    Measured beside the plot jobs so that their times can be read against this machine's speed
+    at that moment (a shared machine's speed drifts by 2x over an hour).
+
+    Args:
+        workdir: where to run it.
+
+    Returns:
+        A `profile_job`-shaped row with rule "(floor)".
+    """
+    code = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot, numpy"
+    elapsed = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=workdir, check=True, capture_output=True, timeout=600)
+        elapsed.append(time.perf_counter() - started)
+    return {
+        "rule": "(floor)",
+        "job": "python -c 'import matplotlib.pyplot, numpy' (best of 3)",
+        "job_s": round(min(elapsed), 2),
+        "import_s": None,
+        "import_share": None,
+        "top_imports": "",
+    }
+
+
 def profile_jobs(workdir: Path, which: str) -> list[dict]:
     """Profile the kept jobs of a run: one job per rule ("rules") or every plot job ("plots").
 
@@ -145,7 +173,7 @@ def profile_jobs(workdir: Path, which: str) -> list[dict]:
         which: "rules" or "plots".
 
     Returns:
-        `profile_job` rows, costliest first.
+        `profile_job` rows, costliest first; for "plots", after a `plot_floor` row.
     """
     rows = []
     for rule, scripts in kept_scripts(workdir).items():
@@ -153,7 +181,8 @@ def profile_jobs(workdir: Path, which: str) -> list[dict]:
             rows += [profile_job(workdir, script, rule) for script in scripts]
         elif which == "rules":
             rows.append(profile_job(workdir, scripts[0], rule))
-    return sorted(rows, key=lambda row: -row["job_s"])
+    rows.sort(key=lambda row: -row["job_s"])
+    return [plot_floor(workdir), *rows] if which == "plots" else rows
 
 
 def many_models_config(base: dict, models: int) -> dict:
