@@ -16,8 +16,8 @@ from matplotlib import ticker  # noqa: E402
 from diffpipe.io import write_with  # noqa: E402
 
 # A log axis spanning more decades than this gets no minor ticks: eight per decade add hundreds
-# of tick artists to lay out (about half the drawing time of the optimizer figures) and no
-# reading a major tick per decade does not give.
+# of tick artists to lay out (about half the drawing time of the optimizer figures) and show
+# little that a major tick per decade does not.
 MINOR_TICKS_MAX_DECADES = 2.0
 PNG_COMPRESS_LEVEL = 1  # zlib level: ~0.1 s less per large figure than matplotlib's 6
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
