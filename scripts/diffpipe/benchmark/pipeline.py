@@ -88,7 +88,7 @@ def kept_scripts(workdir: Path) -> dict[str, list[Path]]:
         workdir: the project copy after a run.
 
     Returns:
-        rule -> its jobs' scripts (`.snakemake/scripts/tmpXXXX.<rule>.py`), in name order.
+        rule -> its jobs' scripts (`.snakemake/scripts/tmp<random>.<rule>.py`), in name order.
     """
     scripts: dict[str, list[Path]] = {}
     for path in sorted((workdir / ".snakemake" / "scripts").glob("tmp*.py")):
