@@ -166,6 +166,6 @@ def test_slurm_wall_time_against_a_local_run_is_measured(slurm_run, pipeline_run
     out.write_text(json.dumps(record, indent=1, sort_keys=True))
     assert record["submissions"] == len({j["Comment"] for j in jobs})  # one submission per job: no group here
     assert all(s["queued_s"] >= 0 and s["ran_s"] >= 0 for s in seconds.values()), seconds
-    assert (
-        record["local_s"] > 0 and record["slurm_s"] > record["ran_s_total"] / 2
-    )  # two CPUs: runs overlap at most 2-fold
+    assert record["local_s"] > 0
+    # Two CPUs: at most two submissions run at once, so their run times fit in twice the wall time.
+    assert record["slurm_s"] > record["ran_s_total"] / 2

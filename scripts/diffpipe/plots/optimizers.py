@@ -66,7 +66,7 @@ def plot_convergence(traces: OptimizerTraces, style: dict):
     reference = "f*" if traces.problem.get("fstar") is not None else "f_best"  # no known minimum: f_best
     for ax in axes[:, 0]:
         ax.set_ylabel(f"best f - {reference}")
-    for ax in axes.ravel()[len(methods) :]:
+    for ax in spare:
         ax.set_visible(False)
     fig.suptitle(f"{traces.problem['name']}: convergence from start {far_start}")
     return fig
