@@ -374,6 +374,19 @@ def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
     )
 
 
+def _with_rates(model, extra, evaluate):
+    """evaluate() with the model's nominal rates replaced by `extra` (None: the model's own)."""
+    main = model.main_model
+    if extra is None:
+        return evaluate()
+    saved = main.nominal_rates
+    main.nominal_rates = extra
+    try:
+        return evaluate()
+    finally:
+        main.nominal_rates = saved
+
+
 def make_nll(model):
     """-ln L(pars, data, extra) of a pyhf model (jax backend).
 
@@ -388,17 +401,49 @@ def make_nll(model):
     """
 
     def nll(pars, data, extra=None):
-        main = model.main_model
-        if extra is None:
-            return -model.logpdf(pars, data)[0]
-        saved = main.nominal_rates
-        main.nominal_rates = extra
-        try:
-            return -model.logpdf(pars, data)[0]
-        finally:
-            main.nominal_rates = saved
+        return _with_rates(model, extra, lambda: -model.logpdf(pars, data)[0])
 
     return nll
+
+
+def make_expected(model):
+    """The expected data (main + auxiliary) expected(pars, extra) of a pyhf model (jax backend).
+
+    Args:
+        model: a pyhf model.
+
+    Returns:
+        The function (`extra`: replacement nominal rates, as in `make_nll`).
+    """
+
+    def expected(pars, extra=None):
+        return _with_rates(model, extra, lambda: model.expected_data(pars))
+
+    return expected
+
+
+def nominal_rates(model, spec: Mapping) -> np.ndarray:
+    """The nominal rates a workspace specification gives a model of the same structure.
+
+    Laid out as pyhf's `main_model.nominal_rates` (1, samples, 1, bins): per sample of
+    `model.config.samples`, its data in each channel of `model.config.channels` in turn
+    (zeros where the channel has no such sample). Used for the patches of a signal grid, which
+    differ from the model's own specification only in sample yields.
+
+    Args:
+        model: a pyhf model.
+        spec: a workspace specification with the model's channels, samples and bins.
+
+    Returns:
+        The rates as float64.
+    """
+    config = model.config
+    data = {(c["name"], s["name"]): s["data"] for c in spec["channels"] for s in c["samples"]}
+    rows = [
+        np.concatenate([data.get((c, sample), np.zeros(config.channel_nbins[c])) for c in config.channels])
+        for sample in config.samples
+    ]
+    return np.asarray(rows, dtype=np.float64)[None, :, None, :]
 
 
 def nll_function(model, data):

@@ -195,6 +195,8 @@ class Solver:
         self._solve = jax.jit(solve)
         self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
         self.extra = None
+        # the model's compiled expected data, set by its first user (shared like the fit)
+        self.expected = None
 
     def fit(self, x0, data, fixed=None, values=None, batched: bool = False, bounds=None) -> FitBatch:
         """Fit several problems (rows), one by one or in one vmapped call.

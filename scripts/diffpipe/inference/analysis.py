@@ -5,12 +5,13 @@ the same compiled fit (`diffpipe.solver.Solver`) and the same nominal fit, so a 
 once per job however many fits its products need.
 """
 
+import copy
 import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffpipe.models import make_nll
+from diffpipe.models import make_expected, make_nll
 from diffpipe.solver import FitBatch, Solver, fit_all
 
 log = logging.getLogger("diffpipe")
@@ -40,7 +41,6 @@ class Analysis:
     solver: Solver
     refits: int = 0
     _best: FitBatch | None = field(default=None, repr=False)
-    _expected: object = field(default=None, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -101,7 +101,7 @@ class Analysis:
         return ~np.asarray(self.fixed, bool)
 
     def expected_data(self, pars: np.ndarray) -> np.ndarray:
-        """The model's expected data (main + auxiliary), compiled once.
+        """The model's expected data (main + auxiliary; the solver's nominal rates), compiled once.
 
         Args:
             pars: parameter values.
@@ -109,11 +109,11 @@ class Analysis:
         Returns:
             The expected dataset as float64.
         """
-        if self._expected is None:
+        if self.solver.expected is None:
             import jax
 
-            self._expected = jax.jit(self.model.expected_data)
-        return np.asarray(self._expected(np.asarray(pars, float)), float)
+            self.solver.expected = jax.jit(make_expected(self.model))
+        return np.asarray(self.solver.expected(np.asarray(pars, float), self.solver.extra), float)
 
     def covariance(self, fit: FitBatch | None = None) -> np.ndarray:
         """Covariance over all parameters: inv(Hessian of -ln L) over the floating ones, 0 elsewhere.
@@ -147,7 +147,7 @@ class Analysis:
         return widths
 
 
-def prepare(model, data, bounds_override: dict | None = None, extra=None, solver: Solver | None = None) -> Analysis:
+def prepare(model, data, bounds_override: dict | None = None, extra=None, like: Analysis | None = None) -> Analysis:
     """Compile a model's fit and wrap it with its data and bounds.
 
     Args:
@@ -155,7 +155,8 @@ def prepare(model, data, bounds_override: dict | None = None, extra=None, solver
         data: its dataset.
         bounds_override: parameter name -> [low, high].
         extra: replacement nominal rates (see `make_nll`), or None.
-        solver: a compiled solver of an identically structured model to reuse.
+        like: the `Analysis` of an identically structured model whose compiled fit (and
+            expected data) to reuse, with `extra` as its rates.
 
     Returns:
         The `Analysis`.
@@ -164,8 +165,10 @@ def prepare(model, data, bounds_override: dict | None = None, extra=None, solver
 
     spec = model_spec(model, bounds_override)
     bounds = np.asarray(spec.bounds, float)
-    if solver is None:
+    if like is None:
         solver = Solver(make_nll(model), bounds)
+    else:
+        solver = copy.copy(like.solver)  # the compiled functions are shared; `extra` is not
     solver.extra = extra
     return Analysis(
         model=model,

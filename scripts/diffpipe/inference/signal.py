@@ -3,9 +3,12 @@
 Patches of a published signal grid usually differ only in the yields of the signal sample. When
 that holds (checked on the specification: every difference is a sample's `data`, and those
 samples carry only yield-independent modifiers: normfactor, normsys, lumi, shapefactor), all
-patches share one compiled likelihood with the nominal rates as an input, and each patch costs
-its fits only. The sharing is verified numerically on the second patch (-ln L and its gradient
-at a random point against the patch's own model). Otherwise each patch compiles its own.
+patches share one model and one compiled likelihood with the nominal rates as an input: the
+first patch's model is built, and every other patch only lays its sample yields out as that
+model's nominal rates (no pyhf model built, validated or converted per patch: that took about
+as long as the patch's fits). The sharing is verified on the second patch against its own model,
+built in full: equal rates and data, and equal -ln L and gradient at a random point. Otherwise
+each patch builds and compiles its own.
 """
 
 import copy
@@ -18,7 +21,7 @@ import numpy as np
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.models import build_model, read_json, select_patches
+from diffpipe.models import ModelError, build_model, nominal_rates, read_json, select_patches
 
 log = logging.getLogger("diffpipe")
 SCALING_MODIFIERS = {"normfactor", "normsys", "lumi", "shapefactor"}
@@ -78,26 +81,29 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
     Returns:
         (rows per patch, shared-compilation record {shared, reason}, the POI's name).
     """
-    import jax.numpy as jnp
-
     patchset = read_json(grid["patchset"], "patchset")
     labels = patchset["metadata"]["labels"]
     patches = select_patches(patchset, grid.get("patches", "all"))
     specs = _patched_specs(grid, patches)
     reason = yields_only_difference(specs) if len(specs) > 1 else "a single patch"
     shared = {"shared": not reason, "reason": reason or "patches differ only in yields of scaling-only samples"}
-    solver, rows, poi_name = None, [], None
+    rows, poi_name, first = [], None, None
+    entry = {key: grid[key] for key in ("workspace", "patchset", "measurement", "data", "bounds") if key in grid}
     for k, patch in enumerate(patches):
         started = time.perf_counter()
-        entry = {key: grid[key] for key in ("workspace", "patchset", "measurement", "data", "bounds") if key in grid}
-        model, data = build_model({**entry, "patch": patch["name"]})
-        poi_name = model.config.poi_name
-        rates = jnp.asarray(model.main_model.nominal_rates) if shared["shared"] else None
-        if shared["shared"] and k == 1:
-            _verify_sharing(solver, model, data, rates)
-        analysis = prepare(model, data, grid.get("bounds"), extra=rates, solver=solver if shared["shared"] else None)
-        solver = analysis.solver
-        result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=2)
+        if first is None or not shared["shared"]:
+            model, data = build_model({**entry, "patch": patch["name"]})
+            rates = np.asarray(model.main_model.nominal_rates) if shared["shared"] else None
+            analysis = prepare(model, data, grid.get("bounds"), extra=rates)
+            first = analysis
+        else:
+            rates = nominal_rates(first.model, specs[k])
+            if k == 1:
+                _verify_sharing(first, {**entry, "patch": patch["name"]}, rates)
+            analysis = prepare(first.model, first.data, grid.get("bounds"), extra=rates, like=first)
+            _check_finite(analysis, patch["name"])
+        poi_name = analysis.model.config.poi_name
+        result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=0)
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
         row["observed"] = result["observed"]
         row.update({col: value for col, value in zip(EXPECTED_COLUMNS, result["expected"], strict=True)})
@@ -116,12 +122,28 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
     return rows, shared, poi_name
 
 
-def _verify_sharing(solver, model, data, rates) -> None:
-    """-ln L and its gradient of the shared compiled function equal the patch's own model's."""
+def _verify_sharing(first, entry: dict, rates: np.ndarray) -> None:
+    """Check that sharing gives a patch what its own model, built in full, would.
+
+    The patch's rates and data as the shared model sees them, and its -ln L and gradient under
+    the shared compiled function, must equal those of its own model.
+
+    Args:
+        first: the `Analysis` of the grid's first patch (whose model and compiled fit are shared).
+        entry: the patch's model entry.
+        rates: its nominal rates laid out for the shared model.
+
+    Raises:
+        RuntimeError: any of them differs.
+    """
     import jax
 
-    from diffpipe.models import make_nll
+    from diffpipe.models import build_model, make_nll
 
+    model, data = build_model(entry)
+    if not (np.array_equal(np.asarray(model.main_model.nominal_rates), rates) and np.array_equal(data, first.data)):
+        raise RuntimeError(f"{entry['patch']}: the shared model's rates or data differ from the patch's own model")
+    solver = first.solver
     rng = np.random.default_rng(0)
     lo, hi = solver.bounds.T
     point = lo + (hi - lo) * rng.uniform(0.3, 0.7, len(lo))
@@ -130,6 +152,17 @@ def _verify_sharing(solver, model, data, rates) -> None:
     got = (float(solver.nll(point, data, rates)), np.asarray(solver.grad(point, data, rates)))
     if not (np.isclose(got[0], expected[0], rtol=1e-12) and np.allclose(got[1], expected[1], rtol=1e-10, atol=1e-12)):
         raise RuntimeError("shared compiled likelihood disagrees with the patch's own model")
+
+
+def _check_finite(analysis, patch: str) -> None:
+    """The patch's -ln L at the suggested start is finite (what building its model would check).
+
+    Raises:
+        ModelError: it is not (a negative or zero yield where data is observed).
+    """
+    value = float(analysis.solver.nll(analysis.init, analysis.data, analysis.solver.extra))
+    if not np.isfinite(value):
+        raise ModelError("patchset", f"patch {patch!r}: the log-likelihood at the suggested start is {value}")
 
 
 def grid_paths(grid: dict) -> list[str]:

@@ -11,8 +11,16 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import grid_limits, yields_only_difference
-from diffpipe.models import ModelError, build_model, model_poi, read_json, select_patches, use_jax_backend
+from diffpipe.inference.signal import _patched_specs, grid_limits, yields_only_difference
+from diffpipe.models import (
+    ModelError,
+    build_model,
+    model_poi,
+    nominal_rates,
+    read_json,
+    select_patches,
+    use_jax_backend,
+)
 
 GENERATED = {
     "workspace": "resources/generated/bkgonly.json",
@@ -109,3 +117,40 @@ def test_patches_that_change_modifiers_are_not_shared():
     signal = json.loads(json.dumps(workspace))
     signal["channels"][0]["samples"][0]["data"][0] *= 2  # signal: normsys + normfactor only
     assert yields_only_difference([workspace, signal]) == ""
+
+
+def test_nominal_rates_lay_a_patch_out_as_its_own_model_does():
+    """The shared model's rates for a patch are the ones pyhf builds for that patch, bit for bit."""
+    first, _ = build_model({**GENERATED, "patch": "sig_400_0"})
+    other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
+    (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
+    np.testing.assert_array_equal(nominal_rates(first, spec), np.asarray(other.main_model.nominal_rates))
+    # samples absent from some channels are zeros there
+    multichannel = {"workspace": "resources/pyhf/multichan_coupledhistosys_histfactory.json", "data": "observed"}
+    model, _ = build_model(multichannel)
+    own = read_json(multichannel["workspace"], "workspace")
+    np.testing.assert_array_equal(nominal_rates(model, own), np.asarray(model.main_model.nominal_rates))
+
+
+def test_shared_expected_data_is_the_patch_s_own():
+    """The Asimov data of a patch come from its own yields, not the shared model's."""
+    first, data = build_model({**GENERATED, "patch": "sig_400_0"})
+    other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
+    base = prepare(first, data)
+    shared = prepare(first, data, extra=np.asarray(other.main_model.nominal_rates), like=base)
+    pars = base.init.copy()
+    pars[base.poi] = 2.0
+    np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)
+    assert not np.allclose(base.expected_data(pars), shared.expected_data(pars))
+    assert shared.solver.extra is not base.solver.extra and base.solver.extra is None
+
+
+def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):
+    patchset = read_json(GENERATED["patchset"], "patchset")
+    patchset["patches"] = patchset["patches"][:3]
+    patchset["patches"][2]["patch"][0]["value"]["data"][0] = -1e6  # a negative expected yield
+    path = tmp_path / "patchset.json"
+    path.write_text(json.dumps(patchset))
+    with pytest.raises(ModelError) as err:
+        grid_limits("g", {**GENERATED, "patchset": str(path), "patches": "all"}, {"cl": 0.95})
+    assert err.value.key == "patchset" and patchset["patches"][2]["metadata"]["name"] in str(err.value)
