@@ -42,6 +42,22 @@ def plot_profile(fit: FitResult, style: dict):
     return fig
 
 
+# Inches per labelled row of the pulls and correlation figures: a figure with more parameters
+# than fit the panel's height grows, so every name stays readable.
+ROW_INCHES = 0.16
+# Beyond this many parameters the correlation matrix shows only those correlated with another
+# one by at least CORRELATION_PRUNE (cabinetry's pruning_threshold): on a published-size
+# likelihood most rows are a lone diagonal entry, and their labels cost most of the drawing.
+CORRELATION_ALL_UP_TO = 20
+CORRELATION_PRUNE = 0.2
+
+
+def _labelled_height(style: dict, rows: int, square: bool = False) -> float:
+    """A panel's height in inches that fits `rows` tick labels (at least the style's)."""
+    base = style["width"] if square else style["height"]
+    return max(base, ROW_INCHES * rows + 1.5)
+
+
 def plot_pulls(fit: FitResult, style: dict):
     """Pulls of the constrained parameters with their post-fit constraints.
 
@@ -50,11 +66,11 @@ def plot_pulls(fit: FitResult, style: dict):
         style: the `figures` config.
 
     Returns:
-        One panel with the +-1 and +-2 bands; a note when nothing is constrained.
+        One panel with the +-1 and +-2 bands (taller with many parameters); a note when nothing is constrained.
     """
-    fig, axes = new_figure(style)
-    ax = axes[0, 0]
     pulls = fit.pulls
+    fig, axes = new_figure({**style, "height": _labelled_height(style, len(pulls))})
+    ax = axes[0, 0]
     if not pulls:
         ax.text(0.5, 0.5, "no constrained parameters", ha="center", transform=ax.transAxes)
         return fig
@@ -63,10 +79,26 @@ def plot_pulls(fit: FitResult, style: dict):
     ax.axvspan(-1, 1, color="limegreen", alpha=0.4)
     ax.errorbar([p["pull"] for p in pulls], y, xerr=[p["constraint"] for p in pulls], fmt="ko")
     ax.set_yticks(y, [p["parameter"] for p in pulls])
+    ax.set_ylim(-0.7, len(pulls) - 0.3)
     ax.set_xlim(-3, 3)
     ax.set_xlabel("(theta_hat - theta_0) / Delta theta")
     ax.set_title("Pulls and post-fit constraints")
     return fig
+
+
+def correlated_subset(corr: np.ndarray, threshold: float = CORRELATION_PRUNE) -> np.ndarray:
+    """Indices of the parameters correlated with at least one other by |rho| >= threshold.
+
+    Args:
+        corr: (n, n) correlation matrix.
+        threshold: the smallest |rho| that keeps a parameter.
+
+    Returns:
+        The kept indices, in parameter order.
+    """
+    off = np.abs(np.asarray(corr, float))
+    np.fill_diagonal(off, 0.0)
+    return np.flatnonzero(off.max(axis=1, initial=0.0) >= threshold)
 
 
 def plot_correlation(fit: FitResult, style: dict):
@@ -77,18 +109,30 @@ def plot_correlation(fit: FitResult, style: dict):
         style: the `figures` config.
 
     Returns:
-        A square panel with a colour bar (values printed up to 12 parameters).
+        A square panel with a colour bar (values printed up to 12 parameters; beyond
+        `CORRELATION_ALL_UP_TO`, only the parameters with |rho| >= `CORRELATION_PRUNE` to another).
     """
-    fig, axes = new_figure(style, square=True)
-    ax = axes[0, 0]
     corr = np.asarray(fit.correlation)
+    names = list(fit.parameters)
+    title = None
+    if len(names) > CORRELATION_ALL_UP_TO:
+        keep = correlated_subset(corr)
+        title = f"{len(keep)} of {len(names)} parameters: those with |correlation| >= {CORRELATION_PRUNE:g} to another"
+        corr, names = corr[np.ix_(keep, keep)], [names[i] for i in keep]
+    side = _labelled_height(style, len(names), square=True)
+    fig, axes = new_figure({**style, "width": side}, square=True)
+    ax = axes[0, 0]
     image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
-    names = fit.parameters
-    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    if len(names) <= 12:
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    else:
+        ax.set_xticks(range(len(names)), names, rotation=90)
     ax.set_yticks(range(len(names)), names)
     if len(names) <= 12:
         for (i, j), value in np.ndenumerate(corr):
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="small")
+    if title:
+        ax.set_title(title, fontsize="small")
     fig.colorbar(image, ax=ax, label="correlation")
     return fig
 

@@ -1,7 +1,10 @@
 """The plot modules draw what their artifacts hold (figures built from small synthetic artifacts)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib import ticker
 from scipy.stats import norm
 
@@ -119,3 +122,34 @@ def test_figures_get_plain_text_log_labels_and_no_minor_ticks_over_many_decades(
 def test_coverage_plot_draws_the_unit_normal_density():
     x = np.linspace(-6.0, 6.0, 121)
     np.testing.assert_allclose(plot_toys.normal_pdf(x), norm.pdf(x), rtol=1e-14, atol=0.0)
+
+
+def _block_correlation(n: int, block: int) -> np.ndarray:
+    """n parameters; the first `block` correlated with each other by 0.5, the rest uncorrelated."""
+    corr = np.eye(n)
+    corr[:block, :block] = 0.5
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def test_correlation_of_many_parameters_shows_only_the_correlated_ones():
+    corr = _block_correlation(40, 6)
+    corr[30, 39] = corr[39, 30] = -0.25
+    assert plot_likelihood.correlated_subset(corr).tolist() == [0, 1, 2, 3, 4, 5, 30, 39]
+    fit = SimpleNamespace(correlation=corr, parameters=[f"p{i}" for i in range(40)])
+    ax = plot_likelihood.plot_correlation(fit, STYLE).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["p0", "p1", "p2", "p3", "p4", "p5", "p30", "p39"]
+    assert ax.get_title().startswith("8 of 40 parameters")
+    # a few parameters: all of them, each value printed
+    few = SimpleNamespace(correlation=_block_correlation(4, 2), parameters=list("abcd"))
+    ax = plot_likelihood.plot_correlation(few, STYLE).axes[0]
+    assert len(ax.get_yticklabels()) == 4 and len(ax.texts) == 16 and ax.get_title() == ""
+
+
+def test_pulls_of_many_parameters_get_a_taller_figure():
+    def pulls(n):
+        return SimpleNamespace(pulls=[{"parameter": f"p{i}", "pull": 0.1, "constraint": 0.9} for i in range(n)])
+
+    assert plot_likelihood.plot_pulls(pulls(5), {**STYLE, "height": 4.5}).get_size_inches()[1] == 4.5
+    tall = plot_likelihood.plot_pulls(pulls(60), STYLE).get_size_inches()[1]
+    assert tall == pytest.approx(plot_likelihood.ROW_INCHES * 60 + 1.5)
