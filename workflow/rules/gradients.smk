@@ -10,6 +10,7 @@ rule gradients:
         "results/logs/gradients.log",
     benchmark:
         "results/benchmarks/gradients.tsv"
+    priority: 20
     conda:
         "../../environment.yml"
     threads: compute_threads()
@@ -32,6 +33,7 @@ rule controlflow:
         "results/logs/controlflow.log",
     benchmark:
         "results/benchmarks/controlflow.tsv"
+    priority: 20
     conda:
         "../../environment.yml"
     threads: compute_threads()

@@ -47,6 +47,7 @@ rule inference:
         "results/benchmarks/inference/{model}.tsv"
     wildcard_constraints:
         model=one_of(POI_MODELS),
+    priority: 10
     conda:
         "../../environment.yml"
     threads: compute_threads()
@@ -71,6 +72,7 @@ rule signal_grid:
         "results/logs/signal_grid/{grid}.log",
     benchmark:
         "results/benchmarks/signal_grid/{grid}.tsv"
+    priority: 30
     conda:
         "../../environment.yml"
     threads: compute_threads()

@@ -11,6 +11,7 @@ rule fit:
         "results/logs/fit/{model}.log",
     benchmark:
         "results/benchmarks/fit/{model}.tsv"
+    priority: 10
     conda:
         "../../environment.yml"
     threads: compute_threads()

@@ -13,6 +13,7 @@ rule toys:
         "results/logs/toys/{model}-{shard}.log",
     benchmark:
         "results/benchmarks/toys/{model}-{shard}.tsv"
+    priority: 10
     conda:
         "../../environment.yml"
     threads: compute_threads()
@@ -88,6 +89,7 @@ rule toy_hypotest:
         "results/logs/toy_hypotest/{model}.log",
     benchmark:
         "results/benchmarks/toy_hypotest/{model}.tsv"
+    priority: 10
     conda:
         "../../environment.yml"
     threads: compute_threads()
