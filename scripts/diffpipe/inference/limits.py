@@ -198,7 +198,6 @@ def _root(func, guess: float, upper: float, what: str, known: dict | None = None
             if hi >= upper:
                 return float("nan"), f"{what} up to the POI upper bound {upper:g}"
             lo, hi = hi, min(2 * hi, upper)
-    f(lo), f(hi)
     previous = math.inf
     for _ in range(MAX_ROOT_STEPS):
         x, x0, f0 = _interpolate(seen, lo, hi)
