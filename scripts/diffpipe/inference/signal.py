@@ -157,6 +157,10 @@ def _verify_sharing(first, entry: dict, rates: np.ndarray) -> None:
 def _check_finite(analysis, patch: str) -> None:
     """The patch's -ln L at the suggested start is finite (what building its model would check).
 
+    Args:
+        analysis: the patch's `Analysis` (shared model, the patch's rates as `solver.extra`).
+        patch: the patch's name, for the message.
+
     Raises:
         ModelError: it is not (a negative or zero yield where data is observed).
     """
