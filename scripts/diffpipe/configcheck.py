@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import jsonschema
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-CHECK_CODE = ("configcheck.py", "functions.py", "models.py", "resources.py")
+CHECK_CODE = ("configcheck.py", "functions.py", "histfactory.py", "models.py", "resources.py")
 
 
 class ConfigError(ValueError):

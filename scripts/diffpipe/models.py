@@ -290,6 +290,7 @@ def _build_model(spec: Mapping):
             pars[names.index(name)] = value
         data = np.asarray(model.expected_data(pars), dtype=np.float64)
     _check_likelihood_finite(spec, model, data)
+    kernel(model)  # a construct the kernel cannot lay out is refused here, before any fit
     return model, data
 
 
@@ -374,24 +375,36 @@ def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
     )
 
 
-def _with_rates(model, extra, evaluate):
-    """evaluate() with the model's nominal rates replaced by `extra` (None: the model's own)."""
-    main = model.main_model
-    if extra is None:
-        return evaluate()
-    saved = main.nominal_rates
-    main.nominal_rates = extra
-    try:
-        return evaluate()
-    finally:
-        main.nominal_rates = saved
+def kernel(model):
+    """The model's compiled HistFactory kernel (`diffpipe.histfactory`), built once per model.
+
+    Args:
+        model: a pyhf model.
+
+    Returns:
+        The `HistFactory`.
+
+    Raises:
+        ModelError: the model uses a construct the kernel does not lay out.
+    """
+    from diffpipe.histfactory import HistFactory, KernelError
+
+    found = getattr(model, "_diffpipe_kernel", None)
+    if found is None:
+        try:
+            found = HistFactory(model)
+        except KernelError as err:
+            raise ModelError("workspace", f"the model cannot be compiled: {err}") from None
+        model._diffpipe_kernel = found
+    return found
 
 
 def make_nll(model):
-    """-ln L(pars, data, extra) of a pyhf model (jax backend).
+    """-ln L(pars, data, numbers) of a pyhf model, evaluated by its HistFactory kernel.
 
-    `extra`, when given, replaces the model's nominal rates: one compiled function serves
-    patches that differ only in yields.
+    `numbers` is the kernel's derived pytree (`HistFactory.derive` of a specification's
+    numbers); None means the model's own. One compiled function serves every patch of a
+    signal grid with the model's structure, whatever numbers the patch changes.
 
     Args:
         model: a pyhf model.
@@ -399,55 +412,78 @@ def make_nll(model):
     Returns:
         The function.
     """
+    hf = kernel(model)
 
-    def nll(pars, data, extra=None):
-        return _with_rates(model, extra, lambda: -model.logpdf(pars, data)[0])
+    def nll(pars, data, numbers=None):
+        return hf.nll(pars, data, hf.default() if numbers is None else numbers)
 
     return nll
 
 
-def make_expected(model):
-    """The expected data (main + auxiliary) expected(pars, extra) of a pyhf model (jax backend).
+def make_derivatives(model):
+    """(-ln L, gradient, Hessian)(pars, data, numbers) from the kernel's structured derivatives.
 
     Args:
         model: a pyhf model.
 
     Returns:
-        The function (`extra`: replacement nominal rates, as in `make_nll`).
+        The function (`numbers` as in `make_nll`).
     """
+    hf = kernel(model)
 
-    def expected(pars, extra=None):
-        return _with_rates(model, extra, lambda: model.expected_data(pars))
+    def derivatives(pars, data, numbers=None):
+        return hf.nll_grad_hess(pars, data, hf.default() if numbers is None else numbers)
+
+    return derivatives
+
+
+def make_expected(model):
+    """The expected data (main + auxiliary) expected(pars, numbers) of a pyhf model.
+
+    Args:
+        model: a pyhf model.
+
+    Returns:
+        The function (`numbers` as in `make_nll`).
+    """
+    hf = kernel(model)
+
+    def expected(pars, numbers=None):
+        return hf.expected(pars, hf.default() if numbers is None else numbers)
 
     return expected
 
 
-def nominal_rates(model, spec: Mapping) -> np.ndarray:
-    """The nominal rates a workspace specification gives a model of the same structure.
+def patch_numbers(model, spec: Mapping) -> dict:
+    """The kernel numbers a workspace specification of the model's structure gives (derived, JAX).
 
-    Laid out as pyhf's `main_model.nominal_rates` (1, samples, 1, bins): per sample of
-    `model.config.samples`, its data in each channel of `model.config.channels` in turn
-    (zeros where the channel has no such sample). Used for the patches of a signal grid, which
-    differ from the model's own specification only in sample yields.
+    Used for the patches of a signal grid: each patch is its numbers under the first patch's
+    compiled model.
 
     Args:
         model: a pyhf model.
-        spec: a workspace specification with the model's channels, samples and bins.
+        spec: a workspace specification with the model's channels, samples and modifiers.
 
     Returns:
-        The rates as float64.
+        The derived pytree.
+
+    Raises:
+        ModelError: the specification does not fit the model's structure.
     """
-    config = model.config
-    data = {(c["name"], s["name"]): s["data"] for c in spec["channels"] for s in c["samples"]}
-    rows = [
-        np.concatenate([data.get((c, sample), np.zeros(config.channel_nbins[c])) for c in config.channels])
-        for sample in config.samples
-    ]
-    return np.asarray(rows, dtype=np.float64)[None, :, None, :]
+    import jax.numpy as jnp
+
+    from diffpipe.histfactory import KernelError
+
+    hf = kernel(model)
+    try:
+        numbers = hf.layout(spec)
+    except KernelError as err:
+        raise ModelError("patchset", f"a patch does not fit the first patch's model: {err}") from None
+    return {k: jnp.asarray(v) for k, v in hf.derive({k: jnp.asarray(v) for k, v in numbers.items()}).items()}
 
 
 def nll_function(model, data):
-    """-ln L as a JAX-traceable scalar function (the jax backend must be active).
+    """-ln L as a JAX-traceable scalar function of the parameters (the model's kernel).
 
     Args:
         model: a pyhf model.
@@ -459,9 +495,10 @@ def nll_function(model, data):
     import jax.numpy as jnp
 
     data_j = jnp.asarray(data)
+    hf = kernel(model)
 
     def nll(pars):
-        return -model.logpdf(pars, data_j)[0]
+        return hf.nll(pars, data_j, hf.default())
 
     return nll
 
@@ -470,7 +507,7 @@ def make_grid_evaluator(model, data, base: np.ndarray, ix: int, iy: int, with_gr
     """Ln L over many (x, y) points in one compiled call, other parameters fixed at `base`.
 
     Args:
-        model: a pyhf model (jax backend).
+        model: a pyhf model.
         data: its dataset.
         base: every parameter's value; entries `ix` and `iy` are replaced per point.
         ix: index of the parameter on the x axis.
@@ -485,10 +522,11 @@ def make_grid_evaluator(model, data, base: np.ndarray, ix: int, iy: int, with_gr
 
     base_j = jnp.asarray(base)
     data_j = jnp.asarray(data)
+    hf = kernel(model)
 
     def lnl(xy):
         pars = base_j.at[ix].set(xy[0]).at[iy].set(xy[1])
-        return model.logpdf(pars, data_j)[0]
+        return hf.logpdf(pars, data_j, hf.default())
 
     inner = jax.value_and_grad(lnl) if with_grad else lnl
     batched = jax.jit(jax.vmap(inner))

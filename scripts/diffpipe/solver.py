@@ -73,9 +73,11 @@ class Solver:
         bounds: (npars, 2) lower and upper bounds.
         max_iter: iteration cap per fit.
         gtol: convergence threshold on |g_i| * sqrt(1 / H_ii) (the gradient in units of sigma).
+        derivatives: (value, gradient, Hessian)(pars, data, extra) of `nll` computed another way
+            (the HistFactory kernel's structured derivatives); default: autodiff of `nll`.
     """
 
-    def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL):
+    def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL, derivatives=None):
         import jax
         import jax.numpy as jnp
 
@@ -83,10 +85,9 @@ class Solver:
         self.npars = len(self.bounds)
         self.nll = jax.jit(nll)
         self.grad = jax.jit(jax.grad(nll))
-        self.hess = jax.jit(jax.hessian(nll))
         linsolve = _small_solve if self.npars <= SMALL else jnp.linalg.solve
 
-        def derivatives(x, data, extra):
+        def autodiff(x, data, extra):
             """-ln L, gradient and Hessian from one forward-over-reverse pass."""
 
             def value_and_grad(y):
@@ -95,6 +96,9 @@ class Solver:
 
             h, (f, g) = jax.jacfwd(value_and_grad, has_aux=True)(x)
             return f, g, h
+
+        derivatives = autodiff if derivatives is None else derivatives
+        self.hess = jax.jit(lambda x, data, extra: derivatives(x, data, extra)[2])
 
         def start(x0, fixed, values, lo, hi):
             """A fresh lane: the start point, derivatives still to be computed."""

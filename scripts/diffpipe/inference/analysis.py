@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffpipe.models import make_expected, make_nll
+from diffpipe.models import make_derivatives, make_expected, make_nll
 from diffpipe.solver import FitBatch, Solver, fit_all
 
 log = logging.getLogger("diffpipe")
@@ -166,7 +166,7 @@ def prepare(model, data, bounds_override: dict | None = None, extra=None, like: 
     spec = model_spec(model, bounds_override)
     bounds = np.asarray(spec.bounds, float)
     if like is None:
-        solver = Solver(make_nll(model), bounds)
+        solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
     else:
         solver = copy.copy(like.solver)  # the compiled functions are shared; `extra` is not
     solver.extra = extra

@@ -11,6 +11,7 @@ from scipy.special import gammaln
 from scipy.stats import chi2
 
 from diffpipe.inference.analysis import Analysis
+from diffpipe.models import kernel
 
 
 def constraint_maximising_parameters(model, aux: np.ndarray, init: np.ndarray) -> np.ndarray:
@@ -57,7 +58,8 @@ def goodness_of_fit(analysis: Analysis) -> dict:
         pars = constraint_maximising_parameters(model, aux, analysis.init)
         import jax
 
-        constraint = float(np.asarray(jax.jit(model.constraint_logpdf)(aux, pars)).reshape(-1)[0])
+        hf = kernel(model)
+        constraint = -float(jax.jit(hf.constraint_nll)(np.asarray(pars, float), aux, hf.default()))
     saturated = -(poisson + constraint)
     config = model.config
     unconstrained = sum(

@@ -1,17 +1,16 @@
 """Limits for every patch of a signal grid (a background-only workspace plus a patchset).
 
-Patches of a published signal grid usually differ only in the yields of the signal sample. When
-that holds (checked on the specification: every difference is a sample's `data`, and those
-samples carry only yield-independent modifiers: normfactor, normsys, lumi, shapefactor), all
-patches share one model and one compiled likelihood with the nominal rates as an input: the
-first patch's model is built, and every other patch only lays its sample yields out as that
-model's nominal rates (no pyhf model built, validated or converted per patch: that took about
-as long as the patch's fits). The sharing is verified on the second patch against its own model,
-built in full: equal rates and data, and equal -ln L and gradient at a random point. Otherwise
-each patch builds and compiles its own.
+Patches of a published signal grid share one structure (channels, samples, modifiers) and
+differ in their numbers (the signal's yields and systematic variations). The likelihood is the
+HistFactory kernel (`diffpipe.histfactory`), whose numbers are an input, so when the patched
+specifications have one structure (checked on the specification: equal once every number is
+removed) all patches share one model and one compiled likelihood: the first patch's model is
+built, and every other patch only lays its numbers out for it (no pyhf model built, validated
+or converted per patch: that took about as long as the patch's fits). The sharing is verified
+on the second patch against its own model, built in full: equal data, and equal -ln L and
+gradient at a random point. Otherwise each patch builds and compiles its own.
 """
 
-import copy
 import json
 import logging
 import time
@@ -21,10 +20,9 @@ import numpy as np
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.models import ModelError, build_model, nominal_rates, read_json, select_patches
+from diffpipe.models import ModelError, build_model, kernel, patch_numbers, read_json, select_patches
 
 log = logging.getLogger("diffpipe")
-SCALING_MODIFIERS = {"normfactor", "normsys", "lumi", "shapefactor"}
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
 
 
@@ -36,7 +34,7 @@ def _patched_specs(grid: dict, patches: list[dict]) -> list[dict]:
     return [json.loads(json.dumps(patchset.apply(workspace, p["name"]))) for p in patches]
 
 
-def yields_only_difference(specs: list[dict]) -> str:
+def structure_difference(specs: list[dict]) -> str:
     """Why patched workspaces cannot share one compiled likelihood ("" when they can).
 
     Args:
@@ -46,27 +44,22 @@ def yields_only_difference(specs: list[dict]) -> str:
         The reason, or "".
     """
 
-    def skeleton(spec: dict) -> dict:
-        spec = copy.deepcopy(spec)
-        for channel in spec["channels"]:
-            for sample in channel["samples"]:
-                sample["data"] = len(sample["data"])
-        return spec
+    def skeleton(spec: dict) -> list:
+        return [
+            (
+                channel["name"],
+                [
+                    (sample["name"], sorted((m["name"], m["type"]) for m in sample["modifiers"]))
+                    for sample in channel["samples"]
+                ],
+            )
+            for channel in spec["channels"]
+        ]
 
     first = skeleton(specs[0])
     for spec in specs[1:]:
         if skeleton(spec) != first:
-            return "patches differ in more than sample yields (structure or modifier data)"
-    for channel in specs[0]["channels"]:
-        for s, sample in enumerate(channel["samples"]):
-            varies = any(
-                next(c for c in spec["channels"] if c["name"] == channel["name"])["samples"][s]["data"]
-                != sample["data"]
-                for spec in specs[1:]
-            )
-            kinds = {m["type"] for m in sample["modifiers"]}
-            if varies and not kinds <= SCALING_MODIFIERS:
-                return f"sample {sample['name']!r} varies and has yield-dependent modifiers {sorted(kinds - SCALING_MODIFIERS)}"
+            return "patches differ in structure (channels, samples or modifiers)"
     return ""
 
 
@@ -85,22 +78,22 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
     labels = patchset["metadata"]["labels"]
     patches = select_patches(patchset, grid.get("patches", "all"))
     specs = _patched_specs(grid, patches)
-    reason = yields_only_difference(specs) if len(specs) > 1 else "a single patch"
-    shared = {"shared": not reason, "reason": reason or "patches differ only in yields of scaling-only samples"}
+    reason = structure_difference(specs) if len(specs) > 1 else "a single patch"
+    shared = {"shared": not reason, "reason": reason or "patches share one structure (they differ in numbers only)"}
     rows, poi_name, first = [], None, None
     entry = {key: grid[key] for key in ("workspace", "patchset", "measurement", "data", "bounds") if key in grid}
     for k, patch in enumerate(patches):
         started = time.perf_counter()
         if first is None or not shared["shared"]:
             model, data = build_model({**entry, "patch": patch["name"]})
-            rates = np.asarray(model.main_model.nominal_rates) if shared["shared"] else None
-            analysis = prepare(model, data, grid.get("bounds"), extra=rates)
+            numbers = kernel(model).default() if shared["shared"] else None
+            analysis = prepare(model, data, grid.get("bounds"), extra=numbers)
             first = analysis
         else:
-            rates = nominal_rates(first.model, specs[k])
+            numbers = patch_numbers(first.model, specs[k])
             if k == 1:
-                _verify_sharing(first, {**entry, "patch": patch["name"]}, rates)
-            analysis = prepare(first.model, first.data, grid.get("bounds"), extra=rates, like=first)
+                _verify_sharing(first, {**entry, "patch": patch["name"]}, numbers)
+            analysis = prepare(first.model, first.data, grid.get("bounds"), extra=numbers, like=first)
             _check_finite(analysis, patch["name"])
         poi_name = analysis.model.config.poi_name
         result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=0)
@@ -122,16 +115,16 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
     return rows, shared, poi_name
 
 
-def _verify_sharing(first, entry: dict, rates: np.ndarray) -> None:
+def _verify_sharing(first, entry: dict, numbers: dict) -> None:
     """Check that sharing gives a patch what its own model, built in full, would.
 
-    The patch's rates and data as the shared model sees them, and its -ln L and gradient under
-    the shared compiled function, must equal those of its own model.
+    The patch's data as the shared model sees them, and its -ln L and gradient under the shared
+    compiled function, must equal those of its own model.
 
     Args:
         first: the `Analysis` of the grid's first patch (whose model and compiled fit are shared).
         entry: the patch's model entry.
-        rates: its nominal rates laid out for the shared model.
+        numbers: its kernel numbers laid out for the shared model.
 
     Raises:
         RuntimeError: any of them differs.
@@ -141,15 +134,15 @@ def _verify_sharing(first, entry: dict, rates: np.ndarray) -> None:
     from diffpipe.models import build_model, make_nll
 
     model, data = build_model(entry)
-    if not (np.array_equal(np.asarray(model.main_model.nominal_rates), rates) and np.array_equal(data, first.data)):
-        raise RuntimeError(f"{entry['patch']}: the shared model's rates or data differ from the patch's own model")
+    if not np.array_equal(data, first.data):
+        raise RuntimeError(f"{entry['patch']}: the shared model's data differ from the patch's own model")
     solver = first.solver
     rng = np.random.default_rng(0)
     lo, hi = solver.bounds.T
     point = lo + (hi - lo) * rng.uniform(0.3, 0.7, len(lo))
     value, grad = jax.jit(jax.value_and_grad(make_nll(model)))(point, data)
     expected = (float(value), np.asarray(grad))
-    got = (float(solver.nll(point, data, rates)), np.asarray(solver.grad(point, data, rates)))
+    got = (float(solver.nll(point, data, numbers)), np.asarray(solver.grad(point, data, numbers)))
     if not (np.isclose(got[0], expected[0], rtol=1e-12) and np.allclose(got[1], expected[1], rtol=1e-10, atol=1e-12)):
         raise RuntimeError("shared compiled likelihood disagrees with the patch's own model")
 

@@ -10,6 +10,7 @@ model evaluations per parameter.
 import numpy as np
 
 from diffpipe.inference.analysis import Analysis
+from diffpipe.models import kernel
 
 
 def propagate(model, pars: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -26,8 +27,10 @@ def propagate(model, pars: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.
     import jax
     import jax.numpy as jnp
 
+    hf = kernel(model)
+
     def by_sample(p):
-        per_sample = model.main_model.expected_data(p, return_by_sample=True)
+        per_sample = hf.rates(p, hf.default())[0]
         return jnp.concatenate([per_sample, jnp.sum(per_sample, axis=0, keepdims=True)], axis=0)
 
     pars = np.asarray(pars, float)
@@ -55,8 +58,10 @@ def yield_table(analysis: Analysis) -> list[dict]:
     nbins = int(config.nmaindata)
     slices = {ch: config.channel_slices[ch] for ch in config.channels}
 
+    hf = kernel(model)
+
     def by_sample(pars):
-        per_sample = model.main_model.expected_data(pars, return_by_sample=True)
+        per_sample = hf.rates(pars, hf.default())[0]
         return jnp.concatenate([per_sample, jnp.sum(per_sample, axis=0, keepdims=True)], axis=0)
 
     jac = jax.jit(jax.jacfwd(by_sample))

@@ -12,7 +12,7 @@ order). The toy-based limit is where CLs, linearly interpolated between the test
 import numpy as np
 from scipy.stats import norm
 
-from diffpipe.models import build_model, make_nll, model_spec
+from diffpipe.models import build_model, make_derivatives, make_nll, model_spec
 from diffpipe.solver import Solver, fit_all
 from diffpipe.toys.shard import make_sampler, sample_toys
 
@@ -68,7 +68,7 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
     bounds[poi, 0] = 0.0
     fixed = np.asarray(mspec.fixed, bool)
     init = np.asarray(mspec.init, float)
-    solver = Solver(make_nll(model), bounds)
+    solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
     data = np.asarray(data, float)[None, :]
     sampler = make_sampler(model)
     out = {

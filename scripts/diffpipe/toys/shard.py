@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from diffpipe.models import build_model, make_nll, model_spec
+from diffpipe.models import build_model, kernel, make_derivatives, make_nll, model_spec
 from diffpipe.solver import Solver, fit_all
 
 
@@ -67,12 +67,14 @@ def make_sampler(model):
                 g_sigma.append(pset.width()[k])
         offset += pset.n_parameters
     naux = offset
+    hf = kernel(model)
+    numbers = hf.default()
     g_aux, g_par, p_aux, p_par = (jnp.asarray(v, int) for v in (g_aux, g_par, p_aux, p_par))
     g_sigma, p_factor = jnp.asarray(g_sigma, float), jnp.asarray(p_factor, float)
 
     def sample(key, pars):
         k_pois, k_gauss = jax.random.split(key)
-        lam = model.main_model.expected_data(pars)
+        lam = hf.expected_main(pars, numbers)
         nmain = lam.shape[0]
         # one Poisson draw for the main bins and the Poisson constraints (one compiled sampler)
         counts = jax.random.poisson(k_pois, jnp.concatenate([lam, pars[p_par] * p_factor])).astype(jnp.float64)
@@ -171,7 +173,7 @@ class ShardRunner:
         self.name, self.seed, self.model = name, toys["seed"], model
         self.truth = true_parameters(model, toys.get("parameters", {}))
         self.sampler = make_sampler(model)
-        self.solver = Solver(make_nll(model), mspec.bounds)
+        self.solver = Solver(make_nll(model), mspec.bounds, derivatives=make_derivatives(model))
         self.fixed = np.asarray(mspec.fixed, bool)
         self.init = np.where(self.fixed, self.truth, mspec.init)
 

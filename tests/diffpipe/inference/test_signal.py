@@ -11,12 +11,13 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import _patched_specs, grid_limits, yields_only_difference
+from diffpipe.inference.signal import _patched_specs, grid_limits, structure_difference
 from diffpipe.models import (
     ModelError,
     build_model,
+    kernel,
     model_poi,
-    nominal_rates,
+    patch_numbers,
     read_json,
     select_patches,
     use_jax_backend,
@@ -106,38 +107,47 @@ def test_shared_compilation_gives_each_patch_its_own_limits():
         )
 
 
-def test_patches_that_change_modifiers_are_not_shared():
+def test_patches_share_a_model_unless_their_structure_differs():
     workspace = read_json("resources/pyhf/example_bkgonly.json", "workspace")
+    numbers = json.loads(json.dumps(workspace))
+    numbers["channels"][0]["samples"][0]["modifiers"][0]["data"]["hi"] = 1.3
+    numbers["channels"][0]["samples"][1]["data"][0] *= 2  # background1 carries staterror
+    assert structure_difference([workspace, numbers]) == ""
     other = json.loads(json.dumps(workspace))
-    other["channels"][0]["samples"][0]["modifiers"][0]["data"]["hi"] = 1.3
-    assert "more than sample yields" in yields_only_difference([workspace, other])
-    bigger = json.loads(json.dumps(workspace))
-    bigger["channels"][0]["samples"][1]["data"][0] *= 2  # background1 carries staterror
-    assert "yield-dependent modifiers" in yields_only_difference([workspace, bigger])
-    signal = json.loads(json.dumps(workspace))
-    signal["channels"][0]["samples"][0]["data"][0] *= 2  # signal: normsys + normfactor only
-    assert yields_only_difference([workspace, signal]) == ""
+    other["channels"][0]["samples"][0]["modifiers"].append(
+        {"name": "extra", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
+    )
+    assert "differ in structure" in structure_difference([workspace, other])
 
 
-def test_nominal_rates_lay_a_patch_out_as_its_own_model_does():
-    """The shared model's rates for a patch are the ones pyhf builds for that patch, bit for bit."""
+def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
+    """A patch's numbers under the first patch's compiled model give its own model's -ln L and expected data."""
     first, _ = build_model({**GENERATED, "patch": "sig_400_0"})
-    other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
+    other, data = build_model({**GENERATED, "patch": "sig_1200_400"})
     (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
-    np.testing.assert_array_equal(nominal_rates(first, spec), np.asarray(other.main_model.nominal_rates))
-    # samples absent from some channels are zeros there
-    multichannel = {"workspace": "resources/pyhf/multichan_coupledhistosys_histfactory.json", "data": "observed"}
-    model, _ = build_model(multichannel)
-    own = read_json(multichannel["workspace"], "workspace")
-    np.testing.assert_array_equal(nominal_rates(model, own), np.asarray(model.main_model.nominal_rates))
+    numbers = patch_numbers(first, spec)
+    own = kernel(other)
+    pars = np.asarray(other.config.suggested_init(), float) * 1.05
+    assert float(kernel(first).nll(pars, data, numbers)) == pytest.approx(
+        float(-other.logpdf(pars, data)[0]), rel=1e-13
+    )
+    np.testing.assert_allclose(kernel(first).expected(pars, numbers), own.expected(pars, own.default()), rtol=1e-14)
+    # numbers that change more than yields (a systematic's magnitude) are laid out as well
+    changed = json.loads(json.dumps(spec))
+    normsys = next(
+        m for c in changed["channels"] for s in c["samples"] for m in s["modifiers"] if m["type"] == "normsys"
+    )
+    normsys["data"]["hi"] = 1.3
+    assert not np.allclose(patch_numbers(first, changed)["normsys_log_hi"], numbers["normsys_log_hi"])
 
 
 def test_shared_expected_data_is_the_patch_s_own():
-    """The Asimov data of a patch come from its own yields, not the shared model's."""
+    """The Asimov data of a patch come from its own numbers, not the shared model's."""
     first, data = build_model({**GENERATED, "patch": "sig_400_0"})
     other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
+    (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
     base = prepare(first, data)
-    shared = prepare(first, data, extra=np.asarray(other.main_model.nominal_rates), like=base)
+    shared = prepare(first, data, extra=patch_numbers(first, spec), like=base)
     pars = base.init.copy()
     pars[base.poi] = 2.0
     np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)

@@ -1,0 +1,733 @@
+"""HistFactory likelihoods compiled into fused JAX functions of (parameters, data, numbers).
+
+pyhf parses and validates a workspace and fixes the parameter order; `HistFactory` takes the
+built pyhf model and lays every number of its specification out as dense arrays (`numbers`):
+each sample's nominal yields, normsys hi/lo factors, histosys hi/lo yields, staterror and
+shapesys uncertainties, and the Gaussian constraint widths of the measurement (lumi among
+them). Modifiers of one kind are one tensor over (modifier, sample, bin), so an evaluation is a
+handful of array operations whatever the number of modifiers, and the numbers are an input:
+the likelihood can be differentiated with respect to the analysis itself, and patches of one
+structure share one compiled function.
+
+Layout: S samples (`model.config.samples`), B main bins (the channels of
+`model.config.channels` in turn), data = main counts (B) + auxiliary data (pyhf's
+`auxdata_order`). Every interpolation code pyhf implements is reproduced exactly as its
+vectorised code computes it (normsys: code1, code4; histosys: code0, code2, code4p).
+
+Two stages: `derive(numbers)` computes what does not depend on the parameters (interpolation
+coefficients, constraint widths, shapesys scale factors); `nll(pars, data, derived)` and
+`nll_grad_hess(pars, data, derived)` evaluate. `nll_grad_hess` gives the value, gradient and
+Hessian from the structure of the model (rates are products of per-parameter factors times
+sums of per-parameter shifts; constraint terms are diagonal) in a few matrix products, instead
+of one forward pass per parameter through the graph.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NORMSYS_CODES = ("code1", "code4")
+HISTOSYS_CODES = ("code0", "code2", "code4p")
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+# The inverse of code4's boundary-condition matrix for alpha0 = 1 (pyhf's interpolators.code4).
+_CODE4_AINV = np.array(
+    [
+        [15.0 / 16, -15.0 / 16, -7.0 / 16, -7.0 / 16, 1.0 / 16, -1.0 / 16],
+        [3.0 / 2, 3.0 / 2, -9.0 / 16, 9.0 / 16, 1.0 / 16, 1.0 / 16],
+        [-5.0 / 8, 5.0 / 8, 5.0 / 8, 5.0 / 8, -1.0 / 8, 1.0 / 8],
+        [3.0 / -2, 3.0 / -2, -7.0 / -8, 7.0 / -8, -1.0 / 8, -1.0 / 8],
+        [3.0 / 16, -3.0 / 16, -3.0 / 16, -3.0 / 16, 1.0 / 16, -1.0 / 16],
+        [1.0 / 2, 1.0 / 2, -5.0 / 16, 5.0 / 16, 1.0 / 16, 1.0 / 16],
+    ]
+)
+
+
+class KernelError(ValueError):
+    """A model or specification the kernel cannot lay out (the message says which part)."""
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The static part of a compiled model: shapes, masks and parameter indices (NumPy).
+
+    Attributes:
+        npars: number of parameters.
+        nbins: main bins B.
+        samples: sample names (S).
+        channels: (name, first bin, number of bins) per channel.
+        normsys: normsys modifier names (Kn); `normsys_par` their parameter indices.
+        normsys_mask: (Kn, S, B) where each applies.
+        histosys: histosys modifier names (Kh); `histosys_par`, `histosys_mask` as above.
+        direct: (L, S, B) parameter index per layer of factors that are a parameter's value
+            (normfactor, lumi, shapefactor, staterror, shapesys); npars where a layer is absent.
+        staterror: staterror names (Ks); `staterror_mask` (Ks, S, B): the samples they cover.
+        shapesys: shapesys names (Kp); `shapesys_mask` (Kp, S, B).
+        gauss_par, gauss_aux: parameter and data index of each Gaussian constraint term.
+        gauss_staterror: per Gaussian term, the (staterror k, bin b) whose width it takes from
+            the yields, or (-1, -1) (the width is a number of its own).
+        poisson_par, poisson_aux: likewise for the Poisson (shapesys) terms;
+            `poisson_source` (Kp index, bin) whose scale factor each takes.
+        normsys_code, histosys_code: the interpolation codes.
+    """
+
+    npars: int
+    nbins: int
+    samples: tuple
+    channels: tuple
+    normsys: tuple
+    normsys_par: np.ndarray
+    normsys_mask: np.ndarray
+    histosys: tuple
+    histosys_par: np.ndarray
+    histosys_mask: np.ndarray
+    direct: np.ndarray
+    staterror: tuple
+    staterror_mask: np.ndarray
+    shapesys: tuple
+    shapesys_mask: np.ndarray
+    gauss_par: np.ndarray
+    gauss_aux: np.ndarray
+    gauss_staterror: np.ndarray
+    poisson_par: np.ndarray
+    poisson_aux: np.ndarray
+    poisson_source: np.ndarray
+    normsys_code: str
+    histosys_code: str
+
+
+def _pack(layers: list, absent: int, shape: tuple) -> np.ndarray:
+    """Stack per-modifier index layers, merging modifiers that touch disjoint (sample, bin) cells.
+
+    Args:
+        layers: (S, B) parameter-index arrays, `absent` where the modifier does not apply.
+        absent: the index meaning "no factor" (the constant 1).
+        shape: (S, B).
+
+    Returns:
+        (L, S, B) with L the largest number of such factors on any cell (at least 1).
+    """
+    packed: list[np.ndarray] = []
+    for layer in layers:
+        used = layer != absent
+        for target in packed:
+            if not np.any(used & (target != absent)):
+                target[used] = layer[used]
+                break
+        else:
+            packed.append(layer.copy())
+    return np.stack(packed) if packed else np.full((1, *shape), absent)
+
+
+def _codes(model) -> tuple[str, str]:
+    settings = getattr(model.config, "modifier_settings", {}) or {}
+    normsys = settings.get("normsys", {}).get("interpcode", "code1")
+    histosys = settings.get("histosys", {}).get("interpcode", "code0")
+    if normsys not in NORMSYS_CODES or histosys not in HISTOSYS_CODES:
+        raise KernelError(f"interpolation codes normsys {normsys!r}, histosys {histosys!r} are not pyhf's")
+    return normsys, histosys
+
+
+def _bin_ranks(mask_bins: np.ndarray) -> np.ndarray:
+    """Per global bin, its rank among the masked bins (-1 where unmasked)."""
+    ranks = np.full(len(mask_bins), -1)
+    ranks[mask_bins] = np.arange(int(mask_bins.sum()))
+    return ranks
+
+
+class HistFactory:
+    """A pyhf model compiled into fused JAX functions with its specification's numbers as inputs.
+
+    Args:
+        model: a pyhf model (built with any backend; its spec and config are read, never its
+            tensors).
+
+    Raises:
+        KernelError: the model clips rates or uses a construct the layout does not cover.
+    """
+
+    def __init__(self, model):
+        main = model.main_model
+        if getattr(main, "clip_sample_data", None) is not None or getattr(main, "clip_bin_data", None) is not None:
+            raise KernelError("models that clip sample or bin rates are not supported")
+        config = model.config
+        self.par_names = list(config.par_names)
+        self._slices = {name: config.par_slice(name) for name in config.par_order}
+        samples = tuple(config.samples)
+        offsets, first = {}, 0
+        for channel in config.channels:
+            offsets[channel] = (first, config.channel_nbins[channel])
+            first += config.channel_nbins[channel]
+        self._offsets = offsets
+        self._sample_index = {name: i for i, name in enumerate(samples)}
+        nbins, nsamples = first, len(samples)
+        kinds: dict[str, list[str]] = {}
+        for name, kind in config.modifiers:
+            kinds.setdefault(kind, []).append(name)
+        unknown = set(kinds) - {"normsys", "histosys", "normfactor", "lumi", "shapefactor", "staterror", "shapesys"}
+        if unknown:
+            raise KernelError(f"unsupported modifier types {sorted(unknown)}")
+        self._index = {kind: {name: k for k, name in enumerate(names)} for kind, names in kinds.items()}
+        normsys, histosys = tuple(kinds.get("normsys", [])), tuple(kinds.get("histosys", []))
+        staterror, shapesys = tuple(kinds.get("staterror", [])), tuple(kinds.get("shapesys", []))
+
+        def masks(names, kind):
+            out = np.zeros((len(names), nsamples, nbins), bool)
+            for channel, sample, modifier in self._entries(model.spec, kind):
+                lo, n = offsets[channel]
+                out[self._index[kind][modifier["name"]], self._sample_index[sample["name"]], lo : lo + n] = True
+            return out
+
+        normsys_mask, histosys_mask = masks(normsys, "normsys"), masks(histosys, "histosys")
+        staterror_mask, shapesys_mask = masks(staterror, "staterror"), masks(shapesys, "shapesys")
+        npars = len(self.par_names)
+        layers = []
+        per_kind = {"staterror": staterror_mask, "shapesys": shapesys_mask}
+        for kind in ("normfactor", "lumi", "shapefactor", "staterror", "shapesys"):
+            kind_masks = per_kind.get(kind)
+            if kind_masks is None:
+                kind_masks = masks(kinds.get(kind, []), kind)
+            for name in kinds.get(kind, []):
+                mask = kind_masks[self._index[kind][name]]
+                layer = np.full((nsamples, nbins), npars)
+                start = self._slices[name].start
+                if kind in ("normfactor", "lumi"):
+                    layer[mask] = start
+                elif kind == "shapefactor":
+                    # pyhf: bin i of every channel it applies to takes the modifier's parameter i
+                    local = np.concatenate([np.arange(config.channel_nbins[c]) for c in config.channels])
+                    if local[mask.any(axis=0)].max(initial=-1) >= self._slices[name].stop - start:
+                        raise KernelError(f"shapefactor {name!r} applies to more bins than its parameters")
+                    layer = np.where(mask, start + local[None, :], npars)
+                else:
+                    ranks = _bin_ranks(mask.any(axis=0))
+                    if int(mask.any(axis=0).sum()) != self._slices[name].stop - start:
+                        raise KernelError(
+                            f"{kind} {name!r}: its bins do not match its {start}..{self._slices[name].stop} parameters"
+                        )
+                    per_bin = np.where(ranks >= 0, start + ranks, npars)
+                    layer = np.where(mask, per_bin[None, :], npars)
+                layers.append(layer)
+        direct = _pack(layers, npars, (nsamples, nbins))
+
+        gauss_par, gauss_aux, gauss_stat, poisson_par, poisson_aux, poisson_source = [], [], [], [], [], []
+        aux = 0
+        for name in config.auxdata_order:
+            parset = config.param_set(name)
+            start = self._slices[name].start
+            for i in range(parset.n_parameters):
+                if parset.pdf_type == "normal":
+                    gauss_par.append(start + i)
+                    gauss_aux.append(aux + i)
+                    if name in self._index.get("staterror", {}):
+                        k = self._index["staterror"][name]
+                        bins = np.flatnonzero(staterror_mask[k].any(axis=0))
+                        gauss_stat.append((k, bins[i]))
+                    else:
+                        gauss_stat.append((-1, -1))
+                elif parset.pdf_type == "poisson":
+                    k = self._index["shapesys"][name]
+                    bins = np.flatnonzero(shapesys_mask[k].any(axis=0))
+                    poisson_par.append(start + i)
+                    poisson_aux.append(aux + i)
+                    poisson_source.append((k, bins[i]))
+                else:
+                    raise KernelError(f"constraint type {parset.pdf_type!r} of {name!r} is not supported")
+            aux += parset.n_parameters
+        normsys_code, histosys_code = _codes(model)
+        self.structure = Structure(
+            npars=npars,
+            nbins=nbins,
+            samples=samples,
+            channels=tuple((c, *offsets[c]) for c in config.channels),
+            normsys=normsys,
+            normsys_par=np.asarray([self._slices[n].start for n in normsys], int),
+            normsys_mask=normsys_mask,
+            histosys=histosys,
+            histosys_par=np.asarray([self._slices[n].start for n in histosys], int),
+            histosys_mask=histosys_mask,
+            direct=direct,
+            staterror=staterror,
+            staterror_mask=staterror_mask,
+            shapesys=shapesys,
+            shapesys_mask=shapesys_mask,
+            gauss_par=np.asarray(gauss_par, int),
+            gauss_aux=np.asarray(gauss_aux, int),
+            gauss_staterror=np.asarray(gauss_stat, int).reshape(-1, 2),
+            poisson_par=np.asarray(poisson_par, int),
+            poisson_aux=np.asarray(poisson_aux, int),
+            poisson_source=np.asarray(poisson_source, int).reshape(-1, 2),
+            normsys_code=normsys_code,
+            histosys_code=histosys_code,
+        )
+        self.naux = aux
+        self._gauss_sigma_default = self._pyhf_sigmas(config)
+        self.numbers = self.layout(model.spec)
+        self._default = _derive_np(self.structure, self.numbers)
+        self._check_widths(config)
+
+    @staticmethod
+    def _entries(spec, kind: str):
+        for channel in spec["channels"]:
+            for sample in channel["samples"]:
+                for modifier in sample["modifiers"]:
+                    if modifier["type"] == kind:
+                        yield channel["name"], sample, modifier
+
+    def _pyhf_sigmas(self, config) -> np.ndarray:
+        sigmas = []
+        for name in config.auxdata_order:
+            parset = config.param_set(name)
+            if parset.pdf_type == "normal":
+                sigmas.extend(getattr(parset, "sigmas", None) or [1.0] * parset.n_parameters)
+        return np.asarray(sigmas, float)
+
+    def _check_widths(self, config) -> None:
+        """The widths and scale factors derived from the yields equal pyhf's (else a measurement overrode them)."""
+        derived = self._default
+        stat = self.structure.gauss_staterror[:, 0] >= 0
+        if not np.allclose(derived["gauss_sigma"][stat], self._gauss_sigma_default[stat], rtol=1e-12, atol=0):
+            raise KernelError("staterror widths differ from the yields' (overridden by the measurement?)")
+        factors = []
+        for name in config.auxdata_order:
+            parset = config.param_set(name)
+            if parset.pdf_type == "poisson":
+                factors.extend(parset.factors)
+        if not np.allclose(derived["tau"], np.asarray(factors, float).reshape(-1), rtol=1e-12, atol=0):
+            raise KernelError("shapesys scale factors differ from the yields'")
+
+    def layout(self, spec) -> dict:
+        """The numbers of a workspace specification laid out for this structure.
+
+        Args:
+            spec: a (patched) workspace specification with this model's channels, samples and
+                modifiers (a patch of the same signal grid, say).
+
+        Returns:
+            {nominal (S, B), normsys_hi/lo (Kn, S, B), histosys_hi/lo (Kh, S, B),
+            staterror (Ks, S, B), shapesys (Kp, S, B), gauss_sigma (Gaussian terms)} as float64.
+
+        Raises:
+            KernelError: the specification has a sample, channel or modifier this structure lacks.
+        """
+        st = self.structure
+        shape = (len(st.samples), st.nbins)
+        nominal = np.zeros(shape)
+        normsys_hi, normsys_lo = np.ones((len(st.normsys), *shape)), np.ones((len(st.normsys), *shape))
+        histosys_hi, histosys_lo = np.zeros((len(st.histosys), *shape)), np.zeros((len(st.histosys), *shape))
+        staterror = np.zeros((len(st.staterror), *shape))
+        shapesys = np.zeros((len(st.shapesys), *shape))
+        seen = {kind: np.zeros_like(mask) for kind, mask in self._masks().items()}
+        for channel in spec["channels"]:
+            if channel["name"] not in self._offsets:
+                raise KernelError(f"channel {channel['name']!r} is not in the model")
+            lo, n = self._offsets[channel["name"]]
+            bins = slice(lo, lo + n)
+            for sample in channel["samples"]:
+                s = self._sample_index.get(sample["name"])
+                if s is None:
+                    raise KernelError(f"sample {sample['name']!r} is not in the model")
+                data = np.asarray(sample["data"], float)
+                if data.shape != (n,):
+                    raise KernelError(f"sample {sample['name']!r} in {channel['name']!r} has {data.size} bins, not {n}")
+                nominal[s, bins] = data
+                for mod in sample["modifiers"]:
+                    kind, name = mod["type"], mod["name"]
+                    if kind in ("normfactor", "lumi", "shapefactor"):
+                        continue
+                    k = self._index.get(kind, {}).get(name)
+                    if k is None:
+                        raise KernelError(f"{kind} {name!r} is not in the model")
+                    seen[kind][k, s, bins] = True
+                    if kind == "normsys":
+                        normsys_hi[k, s, bins], normsys_lo[k, s, bins] = mod["data"]["hi"], mod["data"]["lo"]
+                    elif kind == "histosys":
+                        histosys_hi[k, s, bins] = mod["data"]["hi_data"]
+                        histosys_lo[k, s, bins] = mod["data"]["lo_data"]
+                    elif kind == "staterror":
+                        staterror[k, s, bins] = mod["data"]
+                    else:
+                        shapesys[k, s, bins] = mod["data"]
+        for kind, mask in self._masks().items():
+            if not np.array_equal(seen[kind], mask):
+                raise KernelError(f"the {kind} modifiers apply to other samples or bins than in the model")
+        # histosys entries that do not apply hold the nominal (their shift is zero either way)
+        histosys_hi = np.where(st.histosys_mask, histosys_hi, nominal[None])
+        histosys_lo = np.where(st.histosys_mask, histosys_lo, nominal[None])
+        gauss_sigma = self._gauss_sigma_default.copy()
+        return {
+            "nominal": nominal,
+            "normsys_hi": normsys_hi,
+            "normsys_lo": normsys_lo,
+            "histosys_hi": histosys_hi,
+            "histosys_lo": histosys_lo,
+            "staterror": staterror,
+            "shapesys": shapesys,
+            "gauss_sigma": gauss_sigma,
+        }
+
+    def _masks(self) -> dict:
+        st = self.structure
+        return {
+            "normsys": st.normsys_mask,
+            "histosys": st.histosys_mask,
+            "staterror": st.staterror_mask,
+            "shapesys": st.shapesys_mask,
+        }
+
+    # -- the JAX functions ------------------------------------------------------------------
+
+    def derive(self, numbers: dict) -> dict:
+        """What the likelihood needs of the numbers besides the parameters (JAX-traceable).
+
+        Args:
+            numbers: as `layout` returns (arrays or tracers).
+
+        Returns:
+            A dict of arrays (a pytree): nominal, the interpolation terms, gauss_sigma, tau.
+        """
+        return _derive(self.structure, numbers)
+
+    def default(self) -> dict:
+        """`derive` of the model's own numbers (NumPy arrays: constants wherever they are traced).
+
+        Returns:
+            The derived pytree.
+        """
+        return self._default
+
+    def rates(self, pars, derived):
+        """Expected main rates per sample and bin, and their additive and multiplicative parts.
+
+        Args:
+            pars: parameters (npars,).
+            derived: `derive`'s output.
+
+        Returns:
+            (nu (S, B), A (S, B), M (S, B)) with nu = A * M.
+        """
+        import jax.numpy as jnp
+
+        st = self.structure
+        shift = _histosys(st.histosys_code, pars[st.histosys_par], derived, order=0)[0]
+        factor = _normsys(st.normsys_code, pars[st.normsys_par], derived, order=0)[0]
+        ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
+        additive = derived["nominal"] + jnp.sum(shift, axis=0)
+        multiplicative = jnp.prod(ext[st.direct], axis=0) * jnp.prod(factor, axis=0)
+        return additive * multiplicative, additive, multiplicative
+
+    def expected_main(self, pars, derived):
+        """Expected counts per main bin.
+
+        Args:
+            pars: parameters (npars,).
+            derived: `derive`'s output.
+
+        Returns:
+            The counts (B,).
+        """
+        import jax.numpy as jnp
+
+        return jnp.sum(self.rates(pars, derived)[0], axis=0)
+
+    def expected_aux(self, pars, derived):
+        """Expected auxiliary data (pyhf's `expected_auxdata`): θ for Gaussian terms, γτ for Poisson ones.
+
+        Args:
+            pars: parameters (npars,).
+            derived: `derive`'s output.
+
+        Returns:
+            The auxiliary data (naux,).
+        """
+        import jax.numpy as jnp
+
+        st = self.structure
+        out = jnp.zeros(self.naux, pars.dtype)
+        out = out.at[st.gauss_aux].set(pars[st.gauss_par])
+        return out.at[st.poisson_aux].set(pars[st.poisson_par] * derived["tau"])
+
+    def expected(self, pars, derived):
+        """Expected data, main + auxiliary (pyhf's `expected_data`).
+
+        Args:
+            pars: parameters (npars,).
+            derived: `derive`'s output.
+
+        Returns:
+            The data (B + naux,).
+        """
+        import jax.numpy as jnp
+
+        return jnp.concatenate([self.expected_main(pars, derived), self.expected_aux(pars, derived)])
+
+    def aux_data(self, derived, gauss_aux):
+        """Observed auxiliary data for these numbers: the Gaussian terms' given centres, τ for shapesys.
+
+        Args:
+            derived: `derive`'s output.
+            gauss_aux: the Gaussian terms' auxiliary values (pyhf's, e.g. 0 for normsys).
+
+        Returns:
+            The auxiliary data (naux,).
+        """
+        import jax.numpy as jnp
+
+        st = self.structure
+        out = jnp.zeros(self.naux)
+        out = out.at[st.gauss_aux].set(gauss_aux)
+        return out.at[st.poisson_aux].set(derived["tau"])
+
+    def logpdf(self, pars, data, derived):
+        """Ln L(pars | data) as pyhf's `model.logpdf` computes it (a scalar).
+
+        Args:
+            pars: parameters (npars,).
+            data: main + auxiliary data.
+            derived: `derive`'s output.
+
+        Returns:
+            The scalar.
+        """
+        return -self.nll(pars, data, derived)
+
+    def nll(self, pars, data, derived):
+        """-ln L(pars | data) (JAX-traceable in all three arguments).
+
+        Args:
+            pars: parameters (npars,).
+            data: main + auxiliary data.
+            derived: `derive`'s output.
+
+        Returns:
+            The scalar.
+        """
+        import jax.numpy as jnp
+        from jax.scipy.special import gammaln, xlogy
+
+        st = self.structure
+        lam = self.expected_main(pars, derived)
+        n = data[: st.nbins]
+        return jnp.sum(lam - xlogy(n, lam) + gammaln(n + 1.0)) + self.constraint_nll(pars, data[st.nbins :], derived)
+
+    def constraint_nll(self, pars, aux, derived):
+        """-ln of the constraint terms alone (Gaussian and Poisson).
+
+        Args:
+            pars: parameters (npars,).
+            aux: auxiliary data (naux,).
+            derived: `derive`'s output.
+
+        Returns:
+            The scalar.
+        """
+        import jax.numpy as jnp
+        from jax.scipy.special import gammaln, xlogy
+
+        st = self.structure
+        value = jnp.zeros((), pars.dtype)
+        if len(st.gauss_par):
+            z = (aux[st.gauss_aux] - pars[st.gauss_par]) / derived["gauss_sigma"]
+            value = value + jnp.sum(0.5 * z * z + jnp.log(derived["gauss_sigma"]) + _LOG_SQRT_2PI)
+        if len(st.poisson_par):
+            a, rate = aux[st.poisson_aux], pars[st.poisson_par] * derived["tau"]
+            value = value + jnp.sum(rate - xlogy(a, rate) + gammaln(a + 1.0))
+        return value
+
+    def nll_grad_hess(self, pars, data, derived):
+        """-ln L, its gradient and its Hessian from the model's structure (JAX-traceable).
+
+        Each rate is nu_sb = A G N: A the nominal plus histosys shifts (A', A'' per parameter),
+        G the product of factors that are a parameter's value (normfactor, lumi, staterror,
+        shapesys, shapefactor: G' and G'' from products over the other factors, so a factor at
+        zero, a POI at its bound, is exact), N the product of normsys factors (N' = N l,
+        N'' = N (l l^T + diag q) with l and q the first and second derivatives of ln f). The
+        Poisson main terms give J diag(n / lam^2) J^T plus the rates' second derivatives
+        weighted by 1 - n / lam, each a matrix product over (sample, bin); constraint terms are
+        diagonal. No forward pass per parameter is made.
+
+        Args:
+            pars: parameters (npars,).
+            data: main + auxiliary data.
+            derived: `derive`'s output.
+
+        Returns:
+            (value, gradient (npars,), Hessian (npars, npars)).
+        """
+        import jax.numpy as jnp
+        from jax.scipy.special import gammaln, xlogy
+
+        st = self.structure
+        npars, (nsamples, nbins) = st.npars, derived["nominal"].shape
+        nlayers = st.direct.shape[0]
+        shift, d1, d2 = _histosys(st.histosys_code, pars[st.histosys_par], derived, order=2)
+        factor, lfac, qfac = _normsys(st.normsys_code, pars[st.normsys_par], derived, order=2)
+        ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
+        g = ext[st.direct]  # (L, S, B)
+        additive = derived["nominal"] + jnp.sum(shift, axis=0)
+        norm = jnp.prod(factor, axis=0)
+        direct = jnp.prod(g, axis=0)
+        nu = additive * direct * norm
+        lam = jnp.sum(nu, axis=0)
+        n, aux = data[:nbins], data[nbins:]
+        value = jnp.sum(lam - xlogy(n, lam) + gammaln(n + 1.0))
+
+        # products over the other layers (one and two left out), exact when a factor is zero
+        eye = np.eye(nlayers, dtype=bool)
+        g_one = jnp.prod(jnp.where(eye[:, :, None, None], 1.0, g[None]), axis=1)  # (L, S, B)
+        pair = eye[:, None, :] | eye[None, :, :]  # (L, L, L): layer i is l or l'
+        g_two = jnp.prod(jnp.where(pair[..., None, None], 1.0, g[None, None]), axis=2)  # (L, L, S, B)
+        cells = (np.arange(nsamples)[None, :, None], np.arange(nbins)[None, None, :])
+        zeros = jnp.zeros((npars + 1, nsamples, nbins), pars.dtype)
+        a1 = zeros.at[st.histosys_par].add(d1)[:npars]  # A'
+        a2 = zeros.at[st.histosys_par].add(d2)[:npars]  # diag of A''
+        g1 = zeros.at[(st.direct, *cells)].add(g_one)[:npars]  # G'
+        l1 = zeros.at[st.normsys_par].add(lfac)[:npars]  # N' / N
+        q1 = zeros.at[st.normsys_par].add(qfac)[:npars]
+
+        dnu = norm * (direct * a1 + additive * g1 + additive * direct * l1)  # (P, S, B)
+        jac = jnp.sum(dnu, axis=1)  # (P, B)
+        ratio = jnp.where(n > 0, n / jnp.where(lam != 0, lam, 1.0), 0.0)
+        w = 1.0 - ratio
+        grad = jac @ w
+        wn = (w[None, :] * norm).reshape(-1)  # weight per cell, times N
+        flat = {k: v.reshape(npars, -1) for k, v in (("a1", a1), ("g1", g1), ("l1", l1))}
+        wa, wg, wag = wn * additive.reshape(-1), wn * direct.reshape(-1), wn * (additive * direct).reshape(-1)
+
+        def sym(x, y, weight):
+            m = (flat[x] * weight) @ flat[y].T
+            return m + m.T
+
+        hess = (jac * jnp.where(n > 0, ratio / jnp.where(lam != 0, lam, 1.0), 0.0)) @ jac.T
+        hess = hess + sym("a1", "g1", wn) + sym("a1", "l1", wg) + sym("g1", "l1", wa)
+        hess = hess + (flat["l1"] * wag) @ flat["l1"].T
+        # G'': pairs of different layers on a cell, scattered onto their parameters
+        pair_weight = jnp.where(eye[:, :, None, None], 0.0, g_two) * (w[None, :] * norm * additive)[None, None]
+        rows = np.broadcast_to(st.direct[:, None], (nlayers, nlayers, nsamples, nbins))
+        cols = np.broadcast_to(st.direct[None, :], (nlayers, nlayers, nsamples, nbins))
+        hess = hess + jnp.zeros((npars + 1, npars + 1), pars.dtype).at[rows, cols].add(pair_weight)[:npars, :npars]
+        diag = jnp.sum((a2 * direct + additive * direct * q1) * norm * w[None, None, :], axis=(1, 2))
+
+        if len(st.gauss_par):
+            sigma = derived["gauss_sigma"]
+            z = (aux[st.gauss_aux] - pars[st.gauss_par]) / sigma
+            value = value + jnp.sum(0.5 * z * z + jnp.log(sigma) + _LOG_SQRT_2PI)
+            grad = grad.at[st.gauss_par].add(-z / sigma)
+            diag = diag.at[st.gauss_par].add(1.0 / (sigma * sigma))
+        if len(st.poisson_par):
+            a, gamma, tau = aux[st.poisson_aux], pars[st.poisson_par], derived["tau"]
+            rate = gamma * tau
+            value = value + jnp.sum(rate - xlogy(a, rate) + gammaln(a + 1.0))
+            grad = grad.at[st.poisson_par].add((1.0 - a / rate) * tau)
+            diag = diag.at[st.poisson_par].add(a / (gamma * gamma))
+        return value, grad, hess + jnp.diag(diag)
+
+
+def _derive(st: Structure, numbers: dict, xp=None) -> dict:
+    """`HistFactory.derive` for a structure, in JAX (or NumPy with xp=numpy)."""
+    if xp is None:
+        import jax.numpy as xp
+    nominal = numbers["nominal"]
+    out = {"nominal": nominal}
+    hi, lo = numbers["normsys_hi"], numbers["normsys_lo"]
+    log_hi = xp.log(xp.where(st.normsys_mask, hi, 1.0))
+    log_lo = xp.log(xp.where(st.normsys_mask, lo, 1.0))
+    out["normsys_log_hi"], out["normsys_log_lo"] = log_hi, log_lo
+    if st.normsys_code == "code4":
+        up, dn = xp.exp(log_hi), xp.exp(log_lo)
+        b = xp.stack([up - 1.0, dn - 1.0, log_hi * up, -log_lo * dn, log_hi**2 * up, log_lo**2 * dn])
+        out["normsys_coef"] = xp.einsum("rc,cksb->rksb", _CODE4_AINV, b)
+    nom = nominal[None]
+    up = xp.where(st.histosys_mask, numbers["histosys_hi"] - nom, 0.0)
+    dn = xp.where(st.histosys_mask, nom - numbers["histosys_lo"], 0.0)
+    out["histosys_up"], out["histosys_dn"] = up, dn
+    # staterror widths: sqrt(sum_s delta_sb^2) / sum_s nominal_sb over the samples it covers
+    k, b = st.gauss_staterror[:, 0], st.gauss_staterror[:, 1]
+    sigma = numbers["gauss_sigma"]
+    if st.staterror:
+        covered = xp.sum(xp.where(st.staterror_mask, nom, 0.0), axis=1)  # (Ks, B)
+        safe = xp.where(covered > 0, covered, 1.0)
+        rel = xp.sqrt(xp.sum(xp.where(covered[:, None] > 0, (numbers["staterror"] / safe[:, None]) ** 2, 0.0), axis=1))
+        stat = k >= 0
+        from_yields = rel[xp.where(stat, k, 0), xp.where(stat, b, 0)]
+        from_yields = xp.where(from_yields > 0, from_yields, 1.0)
+        sigma = xp.where(stat, from_yields, sigma)
+    out["gauss_sigma"] = sigma
+    if st.shapesys:
+        k, b = st.poisson_source[:, 0], st.poisson_source[:, 1]
+        nom_kb = xp.sum(xp.where(st.shapesys_mask, nom, 0.0), axis=1)[k, b]
+        unc_kb = xp.sum(xp.where(st.shapesys_mask, numbers["shapesys"], 0.0), axis=1)[k, b]
+        valid = (nom_kb > 0) & (unc_kb > 0)
+        out["tau"] = xp.where(valid, nom_kb**2 / xp.where(valid, unc_kb, 1.0) ** 2, 1.0)
+    else:
+        out["tau"] = xp.zeros(0)
+    return out
+
+
+def _derive_np(st: Structure, numbers: dict) -> dict:
+    return _derive(st, numbers, xp=np)
+
+
+def _normsys(code: str, alpha, derived, order: int):
+    """Normsys factors f (Kn, S, B) and, for order 2, f'/f and (ln f)'' as well."""
+    import jax.numpy as jnp
+
+    a = alpha[:, None, None]
+    log_hi, log_lo = derived["normsys_log_hi"], derived["normsys_log_lo"]
+    # the exponential branches: hi^a for a >= 0 (code1) or a >= 1 (code4), lo^-a below
+    upper = a > 0 if code == "code1" else a >= 1.0
+    expo_log = jnp.where(upper, log_hi, -log_lo)
+    expo = jnp.exp(a * expo_log)
+    if code == "code1":
+        factor, dlog, d2log = expo, expo_log, jnp.zeros_like(expo)
+    else:
+        coef = derived["normsys_coef"]
+        lower = a <= -1.0
+        a_in = jnp.where(upper | lower, 0.0, a)  # keeps the unused branch finite
+        powers = jnp.stack([a_in**i for i in range(1, 7)])
+        poly = 1.0 + jnp.sum(coef * powers, axis=0)
+        inner = upper | lower
+        factor = jnp.where(inner, expo, poly)
+        if order:
+            dpoly = sum(i * coef[i - 1] * a_in ** (i - 1) for i in range(1, 7))
+            d2poly = sum(i * (i - 1) * coef[i - 1] * a_in ** (i - 2) for i in range(2, 7))
+            safe = jnp.where(inner, 1.0, poly)
+            dlog = jnp.where(inner, expo_log, dpoly / safe)
+            d2log = jnp.where(inner, 0.0, d2poly / safe - (dpoly / safe) ** 2)
+        else:
+            dlog = d2log = None
+    return factor, dlog, d2log
+
+
+def _histosys(code: str, alpha, derived, order: int):
+    """Histosys shifts (Kh, S, B) and, for order 2, their first and second derivatives."""
+    import jax.numpy as jnp
+
+    a = alpha[:, None, None]
+    up, dn = derived["histosys_up"], derived["histosys_dn"]
+    zero = jnp.zeros_like(up)
+    if code == "code0":
+        slope = jnp.where(a > 0, up, dn)
+        return a * slope, slope, zero
+    if code == "code2":
+        half_a = 0.5 * (up - dn)  # a = (hi + lo)/2 - nom
+        half_b = 0.5 * (up + dn)  # b = (hi - lo)/2
+        quad = half_a * a * a + half_b * a
+        above, below = a > 1.0, a >= -1.0
+        shift = jnp.where(below, jnp.where(above, (a - 1.0) * (half_b + 2 * half_a), quad), a * (half_b - 2 * half_a))
+        d1 = jnp.where(below, jnp.where(above, half_b + 2 * half_a, 2 * half_a * a + half_b), half_b - 2 * half_a)
+        d2 = jnp.where(below & ~above, 2 * half_a, 0.0)
+        return shift, d1, d2
+    s, asym = 0.5 * (up + dn), 0.0625 * (up - dn)
+    a2 = a * a
+    inner = a2 * (a2 * (a2 * 3.0 - 10.0) + 15.0)
+    poly = inner * asym + a * s
+    above, below = a > 1.0, a < -1.0
+    shift = jnp.where(below, a * dn, jnp.where(above, a * up, poly))
+    if not order:
+        return shift, None, None
+    dpoly = s + asym * a * (30.0 + a2 * (-40.0 + 18.0 * a2))
+    d2poly = asym * (30.0 + a2 * (-120.0 + 90.0 * a2))
+    d1 = jnp.where(below, dn, jnp.where(above, up, dpoly))
+    d2 = jnp.where(below | above, 0.0, d2poly)
+    return shift, d1, d2
