@@ -413,11 +413,17 @@ def make_nll(model):
         The function.
     """
     hf = kernel(model)
+    return _numbers_last(hf, hf.nll, 2)
 
-    def nll(pars, data, numbers=None):
-        return hf.nll(pars, data, hf.default() if numbers is None else numbers)
 
-    return nll
+def _numbers_last(hf, method, arity: int):
+    """`method(*args, numbers)` with the numbers argument optional (None: the model's own)."""
+
+    def call(*args):
+        numbers = args[arity] if len(args) > arity else None
+        return method(*args[:arity], hf.default() if numbers is None else numbers)
+
+    return call
 
 
 def make_derivatives(model):
@@ -430,11 +436,7 @@ def make_derivatives(model):
         The function (`numbers` as in `make_nll`).
     """
     hf = kernel(model)
-
-    def derivatives(pars, data, numbers=None):
-        return hf.nll_grad_hess(pars, data, hf.default() if numbers is None else numbers)
-
-    return derivatives
+    return _numbers_last(hf, hf.nll_grad_hess, 2)
 
 
 def make_expected(model):
@@ -447,11 +449,7 @@ def make_expected(model):
         The function (`numbers` as in `make_nll`).
     """
     hf = kernel(model)
-
-    def expected(pars, numbers=None):
-        return hf.expected(pars, hf.default() if numbers is None else numbers)
-
-    return expected
+    return _numbers_last(hf, hf.expected, 1)
 
 
 def patch_numbers(model, spec: Mapping) -> dict:
