@@ -74,7 +74,8 @@ class Solver:
         max_iter: iteration cap per fit.
         gtol: convergence threshold on |g_i| * sqrt(1 / H_ii) (the gradient in units of sigma).
         derivatives: (value, gradient, Hessian)(pars, data, extra) of `nll` computed another way
-            (the HistFactory kernel's structured derivatives); default: autodiff of `nll`.
+            (the HistFactory kernel's structured derivatives), used above SMALL parameters;
+            default: autodiff of `nll`.
     """
 
     def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL, derivatives=None):
@@ -97,7 +98,9 @@ class Solver:
             h, (f, g) = jax.jacfwd(value_and_grad, has_aux=True)(x)
             return f, g, h
 
-        derivatives = autodiff if derivatives is None else derivatives
+        # up to SMALL parameters one forward pass per parameter through the fused likelihood
+        # costs less than the structured products (their scatters and pair products)
+        derivatives = autodiff if derivatives is None or self.npars <= SMALL else derivatives
         self.hess = jax.jit(lambda x, data, extra: derivatives(x, data, extra)[2])
 
         def start(x0, fixed, values, lo, hi):
