@@ -396,25 +396,36 @@ class HistFactory:
         """
         return self._default
 
+    def _parts(self, pars, derived, order: int):
+        """The pieces of every rate nu = A G N (see `nll_grad_hess`), with derivatives for order 2.
+
+        Returns:
+            (A (S, B), per-layer value factors g (L, S, B), N (S, B), histosys (d1, d2),
+            normsys (l, q)); the derivative pairs are None for order 0.
+        """
+        import jax.numpy as jnp
+
+        st = self.structure
+        shift, d1, d2 = _histosys(st.histosys_code, pars[st.histosys_par], derived, order)
+        factor, lfac, qfac = _normsys(st.normsys_code, pars[st.normsys_par], derived, order)
+        ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
+        additive = derived["nominal"] + jnp.sum(shift, axis=0)
+        return additive, ext[st.direct], jnp.prod(factor, axis=0), (d1, d2), (lfac, qfac)
+
     def rates(self, pars, derived):
-        """Expected main rates per sample and bin, and their additive and multiplicative parts.
+        """Expected main rates per sample and bin.
 
         Args:
             pars: parameters (npars,).
             derived: `derive`'s output.
 
         Returns:
-            (nu (S, B), A (S, B), M (S, B)) with nu = A * M.
+            nu (S, B).
         """
         import jax.numpy as jnp
 
-        st = self.structure
-        shift = _histosys(st.histosys_code, pars[st.histosys_par], derived, order=0)[0]
-        factor = _normsys(st.normsys_code, pars[st.normsys_par], derived, order=0)[0]
-        ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
-        additive = derived["nominal"] + jnp.sum(shift, axis=0)
-        multiplicative = jnp.prod(ext[st.direct], axis=0) * jnp.prod(factor, axis=0)
-        return additive * multiplicative, additive, multiplicative
+        additive, g, norm, _, _ = self._parts(pars, derived, order=0)
+        return additive * jnp.prod(g, axis=0) * norm
 
     def expected_main(self, pars, derived):
         """Expected counts per main bin.
@@ -428,7 +439,7 @@ class HistFactory:
         """
         import jax.numpy as jnp
 
-        return jnp.sum(self.rates(pars, derived)[0], axis=0)
+        return jnp.sum(self.rates(pars, derived), axis=0)
 
     def expected_aux(self, pars, derived):
         """Expected auxiliary data (pyhf's `expected_auxdata`): θ for Gaussian terms, γτ for Poisson ones.
@@ -460,23 +471,6 @@ class HistFactory:
         import jax.numpy as jnp
 
         return jnp.concatenate([self.expected_main(pars, derived), self.expected_aux(pars, derived)])
-
-    def aux_data(self, derived, gauss_aux):
-        """Observed auxiliary data for these numbers: the Gaussian terms' given centres, τ for shapesys.
-
-        Args:
-            derived: `derive`'s output.
-            gauss_aux: the Gaussian terms' auxiliary values (pyhf's, e.g. 0 for normsys).
-
-        Returns:
-            The auxiliary data (naux,).
-        """
-        import jax.numpy as jnp
-
-        st = self.structure
-        out = jnp.zeros(self.naux)
-        out = out.at[st.gauss_aux].set(gauss_aux)
-        return out.at[st.poisson_aux].set(derived["tau"])
 
     def logpdf(self, pars, data, derived):
         """Ln L(pars | data) as pyhf's `model.logpdf` computes it (a scalar).
@@ -560,17 +554,12 @@ class HistFactory:
         st = self.structure
         npars, (nsamples, nbins) = st.npars, derived["nominal"].shape
         nlayers = st.direct.shape[0]
-        shift, d1, d2 = _histosys(st.histosys_code, pars[st.histosys_par], derived, order=2)
-        factor, lfac, qfac = _normsys(st.normsys_code, pars[st.normsys_par], derived, order=2)
-        ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
-        g = ext[st.direct]  # (L, S, B)
-        additive = derived["nominal"] + jnp.sum(shift, axis=0)
-        norm = jnp.prod(factor, axis=0)
+        additive, g, norm, (d1, d2), (lfac, qfac) = self._parts(pars, derived, order=2)
         direct = jnp.prod(g, axis=0)
         nu = additive * direct * norm
         lam = jnp.sum(nu, axis=0)
         n, aux = data[:nbins], data[nbins:]
-        value = jnp.sum(lam - xlogy(n, lam) + gammaln(n + 1.0))
+        value = jnp.sum(lam - xlogy(n, lam) + gammaln(n + 1.0)) + self.constraint_nll(pars, aux, derived)
 
         # products over the other layers (one and two left out), exact when a factor is zero
         eye = np.eye(nlayers, dtype=bool)
@@ -611,13 +600,11 @@ class HistFactory:
         if len(st.gauss_par):
             sigma = derived["gauss_sigma"]
             z = (aux[st.gauss_aux] - pars[st.gauss_par]) / sigma
-            value = value + jnp.sum(0.5 * z * z + jnp.log(sigma) + _LOG_SQRT_2PI)
             grad = grad.at[st.gauss_par].add(-z / sigma)
             diag = diag.at[st.gauss_par].add(1.0 / (sigma * sigma))
         if len(st.poisson_par):
             a, gamma, tau = aux[st.poisson_aux], pars[st.poisson_par], derived["tau"]
             rate = gamma * tau
-            value = value + jnp.sum(rate - xlogy(a, rate) + gammaln(a + 1.0))
             grad = grad.at[st.poisson_par].add((1.0 - a / rate) * tau)
             diag = diag.at[st.poisson_par].add(a / (gamma * gamma))
         return value, grad, hess + jnp.diag(diag)

@@ -30,7 +30,7 @@ def propagate(model, pars: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.
     hf = kernel(model)
 
     def by_sample(p):
-        per_sample = hf.rates(p, hf.default())[0]
+        per_sample = hf.rates(p, hf.default())
         return jnp.concatenate([per_sample, jnp.sum(per_sample, axis=0, keepdims=True)], axis=0)
 
     pars = np.asarray(pars, float)
@@ -61,7 +61,7 @@ def yield_table(analysis: Analysis) -> list[dict]:
     hf = kernel(model)
 
     def by_sample(pars):
-        per_sample = hf.rates(pars, hf.default())[0]
+        per_sample = hf.rates(pars, hf.default())
         return jnp.concatenate([per_sample, jnp.sum(per_sample, axis=0, keepdims=True)], axis=0)
 
     jac = jax.jit(jax.jacfwd(by_sample))
