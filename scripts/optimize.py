@@ -1,4 +1,4 @@
-"""Rule optimize: every (start, method, gradient mode) of one optimizer problem."""
+"""Rule optimize: every (start, method, gradient mode, repetition) of one optimizer problem."""
 
 from diffpipe.optimizers.compare import run_optimize
 from diffpipe.runtime import job_from_snakemake

@@ -72,7 +72,21 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
 
 # Documented timing fields: measurements of the run (wall clock, host, peak memory), not results:
 # they differ between identical runs.
-TIMING_FIELDS = ("elapsed_s", "wall_time_s", "host", "seconds", "peak_rss_mb")
+TIMING_FIELDS = (
+    "elapsed_s",
+    "wall_time_s",
+    "host",
+    "seconds",
+    "peak_rss_mb",
+    # the optimizer comparison's timings and the rank they give
+    "compile_time_s",
+    "time_to_target_s",
+    "time_s",
+    "time_median",
+    "time_q05",
+    "time_q95",
+    "rank_time",
+)
 
 
 def numeric_digest(path: Path) -> str:

@@ -60,7 +60,10 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     grid = artifacts.GridScan.read(results / "likelihood" / "counting" / "grid.npz")
     assert grid.lnl.shape == (21, 21) and grid.names == ["mu", "uncorr_bkguncrt[0]"]
     runs = artifacts.OptimizerRuns.read(results / "optimizers" / "rosenbrock_2d.csv")
-    assert set(runs.table["method"]) == {"BFGS", "Newton-CG"} and runs.problem["fstar"] == 0.0
+    assert set(runs.table["method"]) == {"BFGS", "Newton-CG", "optimistix-BFGS"} and runs.problem["fstar"] == 0.0
+    assert set(runs.table["repetition"]) == {0, 1} and (runs.table["compile_time_s"] > 0).any()
+    traces = artifacts.OptimizerTraces.read(results / "optimizers" / "rosenbrock_2d_traces.json")
+    assert {s["family"] for s in traces.summary} == {"scipy", "optimistix"}
     # No sidecars and no stray files: every artifact carries its own provenance.
     assert not list(results.rglob("*.provenance.json")) and not list(results.rglob(".*partial*"))
     page = (results / "report.html").read_text()
@@ -77,6 +80,7 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
         "Benchmark",
         "Provenance",
     ]
+    assert "Ranking by median time to reach the target" in page and "optimistix-BFGS" in page
     limits = artifacts.Limits.read(results / "inference" / "counting" / "limits.json")
     assert limits.failures == {} and 0 < limits.expected[0] < limits.expected[2] < limits.expected[4]
     assert artifacts.Impacts.read(results / "inference" / "counting" / "impacts.csv").table["parameter"].tolist() == [
@@ -465,7 +469,7 @@ def test_a_problem_whose_every_run_fails_stops_the_run_with_the_reason_in_its_lo
     result = snakemake(work, "--config", "optimizers={max_evaluations: 1}", check=False)
     assert result.returncode != 0
     log = (work / "results" / "logs" / "optimize" / "rosenbrock_2d.log").read_text()
-    assert "optimizers.problems.rosenbrock_2d: all 5 runs failed" in log and "max_evaluations" in log
+    assert "optimizers.problems.rosenbrock_2d: all 6 runs failed" in log and "max_evaluations" in log
     assert "Traceback" in log
     # The stale table of the old settings is gone (Snakemake removes a failed job's outputs); no other
     # stage's result changed, and the report was not rebuilt from a wrong result.

@@ -193,13 +193,15 @@ class ControlFlowTable(TableArtifact):
 # --------------------------------------------------------------------------- optimizers
 @dataclass(kw_only=True)
 class OptimizerRuns(TableArtifact):
-    """optimizers/{problem}.csv: one row per (start, method, gradient mode).
+    """optimizers/{problem}.csv: one row per (family, method, gradient mode, start, repetition).
 
     Attributes:
-        table: columns problem, method, gradient_mode, start, success, message, nit, nfev,
-            njev, nhev, wall_time_s [s], final_f, f_minus_fstar, grad_norm,
-            distance_to_minimiser (empty: no unique minimiser), reached_target,
-            evals_to_target (empty: never reached).
+        table: columns problem, family (scipy, optimistix, optax), method, gradient_mode,
+            start, repetition, success, message, nit, nfev, njev, nhev, wall_time_s [s] (the
+            run alone), compile_time_s [s] (compiling its JAX functions, measured apart; not in
+            wall_time_s), final_f, grad_norm, distance_to_minimiser (empty: no unique
+            minimiser), f_minus_fstar, reached_target, and where the target was reached
+            (empty: never) evals_to_target, gradient_evals_to_target, time_to_target_s [s].
         problem: the problem's definition (see `OptimizerTraces.problem`).
     """
 
@@ -209,19 +211,27 @@ class OptimizerRuns(TableArtifact):
 
 @dataclass(kw_only=True)
 class OptimizerTraces(JsonArtifact):
-    """optimizers/{problem}_traces.json: f - f* per evaluation and the path per run.
+    """optimizers/{problem}_traces.json: convergence per run and the methods' ranking.
 
     Attributes:
         problem: name, function, description, dimension, fstar (None: none known), fstar_source,
-            reference_fstar (fstar, else f_best), minimiser
-            (null: none unique), starts, note.
-        runs: per run: method, gradient_mode, start, evaluations (1-based counts), f_gap
-            (f - f* at those evaluations), iterations, trajectory (x at those iterations).
+            reference_fstar (fstar, else f_best), minimiser (null: none unique), starts, note.
+        runs: per (family, method, gradient_mode, start): evaluations (1-based counts of f),
+            f_gap (f - f* there; null where f was not finite), gradient_evaluations (exact
+            gradients so far), time_s (seconds since the run started, one list per
+            repetition), time_median/time_q05/time_q95 (over the repetitions), deterministic
+            (every repetition evaluated the same f), iterations and trajectory (x at those
+            iterations; first repetition, problems up to 10 dimensions, else empty).
+        summary: per (family, method, gradient_mode): runs, reached (runs whose f came within
+            the target at some evaluation), median/q05/q95 over starts and repetitions of time_to_target_s,
+            evals_to_target, gradient_evals_to_target (runs that reached it) and wall_time_s,
+            rank_time and rank_evaluations (1 = fastest; null: never reached).
     """
 
     KIND: ClassVar[str] = "optimizer_traces"
     problem: dict
     runs: list[dict]
+    summary: list[dict]
 
 
 # --------------------------------------------------------------------------- likelihood

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import jsonschema
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-CHECK_CODE = ("configcheck.py", "functions.py", "histfactory.py", "models.py", "resources.py")
+CHECK_CODE = ("configcheck.py", "functions.py", "histfactory.py", "models.py", "resources.py", "starts.py")
 
 
 class ConfigError(ValueError):
@@ -532,12 +532,22 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
         likelihood_models: the `likelihood.models` section.
         cache: cache of passed checks.
     """
+    from diffpipe.starts import INIT, expand_starts
+
     for name, spec in cfg["problems"].items():
         where = f"optimizers.problems.{name}"
-        dims = {len(start) for start in spec["starts"]}
-        if len(dims) != 1:
+        likelihood = "likelihood_model" in spec
+        explicit = {"starts": [s for s in spec["starts"] if s != INIT]}
+        if INIT in spec["starts"] and not likelihood:
+            raise ConfigError(f"config key '{where}.starts': 'init' starts need a likelihood_model problem")
+        try:
+            starts = expand_starts(explicit, where)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        dims = {len(start) for start in starts}
+        if len(dims) > 1:
             raise ConfigError(f"config key '{where}.starts': all start points need one dimension, got {sorted(dims)}")
-        if "likelihood_model" in spec:
+        if likelihood:
             if "fstar" in spec:
                 raise ConfigError(f"config key '{where}.fstar': a likelihood problem's f* comes from its model's fit")
             if spec["likelihood_model"] not in likelihood_models:
@@ -545,16 +555,18 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
                     f"config key '{where}.likelihood_model': unknown model {spec['likelihood_model']!r}; "
                     f"valid: {sorted(likelihood_models)}"
                 )
+            if not dims:
+                continue  # only "init" starts: the model's own parameters
             model = likelihood_models[spec["likelihood_model"]]
             files = [model[key] for key in ("workspace", "patchset") if key in model]
-            dim = len(spec["starts"][0])
+            dim = dims.pop()
             cache.run(
                 ["problem_dimension", model, dim],
                 files,
                 lambda model=model, dim=dim, where=f"{where}.starts": _check_dimension(model, dim, where),
             )
         elif spec["function"] != "ill_conditioned_quadratic":
-            ref, starts = spec["function"], spec["starts"]
+            ref = spec["function"]
             cache.run(
                 ["probe", ref, starts],
                 user_module_file(ref),
@@ -566,10 +578,10 @@ def _check_dimension(model_spec: Mapping, dim: int, where: str) -> None:
     from diffpipe.models import build_model
 
     model, _ = build_model(model_spec)
-    if model.config.npars != dim:
+    free = [n for n, fixed in zip(model.config.par_names, model.config.suggested_fixed()) if not fixed]
+    if len(free) != dim:
         raise ConfigError(
-            f"config key '{where}': starts have {dim} components; the model has {model.config.npars} "
-            f"parameters {list(model.config.par_names)}"
+            f"config key '{where}': starts have {dim} components; the model has {len(free)} free parameters {free}"
         )
 
 

@@ -52,7 +52,9 @@ def test_array_artifact_round_trips_without_pickle(tmp_path):
 
 
 def test_json_artifact_round_trips_and_is_strict(tmp_path):
-    art = artifacts.OptimizerTraces(problem={"name": "p"}, runs=[{"f_gap": [1.0, float("inf")]}], provenance=PROV)
+    art = artifacts.OptimizerTraces(
+        problem={"name": "p"}, runs=[{"f_gap": [1.0, float("inf")]}], summary=[], provenance=PROV
+    )
     art.write(tmp_path / "t.json")
     text = (tmp_path / "t.json").read_text()
     assert "Infinity" not in text
@@ -62,7 +64,7 @@ def test_json_artifact_round_trips_and_is_strict(tmp_path):
 
 
 def test_reading_the_wrong_kind_is_a_clear_error(tmp_path):
-    artifacts.OptimizerTraces(problem={}, runs=[], provenance=PROV).write(tmp_path / "t.json")
+    artifacts.OptimizerTraces(problem={}, runs=[], summary=[], provenance=PROV).write(tmp_path / "t.json")
     with pytest.raises(artifacts.ArtifactError, match="expected a 'fit' artifact, found 'optimizer_traces'"):
         artifacts.FitResult.read(tmp_path / "t.json")
 

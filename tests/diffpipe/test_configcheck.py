@@ -73,6 +73,19 @@ BAD = {
         "optimizers.problems.rosenbrock_2d.starts[0][0]",
     ),
     "empty method list": (edit(["optimizers", "methods"], []), "optimizers.methods"),
+    "init start of a function problem": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "starts"], ["init"]),
+        "optimizers.problems.rosenbrock_2d.starts",
+    ),
+    "tile that does not divide the dimension": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "starts"], [{"tile": [1.0, 2.0], "dimension": 3}]),
+        "optimizers.problems.rosenbrock_2d.starts[0].dimension",
+    ),
+    "unknown native method": (edit(["optimizers", "native_methods"], ["optax-sgd"]), "optimizers.native_methods[0]"),
+    "zero repeats": (
+        edit(["optimizers", "problems", "rosenbrock_2d", "repeats"], 0),
+        "optimizers.problems.rosenbrock_2d.repeats",
+    ),
     "unknown method": (edit(["optimizers", "methods"], ["BFGS", "Magic"]), "optimizers.methods[1]"),
     "julia without c": (edit(["fractals", "julia", "c"], DELETE), "fractals.julia.c"),
     "mandelbrot with c": (edit(["fractals", "mandelbrot", "c"], [0.1, 0.2]), "fractals.mandelbrot.c"),

@@ -277,12 +277,13 @@ def report_inputs(wildcards):
         "controlflow": rules.controlflow.output.table,
         "controlflow_figure": rules.plot_controlflow.output.figure,
         "optimizer_runs": expand(rules.optimize.output.table, problem=problems),
-        "optimizer_convergence": expand(
-            rules.plot_optimizer.output.convergence, problem=problems
-        ),
-        "optimizer_evaluations": expand(
-            rules.plot_optimizer.output.evaluations, problem=problems
-        ),
+        "optimizer_traces": expand(rules.optimize.output.traces, problem=problems),
+        **{
+            f"optimizer_{figure}": expand(
+                rules.plot_optimizer.output[figure], problem=problems
+            )
+            for figure in ("convergence", "ranking")
+        },
         "fits": expand(rules.fit.output.fit, model=models),
         "grids": expand(rules.grid_scan.output.grid, model=models),
         "likelihood_grid": expand(rules.plot_likelihood.output.grid, model=models),

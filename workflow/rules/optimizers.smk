@@ -1,4 +1,4 @@
-# Optimizer comparison: one job per problem, then its figures.
+# Optimizer comparison: one job per problem (scipy, optimistix, optax; repeated), then its figures.
 
 
 rule optimize:
@@ -15,7 +15,9 @@ rule optimize:
         "results/benchmarks/optimize/{problem}.tsv"
     conda:
         "../../environment.yml"
-    threads: compute_threads()
+    # One thread: the timings compare methods, not thread pools (scipy's BLAS and XLA's
+    # threads contend on a small machine), and problems run side by side instead.
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
@@ -29,7 +31,6 @@ rule optimize:
 
 rule plot_optimizer:
     input:
-        table=rules.optimize.output.table,
         traces=rules.optimize.output.traces,
         code=code("plot_optimizer"),
     output:
@@ -39,11 +40,11 @@ rule plot_optimizer:
             category="Optimizers",
             labels={"problem": "{problem}", "figure": "convergence"},
         ),
-        evaluations=report(
-            f"results/figures/optimizers/{{problem}}_evaluations.{FIG}",
-            caption="../report/optimizer_evaluations.rst",
+        ranking=report(
+            f"results/figures/optimizers/{{problem}}_ranking.{FIG}",
+            caption="../report/optimizer_ranking.rst",
             category="Optimizers",
-            labels={"problem": "{problem}", "figure": "evaluations"},
+            labels={"problem": "{problem}", "figure": "ranking"},
         ),
     log:
         "results/logs/plot_optimizer/{problem}.log",

@@ -395,7 +395,8 @@ def analyse(spec: dict, cfg: dict) -> dict:
 
     Args:
         spec: the model's config entry (without `grid`).
-        cfg: the other `likelihood` keys (flag_rtol, profile_points, profile_span_sigma).
+        cfg: the other `likelihood` keys (flag_rtol, profile_points, profile_span_sigma,
+            minos_max_parameters).
 
     Returns:
         The fields of `artifacts.FitResult` except model, definition and provenance.
@@ -407,11 +408,16 @@ def analyse(spec: dict, cfg: dict) -> dict:
     x_hat, m = fit.pop("x"), fit.pop("minuit")
     m.values = x_hat
     m.hesse()
-    m.minos()
-    cov = hessian_covariance(lik, x_hat)
-    sigma = np.sqrt(np.diag(cov))
     poi_name = model.config.poi_name
     poi = lik.names.index(poi_name) if poi_name in lik.names else None
+    # MINOS costs two minimisations per parameter: every parameter up to minos_max_parameters,
+    # above that the POI alone.
+    if len(lik.names) <= cfg["minos_max_parameters"]:
+        m.minos()
+    elif poi is not None:
+        m.minos(poi_name)
+    cov = hessian_covariance(lik, x_hat)
+    sigma = np.sqrt(np.diag(cov))
     profile, interval = None, None
     if poi is not None:
         grid, delta = profile_scan(lik, poi, x_hat, sigma[poi], cfg["profile_span_sigma"], cfg["profile_points"])

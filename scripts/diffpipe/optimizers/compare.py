@@ -1,14 +1,11 @@
-"""Optimizer comparison: scipy.optimize.minimize with and without exact (JAX) derivatives.
+"""Optimizer comparison: scipy, optimistix and optax on one problem, repeated, on three axes.
 
-Gradient modes
-- none:    derivatives by finite differences of f (scipy's own where the method accepts that,
-           else scipy.optimize.approx_fprime), Hessians by differences of that gradient;
-- jax:     exact jit-compiled JAX gradient; a required Hessian by differences of it;
-- hessian: exact gradient and exact Hessian (or Hessian-vector product) from JAX.
-
-Every call of f, the gradient and the Hessian is counted by a wrapper (scipy's own counters
-omit the evaluations spent inside finite differences), and f is recorded per call, so
-"evaluations to reach the tolerance" is measured, not estimated.
+Every run is measured against the same reference f* with the same bookkeeping: f - f* at
+every evaluation of f, the gradient evaluations and the wall time so far at each, and from
+them evaluations, gradient evaluations and seconds to reach `ftol_target`. Compilation is
+measured apart (a warm-up before the timed runs) and never enters a run's wall time. Each run
+is repeated `repeats` times: the methods are deterministic, so the repetitions take the same
+steps and their spread is the spread of the wall time, shown as 5-95% bands.
 
 The reference f* is the function's known minimum (registry functions, a likelihood model's fit,
 or `fstar` in the config). Without one, gaps are measured against f_best, the lowest f found by
@@ -20,397 +17,147 @@ above a value actually found, is an error (the config made the result wrong).
 
 import logging
 import time
-import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import approx_fprime, minimize
+
+from diffpipe.optimizers.native import build_runner, checkpoints
+from diffpipe.optimizers.problems import Problem, build_problem
+from diffpipe.optimizers.scipy_runs import Compiled, applicable, run_scipy
 
 log = logging.getLogger("diffpipe")
 
-GRADIENT_FREE = {"Nelder-Mead", "Powell"}
-NEEDS_GRADIENT = {"Newton-CG", "trust-ncg", "trust-krylov", "trust-exact", "dogleg"}
-TAKES_HESSP = {"Newton-CG", "trust-ncg", "trust-krylov", "trust-constr"}
-NEEDS_HESS = {"trust-exact", "dogleg"}
-USES_HESSIAN = TAKES_HESSP | NEEDS_HESS
-FD_STEP = np.sqrt(np.finfo(float).eps)
-TRACE_POINTS = 400  # stored points per trace (log-spaced over the evaluations)
+TRACE_POINTS = 200  # stored points per trace (log-spaced over the evaluations)
+TRAJECTORY_MAX_DIMENSION = 10  # iterates are stored for problems up to this dimension
+CHECKPOINT_CALLS = 3  # timed calls per checkpoint of a JAX-native run (the least is kept)
+SUMMARY_METRICS = ("time_to_target_s", "evals_to_target", "gradient_evals_to_target", "wall_time_s")
 
 
-F_BEST_SOURCE = "none known: f_best, the lowest f found by any method from any start"
-F_BEST_NOTE = "no known minimum: gaps are f - f_best, f_best the lowest f any run found"
-
-
-class EvaluationBudgetExceeded(RuntimeError):
-    """A run used up its evaluations of f (max_evaluations): recorded as a failed run."""
-
-
-@dataclass
-class Problem:
-    """A function to minimise and what is known about its minimum.
-
-    Attributes:
-        name: the problem's name in the config.
-        fn: JAX-traceable scalar function of a 1-D float64 array.
-        fstar: the known minimum f* that gaps are measured against (None: none known; gaps
-            are measured against the best f found, f_best).
-        minimiser: the unique minimiser (None: none unique; distances are not reported).
-        note: what the table and report should say about the problem.
-        numpy_fn: the same f in NumPy (about 30x cheaper per call than a jit dispatch).
-        definition: the problem's definition, recorded in its artifacts.
-        fstar_configured: f* was given in the config (then a lower f found is an error).
-    """
-
-    name: str
-    fn: object
-    fstar: float | None
-    minimiser: np.ndarray | None
-    note: str = ""
-    numpy_fn: object = None
-    definition: dict = field(default_factory=dict)
-    fstar_configured: bool = False
-
-
-def build_problem(name: str, spec: dict, fit=None) -> Problem:
-    """The problem a config entry names.
+def thin_positions(n: int, points: int = TRACE_POINTS) -> np.ndarray:
+    """Log-spaced 0-based positions of a history of n entries, keeping the first and last.
 
     Args:
-        name: the problem's name.
-        spec: its `optimizers.problems` entry (function or likelihood_model, starts, condition).
-        fit: the `artifacts.FitResult` of the problem's likelihood model (likelihood problems
-            only): the model definition and the reference minimum come from it.
+        n: the history's length.
+        points: the most positions kept.
 
     Returns:
-        The `Problem`.
+        Increasing positions (empty for n = 0).
     """
-    import jax.numpy as jnp
-
-    from diffpipe.functions import make_ill_conditioned_quadratic, resolve
-
-    dim = len(spec["starts"][0])
-    definition = {"name": name, "starts": spec["starts"], "dimension": dim}
-    if spec.get("likelihood_model"):
-        from diffpipe.models import build_model, nll_function, use_jax_backend
-
-        use_jax_backend()
-        model, data = build_model(fit.definition)
-        nll = nll_function(model, data)
-        x_hat = np.asarray(fit.bestfit_all, float)
-        definition.update(
-            function=f"-ln L of likelihood model {fit.model!r} (pyhf)",
-            description="negative log-likelihood (pyhf)",
-            fstar=float(fit.twice_nll) / 2.0,
-            fstar_source=f"fit of model {fit.model!r} (MINUIT + Newton polish), likelihood/{fit.model}/fit.json",
-            minimiser=x_hat.tolist(),
-        )
-        return Problem(name, nll, float(fit.twice_nll) / 2.0, x_hat, "negative log-likelihood (pyhf)", None, definition)
-    if spec["function"] == "ill_conditioned_quadratic":
-        func = make_ill_conditioned_quadratic(spec["condition"])
-    else:
-        func = resolve(spec["function"])
-    minimiser = func.minimiser(dim) if func.minimiser is not None else None
-    if "fstar" in spec:
-        fstar, source = float(spec["fstar"]), f"config key optimizers.problems.{name}.fstar"
-    elif func.minimum is not None:
-        fstar, source = float(func.minimum), "known minimum of the registry function"
-    else:
-        fstar, source = None, F_BEST_SOURCE
-    notes = []
-    if minimiser is None:
-        notes.append("no unique minimiser known: distance not defined")
-    if fstar is None:
-        notes.append(F_BEST_NOTE)
-    definition.update(
-        function=spec["function"],
-        description=func.description,
-        fstar=fstar,
-        fstar_source=source,
-        minimiser=minimiser.tolist() if minimiser is not None else None,
-    )
-    return Problem(
-        name,
-        lambda x: func.fn(x, jnp),
-        fstar,
-        minimiser,
-        "; ".join(notes),
-        lambda x: float(func.fn(x, np)),
-        definition,
-        fstar_configured="fstar" in spec,
-    )
+    if n <= 0:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.geomspace(1, n, min(points, n)).astype(int)) - 1
 
 
-class Compiled:
-    """f, gradient, Hessian and Hessian-vector product of a problem, jit-compiled once."""
+def run_native(
+    problem: Problem, runner, x0, settings: dict, repeats: int, compiled: Compiled
+) -> list[tuple[dict, dict]]:
+    """One JAX-native method from one start: a counted run, then `repeats` timed replays.
 
-    def __init__(self, problem: Problem):
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        fn = problem.fn
-        self.f = jax.jit(fn)
-        self.grad = jax.jit(jax.grad(fn))
-        self.hess = jax.jit(jax.hessian(fn))
-        self.hvp = jax.jit(lambda x, v: jax.jvp(jax.grad(fn), (x,), (v,))[1])
-
-
-def _as_array(fn, *args):
-    """Call a compiled derivative on float64 NumPy arguments; its result as a NumPy array."""
-    return np.asarray(fn(*(np.asarray(a, dtype=float) for a in args)))
-
-
-class Counted:
-    """A problem's derivatives with call counters and the f history of one run."""
-
-    def __init__(self, problem: Problem, budget: int, compiled: Compiled | None = None):
-        compiled = compiled or Compiled(problem)
-        self._f = problem.numpy_fn or compiled.f
-        self._g, self._h, self._hvp = compiled.grad, compiled.hess, compiled.hvp
-        self.nfev = self.njev = self.nhev = 0
-        self.history: list[float] = []  # f at every counted evaluation
-        self.budget = budget
-
-    def f(self, x):
-        """f, counted against the evaluation budget and recorded.
-
-        Args:
-            x: the point.
-
-        Returns:
-            f(x).
-
-        Raises:
-            EvaluationBudgetExceeded: past max_evaluations.
-        """
-        if self.nfev >= self.budget:
-            raise EvaluationBudgetExceeded(f"stopped after {self.budget} evaluations of f (max_evaluations)")
-        self.nfev += 1
-        value = float(self._f(np.asarray(x, dtype=float)))
-        self.history.append(value)
-        return value
-
-    def grad(self, x):
-        """The exact gradient (counted in njev).
-
-        Args:
-            x: the point.
-
-        Returns:
-            The gradient from the jit-compiled jax.grad.
-        """
-        self.njev += 1
-        return _as_array(self._g, x)
-
-    def hess(self, x):
-        """The exact Hessian (counted in nhev).
-
-        Args:
-            x: the point.
-
-        Returns:
-            The Hessian from the jit-compiled jax.hessian.
-        """
-        self.nhev += 1
-        return _as_array(self._h, x)
-
-    def hessp(self, x, p):
-        """The exact Hessian-vector product (counted as a Hessian evaluation).
-
-        Args:
-            x: the point.
-            p: the vector.
-
-        Returns:
-            H(x) p.
-        """
-        self.nhev += 1
-        return _as_array(self._hvp, x, p)
-
-    def fd_grad(self, x):
-        """Forward-difference gradient of the counted f (its evaluations count).
-
-        Args:
-            x: the point.
-
-        Returns:
-            The gradient estimate.
-        """
-        return approx_fprime(np.asarray(x, float), self.f, FD_STEP * np.maximum(1.0, np.abs(x)))
-
-    def value(self, x) -> float:
-        """The value f(x), not counted (for the final record).
-
-        Args:
-            x: the final point of a run.
-
-        Returns:
-            f(x).
-        """
-        return float(self._f(np.asarray(x, dtype=float)))
-
-    def exact_grad_norm(self, x) -> float:
-        """Norm of the exact gradient (not counted).
-
-        Args:
-            x: the final point of a run.
-
-        Returns:
-            |grad f(x)|.
-        """
-        return float(np.linalg.norm(_as_array(self._g, x)))
-
-
-def applicable(method: str, mode: str) -> bool:
-    """Whether a scipy method can use a gradient mode.
-
-    Args:
-        method: a scipy.optimize.minimize method.
-        mode: none, jax or hessian.
-
-    Returns:
-        True when the combination is meaningful.
-    """
-    if method in GRADIENT_FREE:
-        return mode == "none"
-    if mode == "hessian":
-        return method in USES_HESSIAN
-    return True
-
-
-def derivative_options(method: str, mode: str, fun: Counted) -> dict:
-    """jac/hess/hessp arguments for one (method, gradient mode).
-
-    Args:
-        method: the scipy method.
-        mode: none (finite differences), jax (exact gradient) or hessian (+ exact Hessian).
-        fun: the counted problem.
-
-    Returns:
-        Keyword arguments for scipy.optimize.minimize.
-    """
-    if method in GRADIENT_FREE:
-        return {}
-    if mode == "none":
-        jac = fun.fd_grad if method in NEEDS_GRADIENT else "2-point"
-        grad_for_hess = fun.fd_grad
-    else:
-        jac = grad_for_hess = fun.grad
-    opts = {"jac": jac}
-    if mode == "hessian":
-        opts.update({"hessp": fun.hessp} if method in TAKES_HESSP else {"hess": fun.hess})
-    elif method in NEEDS_HESS or method in {"trust-ncg", "trust-krylov"}:
-
-        def fd_hess(x):
-            step = FD_STEP * np.maximum(1.0, np.abs(x))
-            jac_matrix = np.array([(grad_for_hess(x + e) - grad_for_hess(x)) / s for e, s in zip(np.diag(step), step)])
-            return 0.5 * (jac_matrix + jac_matrix.T)
-
-        opts["hess"] = fd_hess
-    return opts
-
-
-def method_options(method: str, settings: dict) -> dict:
-    """Scipy options of a method from the stage's settings.
-
-    Args:
-        method: the scipy method.
-        settings: maxiter, gtol, ftol_target.
-
-    Returns:
-        The `options` dict.
-    """
-    options = {"maxiter": settings["maxiter"]}
-    if method in {"CG", "BFGS", "L-BFGS-B", "trust-ncg", "trust-krylov", "trust-exact", "dogleg", "trust-constr"}:
-        options["gtol"] = settings["gtol"]
-    if method == "Newton-CG":
-        options["xtol"] = 1e-12
-    if method == "Nelder-Mead":
-        options.update(xatol=1e-10, fatol=settings["ftol_target"] / 10, adaptive=True)
-    return options
-
-
-def thin(values: list, points: int = TRACE_POINTS) -> tuple[list[int], list]:
-    """Log-spaced subset (1-based positions, values) that keeps the first and last entries.
-
-    Args:
-        values: a history.
-        points: the most entries kept.
-
-    Returns:
-        (positions, values).
-    """
-    if not values:
-        return [], []
-    idx = np.unique(np.geomspace(1, len(values), min(points, len(values))).astype(int)) - 1
-    return (idx + 1).tolist(), [values[i] for i in idx]
-
-
-def run_one(
-    problem: Problem, method: str, mode: str, x0, settings: dict, compiled: Compiled | None = None
-) -> tuple[dict, dict]:
-    """One minimisation: counted evaluations, the result, and the trace.
+    A replay runs the compiled loop to each checkpoint's step count (log-spaced), timing each as
+    the least of CHECKPOINT_CALLS calls; times are non-decreasing in the step count (a longer
+    replay measured shorter is noise) and linear in the evaluations between checkpoints.
 
     Args:
         problem: the problem.
-        method: the scipy method.
-        mode: the gradient mode.
+        runner: the method's `native.NativeRunner` (compiled).
         x0: the start.
-        settings: the stage's settings.
-        compiled: the problem's compiled derivatives (built when None).
+        settings: maxiter, max_evaluations, gtol.
+        repeats: timed repetitions.
+        compiled: the problem's compiled f and gradient (for the final point's record).
 
     Returns:
-        (record: one table row without the gap columns, trace: f at every evaluation, iterations,
-        trajectory); `add_gaps` adds the gaps once the reference f* is known.
+        Per repetition (record without gap columns, trace as `scipy_runs.run_scipy` gives it).
     """
-    fun = Counted(problem, settings["max_evaluations"], compiled)
-    trajectory = [np.asarray(x0, float).tolist()]
+    import jax
+    import jax.numpy as jnp
 
-    def callback(intermediate_result):
-        x = getattr(intermediate_result, "x", intermediate_result)
-        trajectory.append(np.asarray(x, float).tolist())
+    x0 = jnp.asarray(np.asarray(x0, float))
+    counts = runner.counts
+    counts.reset()
+    jax.block_until_ready(runner.run(x0, settings["maxiter"], True))
+    budget = settings["max_evaluations"]
+    ends = np.asarray(counts.step_ends, dtype=int)
+    steps = int(np.searchsorted(ends, budget, side="right"))  # the steps within the budget
+    over_budget = steps < len(ends)
+    n_eval = int(ends[steps - 1]) if steps else 0
+    f_hist, grad_hist = counts.f[:n_eval], counts.grad[:n_eval]
+    nhev = counts.nhev
+    marks = checkpoints(steps)
+    results = []
+    for _ in range(repeats):
+        seconds = []
+        for k in marks:
+            best = np.inf  # timeit's estimator: the least of a few calls is the least disturbed
+            for _ in range(CHECKPOINT_CALLS):
+                started = time.perf_counter()
+                out = jax.block_until_ready(runner.run(x0, k, False))
+                best = min(best, time.perf_counter() - started)
+            seconds.append(best)
+        # k + 1 steps cannot take less time than the first k: a shorter measurement is noise
+        seconds = np.maximum.accumulate(seconds).tolist()
+        x, _, grad_norm, converged, failed = (np.asarray(v) for v in out) if marks else (x0, 0, np.inf, False, False)
+        # wall time at each evaluation: measured at the checkpoints' step ends, linear between
+        times = np.interp(np.arange(1, n_eval + 1), [0, *ends[np.asarray(marks) - 1]], [0.0, *seconds]).tolist()
+        if over_budget:
+            message = f"stopped after {budget} evaluations of f (max_evaluations)"
+        elif bool(failed):
+            message = "the solver failed (a non-finite value or a failed linear solve)"
+        elif bool(converged):
+            message = f"gradient max-norm {float(grad_norm):.2e} <= gtol after {steps} steps"
+        elif steps >= settings["maxiter"]:
+            message = f"stopped after maxiter = {settings['maxiter']} steps"
+        else:
+            message = "stopped: the iterates no longer move (stagnation before gtol)"
+        final_f = final_value(problem, compiled, x)
+        record = {
+            "family": runner.family,
+            "method": runner.method,
+            "gradient_mode": runner.gradient_mode,
+            "wall_time_s": seconds[-1] if seconds else 0.0,
+            "compile_time_s": runner.compile_time_s,
+            "success": bool(converged) and not over_budget and not bool(failed),
+            "message": message,
+            "nit": steps,
+            "nfev": n_eval,
+            "njev": int(grad_hist[-1]) if grad_hist else 0,
+            "nhev": nhev,
+            "final_f": final_f,
+            "grad_norm": float(np.linalg.norm(np.asarray(compiled.grad(np.asarray(x, float))))),
+            "distance_to_minimiser": distance(problem, x),
+        }
+        trace = {"f": list(f_hist), "time_s": times, "gradient_evaluations": list(grad_hist), "iterates": None}
+        results.append((record, trace))
+    return results
 
-    record = {"method": method, "gradient_mode": mode, "start": str(list(map(float, x0)))}
-    started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        try:
-            res = minimize(
-                fun.f,
-                np.asarray(x0, float),
-                method=method,
-                callback=callback,
-                options=method_options(method, settings),
-                **derivative_options(method, mode, fun),
-            )
-            x, success, message, nit = res.x, bool(res.success), str(res.message), int(res.get("nit", -1))
-        except Exception as err:  # a failing method is a result, not a crash
-            x, success, message, nit = None, False, f"{type(err).__name__}: {err}", -1
-    record["wall_time_s"] = time.perf_counter() - started
-    warning_text = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
-    final_f = fun.value(x) if x is not None else np.nan
-    record.update(
-        success=success,
-        message=message + (f" [warnings: {warning_text}]" if warning_text else ""),
-        nit=nit,
-        nfev=fun.nfev,
-        njev=fun.njev,
-        nhev=fun.nhev,
-        final_f=float(final_f),
-        grad_norm=fun.exact_grad_norm(x) if x is not None else np.nan,
-        distance_to_minimiser=(
-            float(np.linalg.norm(np.asarray(x) - problem.minimiser))
-            if x is not None and problem.minimiser is not None
-            else np.nan
-        ),
-    )
-    iterations, path = thin(trajectory)
-    trace = {
-        **{k: record[k] for k in ("method", "gradient_mode", "start")},
-        "f": fun.history,
-        "iterations": iterations,
-        "trajectory": path,
-    }
-    return record, trace
+
+def final_value(problem: Problem, compiled: Compiled, x) -> float:
+    """The value at a final point, uncounted (NumPy f where the problem has one, as scipy runs).
+
+    Args:
+        problem: the problem.
+        compiled: its compiled f.
+        x: the point.
+
+    Returns:
+        f(x) as a float (NaN when not finite).
+    """
+    value = float((problem.numpy_fn or compiled.f)(np.asarray(x, float)))
+    return value if np.isfinite(value) else float("nan")
+
+
+def distance(problem: Problem, x) -> float:
+    """Distance of a final point to the problem's unique minimiser.
+
+    Args:
+        problem: the problem.
+        x: the point (None: the run produced none).
+
+    Returns:
+        The Euclidean distance, NaN without a point or a unique minimiser.
+    """
+    if x is None or problem.minimiser is None:
+        return float("nan")
+    return float(np.linalg.norm(np.asarray(x, float) - problem.minimiser))
 
 
 def reference_value(problem: Problem, records: list[dict], traces: list[dict]) -> float:
@@ -446,70 +193,192 @@ def reference_value(problem: Problem, records: list[dict], traces: list[dict]) -
 
 
 def add_gaps(record: dict, trace: dict, fstar: float, target: float) -> None:
-    """Measure a run against the reference: gap columns in its record, thinned gaps in its trace.
+    """Measure a run against the reference: its gap and what it took to reach the target.
 
     Args:
-        record: the run's record (gains f_minus_fstar, reached_target, evals_to_target).
-        trace: the run's trace (its f history becomes evaluations and f_gap).
+        record: the run's record (gains f_minus_fstar, reached_target, evals_to_target,
+            gradient_evals_to_target, time_to_target_s; the last three None if never reached).
+        trace: the run's trace (gains `gaps`, f - f* at every evaluation).
         fstar: the reference f*.
         target: the tolerance on f - f*.
     """
-    gaps = [value - fstar for value in trace.pop("f")]
-    hit = next((i + 1 for i, gap in enumerate(gaps) if gap <= target), None)
+    gaps = [value - fstar for value in trace["f"]]
+    hit = next((i for i, gap in enumerate(gaps) if gap <= target), None)
     f_gap = record["final_f"] - fstar
     record.update(
         f_minus_fstar=f_gap,
         reached_target=bool(np.isfinite(f_gap) and f_gap <= target),
-        evals_to_target=hit,
+        evals_to_target=None if hit is None else hit + 1,
+        gradient_evals_to_target=None if hit is None else int(trace["gradient_evaluations"][hit]),
+        time_to_target_s=None if hit is None else float(trace["time_s"][hit]),
     )
-    trace["evaluations"], trace["f_gap"] = thin(gaps)
+    trace["gaps"] = gaps
 
 
-def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict]]:
-    """Every start x method x applicable gradient mode of one problem.
+def stored_trace(run: dict, repetitions: list[dict], dimension: int) -> dict:
+    """One (method, mode, start)'s trace as stored: thinned, with the repetitions' times.
+
+    Args:
+        run: family, method, gradient_mode, start.
+        repetitions: the repetitions' traces (each with gaps, time_s, gradient_evaluations).
+        dimension: the problem's dimension (iterates are kept up to TRAJECTORY_MAX_DIMENSION).
+
+    Returns:
+        The trace: evaluations (1-based), f_gap, gradient_evaluations, time_s per repetition,
+        time_median/time_q05/time_q95 at those evaluations, deterministic (every repetition
+        evaluated the same f values), iterations and trajectory (first repetition).
+    """
+    first = repetitions[0]
+    idx = thin_positions(len(first["gaps"]))
+    times = np.array([np.asarray(r["time_s"])[idx] for r in repetitions]) if len(idx) else np.zeros((1, 0))
+    gap = [float(first["gaps"][i]) if np.isfinite(first["gaps"][i]) else None for i in idx]
+    stored = {
+        **run,
+        "evaluations": (idx + 1).tolist(),
+        "f_gap": gap,
+        "gradient_evaluations": [int(first["gradient_evaluations"][i]) for i in idx],
+        "time_s": times.tolist(),
+        "time_median": np.median(times, axis=0).tolist(),
+        "time_q05": np.quantile(times, 0.05, axis=0).tolist(),
+        "time_q95": np.quantile(times, 0.95, axis=0).tolist(),
+        "deterministic": all(np.array_equal(r["f"], first["f"], equal_nan=True) for r in repetitions),
+        "iterations": [],
+        "trajectory": [],
+    }
+    iterates = first["iterates"]
+    if iterates and dimension <= TRAJECTORY_MAX_DIMENSION:
+        steps = thin_positions(len(iterates))
+        stored["iterations"] = (steps + 1).tolist()
+        stored["trajectory"] = [iterates[i] for i in steps]
+    return stored
+
+
+def summarise(table: pd.DataFrame) -> list[dict]:
+    """Per (family, method, gradient mode): what reached the target, how fast, and the ranks.
+
+    The metrics' median and 5-95% quantiles are over starts and repetitions.
+
+    Args:
+        table: the runs table with gap columns.
+
+    Returns:
+        One entry per method and mode, in the table's order (a timing never reorders an
+        artifact); rank_time and rank_evaluations count from 1 among the methods that reached
+        the target (null: never reached).
+    """
+    rows = []
+    for (family, method, mode), group in table.groupby(["family", "method", "gradient_mode"], sort=False):
+        entry = {
+            "family": family,
+            "method": method,
+            "gradient_mode": mode,
+            "runs": len(group),
+            # runs whose f came within the target at some evaluation (the metrics' runs)
+            "reached": int(group["evals_to_target"].notna().sum()),
+        }
+        for metric in SUMMARY_METRICS:
+            # over the runs that reached the target (wall time: every run)
+            values = pd.to_numeric(group[metric], errors="coerce").dropna().to_numpy(float)
+            entry[metric] = (
+                {
+                    "median": float(np.median(values)),
+                    "q05": float(np.quantile(values, 0.05)),
+                    "q95": float(np.quantile(values, 0.95)),
+                }
+                if len(values)
+                else None
+            )
+        rows.append(entry)
+    for metric, rank in (("time_to_target_s", "rank_time"), ("evals_to_target", "rank_evaluations")):
+        ranked = sorted((r for r in rows if r["reached"]), key=lambda r: (-r["reached"], r[metric]["median"]))
+        for position, r in enumerate(ranked, 1):
+            r[rank] = position
+        for r in rows:
+            r.setdefault(rank, None)
+    return rows
+
+
+def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, list[dict], list[dict]]:
+    """Every start x method x applicable gradient mode x repetition of one problem.
 
     Args:
         problem: the problem.
         starts: start points.
-        settings: methods, gradient_modes and the tolerances.
+        settings: methods, gradient_modes, native_methods, repeats, learning_rate and the
+            tolerances and caps.
 
     Returns:
-        (runs table, traces).
+        (runs table: one row per (family, method, mode, start, repetition); traces: one per
+        (family, method, mode, start); summary: `summarise` of the table).
+
+    Raises:
+        ValueError: every run failed, or `reference_value`'s errors.
     """
-    rows, traces = [], []
+    repeats = settings.get("repeats", 1)
+    runs: list[tuple[dict, list[tuple[dict, dict]]]] = []  # (run key, repetitions)
     compiled = Compiled(problem)
+    scipy_compile = compiled.warm_up(starts[0])
+    native = [build_runner(problem.fn, method, settings) for method in settings.get("native_methods", [])]
+    for runner in native:
+        runner.compile(starts[0])
     for x0 in starts:
+        label = str(list(map(float, x0)))
         for method in settings["methods"]:
             for mode in settings["gradient_modes"]:
                 if not applicable(method, mode):
                     continue
-                record, trace = run_one(problem, method, mode, x0, settings, compiled)
-                log.info("%s %s %s: %s nfev=%d", method, mode, record["start"], record["success"], record["nfev"])
-                rows.append({"problem": problem.name, **record})
-                traces.append(trace)
-    fstar = reference_value(problem, rows, traces)
+                reps = [run_scipy(problem, method, mode, x0, settings, compiled) for _ in range(repeats)]
+                uses_jax = mode != "none" or problem.numpy_fn is None
+                for record, _ in reps:
+                    record["compile_time_s"] = scipy_compile if uses_jax else 0.0
+                runs.append(({"family": "scipy", "method": method, "gradient_mode": mode, "start": label}, reps))
+        for runner in native:
+            reps = run_native(problem, runner, x0, settings, repeats, compiled)
+            key = {"family": runner.family, "method": runner.method, "gradient_mode": runner.gradient_mode}
+            runs.append(({**key, "start": label}, reps))
+    starts_index = {str(list(map(float, x0))): i for i, x0 in enumerate(starts)}
+    for key, reps in runs:
+        record = reps[0][0]
+        log.info(
+            "start %d, %s %s: success %s, nfev %d, %.3g s",
+            starts_index[key["start"]],
+            key["method"],
+            key["gradient_mode"],
+            record["success"],
+            record["nfev"],
+            record["wall_time_s"],
+        )
+    records = [r for _, reps in runs for r, _ in reps]
+    traces = [t for _, reps in runs for _, t in reps]
+    fstar = reference_value(problem, records, traces)
     problem.definition["reference_fstar"] = fstar
-    for record, trace in zip(rows, traces):
-        add_gaps(record, trace, fstar, settings["ftol_target"])
+    rows, stored = [], []
+    for key, reps in runs:
+        for repetition, (record, trace) in enumerate(reps):
+            add_gaps(record, trace, fstar, settings["ftol_target"])
+            rows.append({"problem": problem.name, **key, "repetition": repetition, **record})
+        stored.append(stored_trace(key, [t for _, t in reps], len(starts[0])))
     # Against f_best some run always "reaches the target": only a reported success counts then.
     known = problem.fstar is not None
     if rows and not any(r["success"] or (known and r["reached_target"]) for r in rows):
         reasons = sorted({r["message"].split(" [warnings")[0] for r in rows})
         raise ValueError(
-            f"optimizers.problems.{problem.name}: all {len(rows)} runs failed (none converged or reached the "
+            f"optimizers.problems.{problem.name}: all {len(runs)} runs failed (none converged or reached the "
             f"target): {'; '.join(reasons[:3])}. Check the function, its starts, maxiter and max_evaluations"
         )
-    return pd.DataFrame(rows), traces
+    table = pd.DataFrame(rows)
+    return table, stored, summarise(table)
 
 
 def run_optimize(job, name: str, spec: dict, settings: dict, fit_path: str | None, outputs: dict) -> None:
-    """Rule `optimize`: every (start, method, gradient mode) of one problem.
+    """Rule `optimize`: every (start, method, gradient mode, repetition) of one problem.
 
     Args:
         job: the `runtime.Job`.
         name: the problem's name.
         spec: its `optimizers.problems` entry.
-        settings: the other `optimizers` keys (methods, modes, tolerances, caps).
+        settings: the other `optimizers` keys (methods, modes, native methods, repeats,
+            tolerances, caps).
         fit_path: fit.json of the problem's likelihood model (None for a function).
         outputs: paths `table` (runs CSV) and `traces` (JSON).
     """
@@ -521,14 +390,14 @@ def run_optimize(job, name: str, spec: dict, settings: dict, fit_path: str | Non
         started = time.perf_counter()
         fit = FitResult.read(fit_path) if fit_path else None
         problem = build_problem(name, spec, fit)
-        table, traces = compare(problem, spec["starts"], settings)
-        table["evals_to_target"] = table["evals_to_target"].astype("Int64")
+        # a problem's own gtol and repeats replace the stage's
+        settings = {**settings, **{key: spec[key] for key in ("gtol", "repeats") if key in spec}}
+        table, traces, summary = compare(problem, problem.starts, settings)
+        for column in ("evals_to_target", "gradient_evals_to_target"):
+            table[column] = table[column].astype("Int64")
         prov = Provenance.record(
             {"problem": spec, "settings": settings, "fit": fit_path}, device, time.perf_counter() - started
         )
-        OptimizerTraces(problem=problem.definition | {"note": problem.note}, runs=traces, provenance=prov).write(
-            outputs["traces"]
-        )
-        OptimizerRuns(table=table, problem=problem.definition | {"note": problem.note}, provenance=prov).write(
-            outputs["table"]
-        )
+        definition = problem.definition | {"note": problem.note}
+        OptimizerTraces(problem=definition, runs=traces, summary=summary, provenance=prov).write(outputs["traces"])
+        OptimizerRuns(table=table, problem=definition, provenance=prov).write(outputs["table"])

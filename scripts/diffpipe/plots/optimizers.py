@@ -1,14 +1,24 @@
-"""Optimizer figures: convergence (f - f* against evaluations of f) and evaluations bars."""
+"""Optimizer figures: convergence on three axes and the methods' ranking.
+
+Convergence against evaluations of f, of the gradient and wall time (with the repetitions'
+5-95% band); the ranking by time and by evaluations to the target.
+"""
 
 import numpy as np
-import pandas as pd
+from matplotlib.ticker import NullFormatter
 
-from diffpipe.artifacts import OptimizerRuns, OptimizerTraces
+from diffpipe.artifacts import OptimizerTraces
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
 MODE_STYLE = {"none": ":", "jax": "-", "hessian": "--"}
 FLOOR = 1e-16  # f - f* is drawn on a log axis; exact zeros sit on this floor
+SCIPY, NATIVE = "scipy", "JAX-native (optimistix, optax)"
+AXES = {
+    "evaluations": ("evaluations", "evaluations of f"),
+    "gradients": ("gradient_evaluations", "exact gradient evaluations"),
+    "time": ("time_median", "wall time [s]"),
+}
 
 
 def farthest_start(runs: list[dict]) -> str | None:
@@ -28,103 +38,129 @@ def farthest_start(runs: list[dict]) -> str | None:
     return max(gaps, key=gaps.get) if gaps else None
 
 
+def start_label(traces: OptimizerTraces, width: int = 40) -> str:
+    """The farthest start as a title shows it: the point, or its number when that is long.
+
+    Args:
+        traces: the optimizer traces artifact.
+        width: the most characters of a point shown.
+
+    Returns:
+        The start's label, or "#k of n (see the table)" for a long one.
+    """
+    far = farthest_start(traces.runs)
+    if far is None or len(far) <= width:
+        return str(far)
+    labels = list(dict.fromkeys(run["start"] for run in traces.runs))
+    return f"#{labels.index(far) + 1} of {len(labels)} (see the table)"
+
+
+def best_gap(run: dict) -> np.ndarray:
+    """Best f - f* so far at each stored evaluation, floored for a log axis.
+
+    Args:
+        run: one stored trace.
+
+    Returns:
+        The running minimum of |f - f*| (non-finite values skipped).
+    """
+    gap = np.abs(np.asarray([np.inf if g is None else g for g in run["f_gap"]], dtype=float))
+    return np.maximum(np.fmin.accumulate(gap), FLOOR)
+
+
 def plot_convergence(traces: OptimizerTraces, style: dict):
-    """Best f - f* against evaluations of f, one panel per method, from the farthest start.
+    """Best f - f* on three axes, scipy beside the JAX-native methods, from the farthest start.
 
     Args:
         traces: the optimizer traces artifact.
         style: the `figures` config.
 
     Returns:
-        Up to four panels per row, sharing the y axis; a line per gradient mode.
+        Rows: against evaluations of f, exact gradient evaluations, wall time (median of the
+        repetitions with their 5-95% band); columns: scipy, JAX-native (optimistix, optax).
+        A colour per method, a line style per gradient mode; runs without exact gradients are
+        not drawn against gradient evaluations (a log axis has no 0).
     """
-    runs = traces.runs
-    methods = list(dict.fromkeys(run["method"] for run in runs))
-    far_start = farthest_start(runs)
-    ncols = min(4, max(1, len(methods)))
-    nrows = int(np.ceil(len(methods) / ncols))
-    fig, axes = new_figure(style, ncols=ncols, nrows=nrows, sharey=True)
-    for ax, method in zip(axes.ravel(), methods):
-        for run in runs:
-            if run["method"] != method or run["start"] != far_start:
-                continue
-            gap = np.maximum(np.fmin.accumulate(np.abs(np.asarray(run["f_gap"], dtype=float))), FLOOR)
-            ax.loglog(run["evaluations"], gap, MODE_STYLE[run["gradient_mode"]], label=run["gradient_mode"])
-        ax.set_title(method, fontsize="medium")
-        ax.set_xlabel("evaluations of f")
-    handles = {}  # one legend for the figure: every panel draws the same gradient modes
-    for ax in axes.ravel():
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    fig.subplots_adjust(hspace=0.35)
-    spare = axes.ravel()[len(methods) :]
-    if len(spare):  # in the first unused panel's place, else above the panels' right edge
-        legend_at = {"loc": "center", "bbox_to_anchor": spare[0].get_position().bounds}
-    else:
-        legend_at = {"loc": "upper right"}
-    fig.legend(handles.values(), handles.keys(), title="gradient", **legend_at)
+    runs = [run for run in traces.runs if run["start"] == farthest_start(traces.runs)]
+    groups = [g for g in (SCIPY, NATIVE) if any((run["family"] == "scipy") == (g == SCIPY) for run in runs)]
+    fig, axes = new_figure(style, ncols=len(groups), nrows=len(AXES), sharey=True)
+    colours = {}
+    for col, group in enumerate(groups):
+        members = [run for run in runs if (run["family"] == "scipy") == (group == SCIPY)]
+        for run in members:
+            colours.setdefault(run["method"], f"C{len(colours) % 10}")
+        for row, (axis, (key, label)) in enumerate(AXES.items()):
+            ax = axes[row, col]
+            for run in members:
+                x, gap = np.asarray(run[key], dtype=float), best_gap(run)
+                drawn = x > 0
+                if not drawn.any():
+                    continue
+                colour = colours[run["method"]]
+                ax.loglog(x[drawn], gap[drawn], MODE_STYLE[run["gradient_mode"]], color=colour, label=run["method"])
+                if axis == "time":
+                    low, high = np.asarray(run["time_q05"])[drawn], np.asarray(run["time_q95"])[drawn]
+                    ax.fill_betweenx(gap[drawn], low, high, color=colour, alpha=0.2, linewidth=0)
+            ax.set_xlabel(label)
+            ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow log range labels its minor ticks
+            if row == 0:
+                ax.set_title(group, fontsize="medium")
+        handles = dict(zip(*reversed(axes[0, col].get_legend_handles_labels())))
+        axes[0, col].legend(handles.values(), handles.keys(), fontsize="x-small", ncols=2)
     reference = "f*" if traces.problem.get("fstar") is not None else "f_best"  # no known minimum: f_best
     for ax in axes[:, 0]:
         ax.set_ylabel(f"best f - {reference}")
-    for ax in spare:
-        ax.set_visible(False)
-    fig.suptitle(f"{traces.problem['name']}: convergence from start {far_start}")
+    fig.suptitle(
+        f"{traces.problem['name']}: from start {start_label(traces)}; dotted: finite differences, "
+        "solid: exact gradient, dashed: exact Hessian; time: median, 5-95% band"
+    )
     return fig
 
 
-def plot_evaluations(table: pd.DataFrame, style: dict):
-    """Median evaluations of f to reach the target per method and gradient mode.
+def plot_ranking(traces: OptimizerTraces, style: dict):
+    """Median time and evaluations of f to the target per method and mode, 5-95% whiskers.
 
     Args:
-        table: the runs table (evals_to_target empty where the target was never reached).
+        traces: the optimizer traces artifact (its `summary`).
         style: the `figures` config.
 
     Returns:
-        Grouped bars on a log axis; a red x where no run of a mode reached the target.
+        Two panels of horizontal bars on log axes, fastest first; a red x where no run of a
+        method reached the target.
     """
-    fig, axes = new_figure(style, ncols=1)
-    ax = axes[0, 0]
-    summary = (
-        table.assign(evals=pd.to_numeric(table["evals_to_target"], errors="coerce").astype(float))
-        .groupby(["method", "gradient_mode"])["evals"]
-        .median()
-        .unstack("gradient_mode")
-    )
-    modes = [m for m in ("none", "jax", "hessian") if m in summary]
-    x = np.arange(len(summary.index))
-    width = 0.8 / max(1, len(modes))
-    for k, mode in enumerate(modes):
-        values = summary[mode].to_numpy()
-        bars = ax.bar(x + k * width, np.nan_to_num(values, nan=0.0), width, label=mode)
-        for bar, value in zip(bars, values):
-            if np.isnan(value):  # marked at the bottom of the axes, whatever the scale
-                ax.text(
-                    bar.get_x() + width / 2,
-                    0.01,
-                    "x",
-                    ha="center",
-                    va="bottom",
-                    color="red",
-                    transform=ax.get_xaxis_transform(),
-                )
-    ax.set_yscale("log")
-    ax.set_xticks(x + width * (len(modes) - 1) / 2, summary.index, rotation=30, ha="right")
-    ax.set_ylabel("median evaluations of f to target")
-    ax.set_title("x: target not reached (or mode not applicable)", fontsize="small")
-    ax.legend(title="gradient")
+    summary = sorted(traces.summary, key=lambda s: (s["rank_time"] is None, s["rank_time"] or 0))
+    fig, axes = new_figure(style, ncols=2, sharey=True)
+    labels = [f"{s['method']} ({s['gradient_mode']})" for s in summary]
+    y = np.arange(len(summary))[::-1]
+    for ax, metric, title in (
+        (axes[0, 0], "time_to_target_s", "time to target [s]"),
+        (axes[0, 1], "evals_to_target", "evaluations of f to target"),
+    ):
+        for yi, entry in zip(y, summary):
+            stats = entry[metric]
+            if stats is None:
+                ax.text(0.02, yi, "x", color="red", va="center", transform=ax.get_yaxis_transform())
+                continue
+            err = [[stats["median"] - stats["q05"]], [stats["q95"] - stats["median"]]]
+            ax.barh(yi, stats["median"], xerr=err, color="C0" if entry["family"] == "scipy" else "C1")
+        ax.set_xscale("log")
+        ax.set_xlabel(title)
+    axes[0, 0].set_yticks(y, labels, fontsize="small")
+    axes[0, 0].set_title("blue: scipy, orange: optimistix / optax; x: never reached", fontsize="small")
+    fig.suptitle(f"{traces.problem['name']}: ranking over starts and repetitions")
     return fig
 
 
-def run_plot_optimizer(job, table_path: str, traces_path: str, style: dict, outputs: dict) -> None:
-    """Rule `plot_optimizer`: convergence and evaluation figures of one problem.
+def run_plot_optimizer(job, traces_path: str, style: dict, outputs: dict) -> None:
+    """Rule `plot_optimizer`: the convergence figure and the ranking of one problem.
 
     Args:
         job: the `runtime.Job` (its log receives any exception).
-        table_path: the problem's runs CSV.
-        traces_path: its traces JSON.
+        traces_path: the problem's traces JSON.
         style: the `figures` config.
-        outputs: figure paths `convergence` and `evaluations`.
+        outputs: figure paths convergence and ranking.
     """
     with logged(job):
-        save(plot_convergence(OptimizerTraces.read(traces_path), style), outputs["convergence"], style)
-        save(plot_evaluations(OptimizerRuns.read(table_path).table, style), outputs["evaluations"], style)
+        traces = OptimizerTraces.read(traces_path)
+        save(plot_convergence(traces, style), outputs["convergence"], style)
+        save(plot_ranking(traces, style), outputs["ranking"], style)

@@ -5,7 +5,7 @@ from conftest import ROOT
 from diffpipe.likelihood import fit as L
 from diffpipe.models import ModelError, build_model, use_jax_backend
 
-SETTINGS = {"flag_rtol": 0.01, "profile_points": 11, "profile_span_sigma": 3.0}
+SETTINGS = {"flag_rtol": 0.01, "profile_points": 11, "profile_span_sigma": 3.0, "minos_max_parameters": 60}
 COUNTING = {
     "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
     "data": "asimov",
@@ -90,3 +90,12 @@ def test_unknown_measurement_lists_valid_names():
 def test_simple_model_has_no_observed_data():
     with pytest.raises(ModelError, match="no observed data"):
         build_model({**COUNTING, "data": "observed"})
+
+
+def test_minos_runs_for_the_poi_alone_above_minos_max_parameters(counting_fit):
+    rows = {r["parameter"]: r for r in counting_fit["crosscheck"]}
+    assert all(r["minos_upper"] is not None for r in rows.values())  # 2 parameters <= 60: all
+    few = L.analyse(COUNTING, {**SETTINGS, "minos_max_parameters": 1})
+    rows = {r["parameter"]: r for r in few["crosscheck"]}
+    assert rows["mu"]["minos_upper"] == pytest.approx(counting_fit["crosscheck"][0]["minos_upper"], rel=1e-6)
+    assert rows["uncorr_bkguncrt[0]"]["minos_upper"] is None and rows["uncorr_bkguncrt[0]"]["minos_lower"] is None

@@ -33,25 +33,69 @@ def test_controlflow_plot_has_f_and_both_derivatives_and_the_branch_from_the_art
     assert any(list(line.get_xdata()) == [1.5, 1.5] for line in fig.axes[0].get_lines())
 
 
-def test_optimizer_plots_draw_one_panel_per_method_and_mark_missing_bars():
+def optimizer_traces():
     runs = [
-        {"method": m, "gradient_mode": g, "start": s, "evaluations": [1, 2, 3], "f_gap": [gap, 0.1, None]}
+        {
+            "family": "scipy",
+            "method": m,
+            "gradient_mode": g,
+            "start": s,
+            "evaluations": [1, 2, 3],
+            "f_gap": [gap, 0.1, None],
+            "gradient_evaluations": [0, 0, 0] if g == "none" else [1, 2, 3],
+            "time_median": [0.001, 0.002, 0.003],
+            "time_q05": [0.0009, 0.0018, 0.0027],
+            "time_q95": [0.0012, 0.0025, 0.0036],
+        }
         for m in ("BFGS", "CG")
         for g in ("none", "jax")
         for s, gap in (("[1]", 1.0), ("[9]", 80.0))
     ]
-    traces = artifacts.OptimizerTraces(problem={"name": "p"}, runs=runs)
-    assert plot_optimizers.farthest_start(runs) == "[9]"
+    stats = {"median": 0.01, "q05": 0.005, "q95": 0.02}
+    summary = [
+        {
+            "family": "scipy",
+            "method": "BFGS",
+            "gradient_mode": "jax",
+            "time_to_target_s": stats,
+            "evals_to_target": stats,
+            "rank_time": 1,
+        },
+        {
+            "family": "optax",
+            "method": "optax-adam",
+            "gradient_mode": "jax",
+            "time_to_target_s": None,
+            "evals_to_target": None,
+            "rank_time": None,
+        },
+    ]
+    return artifacts.OptimizerTraces(problem={"name": "p"}, runs=runs, summary=summary)
+
+
+def test_optimizer_convergence_draws_three_axes_for_scipy_beside_the_native_methods():
+    traces = optimizer_traces()
+    native = {**traces.runs[-1], "family": "optimistix", "method": "optimistix-BFGS", "gradient_mode": "jax"}
+    traces.runs.append(native)
+    assert plot_optimizers.farthest_start(traces.runs) == "[9]"
     fig = plot_optimizers.plot_convergence(traces, STYLE)
-    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["BFGS", "CG"]
-    assert [ax.get_legend() for ax in fig.axes] == [None, None]  # one legend for the figure
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["none", "jax"]
+    axes = np.asarray(fig.axes).reshape(3, 2)
+    assert [ax.get_title() for ax in axes[0]] == ["scipy", "JAX-native (optimistix, optax)"]
+    assert [ax.get_xlabel() for ax in axes[:, 0]] == ["evaluations of f", "exact gradient evaluations", "wall time [s]"]
     assert "[9]" in fig._suptitle.get_text()
-    table = pd.DataFrame(
-        {"method": ["BFGS", "BFGS"], "gradient_mode": ["none", "jax"], "evals_to_target": pd.array([10, None], "Int64")}
-    )
-    fig = plot_optimizers.plot_evaluations(table, STYLE)
-    assert any(t.get_text() == "x" for t in fig.axes[0].texts)  # jax never reached the target
+    # from the far start only: two methods x two modes in scipy's panel; the native one beside it
+    assert len(axes[0, 0].get_lines()) == 4 and len(axes[0, 1].get_lines()) == 1
+    assert [t.get_text() for t in axes[0, 0].get_legend().get_texts()] == ["BFGS", "CG"]
+    # finite differences evaluate no exact gradient: only the jax lines are drawn there
+    assert len(axes[1, 0].get_lines()) == 2
+    assert len(axes[2, 0].collections) == 4  # a 5-95% time band per drawn run
+    np.testing.assert_allclose(axes[2, 0].get_lines()[0].get_xdata(), [0.001, 0.002, 0.003])
+
+
+def test_optimizer_ranking_marks_methods_that_never_reached_the_target():
+    fig = plot_optimizers.plot_ranking(optimizer_traces(), STYLE)
+    assert any(t.get_text() == "x" for t in fig.axes[0].texts)  # adam never reached the target
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["BFGS (jax)", "optax-adam (jax)"]
 
 
 def test_likelihood_grid_plot_marks_the_best_fit():

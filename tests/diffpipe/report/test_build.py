@@ -14,7 +14,7 @@ def runs(rows):
     cols = ["method", "start", "gradient_mode", "evals_to_target"]
     frame = pd.DataFrame([dict(zip(cols, r)) for r in rows])
     frame["evals_to_target"] = frame["evals_to_target"].astype("Int64")
-    return frame
+    return frame.assign(family="scipy", repetition=0)
 
 
 def macros():
@@ -40,6 +40,50 @@ def test_optimizer_conclusion_is_computed_from_the_table():
         "Newton-CG from [0]: the start already is a minimum (f - f* = 0 at the first evaluation)"
         in result["exceptions"]
     )
+
+
+def test_optimizer_conclusion_counts_scipy_pairs_once_whatever_the_repetitions():
+    table = runs([("BFGS", "[1]", "none", 40), ("BFGS", "[1]", "jax", 10)])
+    repeated = pd.concat([table, table.assign(repetition=1)])
+    native = runs([("optimistix-BFGS", "[1]", "jax", 5)]).assign(family="optimistix")
+    result = report.optimizer_conclusion(pd.concat([repeated, native]), "p")
+    assert result["pairs"] == 1 and result["better"] == 1
+
+
+def test_ranking_table_shows_median_and_range_and_fails_the_never_reached():
+    stats = {"median": 0.002, "q05": 0.001, "q95": 0.004}
+    summary = [
+        {
+            "family": "optimistix",
+            "method": "optimistix-BFGS",
+            "gradient_mode": "jax",
+            "runs": 3,
+            "reached": 3,
+            "time_to_target_s": stats,
+            "evals_to_target": {"median": 40.0, "q05": 40.0, "q95": 40.0},
+            "gradient_evals_to_target": {"median": 40.0, "q05": 40.0, "q95": 40.0},
+            "wall_time_s": stats,
+            "rank_time": 1,
+            "rank_evaluations": 1,
+        },
+        {
+            "family": "optax",
+            "method": "optax-adam",
+            "gradient_mode": "jax",
+            "runs": 3,
+            "reached": 0,
+            "time_to_target_s": None,
+            "evals_to_target": None,
+            "gradient_evals_to_target": None,
+            "wall_time_s": stats,
+            "rank_time": None,
+            "rank_evaluations": None,
+        },
+    ]
+    ranking = report.ranking_table(summary)
+    assert ranking.rows[0][:7] == ["1", "1", "optimistix", "optimistix-BFGS", "jax", "3 of 3", "0.002 [0.001, 0.004]"]
+    assert ranking.rows[0][7] == "40"  # a point range is the median alone
+    assert ranking.rows[1][6] == "not reached" and ranking.status == ["pass", "fail"]
 
 
 def test_tables_escape_content_and_mark_status():
