@@ -264,7 +264,8 @@ def summarise(table: pd.DataFrame) -> list[dict]:
     Returns:
         One entry per method and mode, in the table's order (a timing never reorders an
         artifact); rank_time and rank_evaluations count from 1 among the methods that reached
-        the target (null: never reached).
+        the target, those reaching it from more runs first, then by the median (null: never
+        reached).
     """
     rows = []
     for (family, method, mode), group in table.groupby(["family", "method", "gradient_mode"], sort=False):

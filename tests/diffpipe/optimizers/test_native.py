@@ -137,3 +137,35 @@ def test_checkpoints_are_log_spaced_and_end_at_the_last_step():
     assert N.checkpoints(1) == [1]
     marks = N.checkpoints(1000)
     assert marks[0] == 1 and marks[-1] == 1000 and len(marks) <= 11 and marks == sorted(set(marks))
+
+
+def test_methods_reaching_the_target_more_often_rank_first():
+    import pandas as pd
+
+    rows = [
+        # a: both runs reach the target, slowly; b: one run, fast; c: never
+        ("a", 0.5, 10),
+        ("a", 0.7, 12),
+        ("b", 0.1, 5),
+        ("b", None, None),
+        ("c", None, None),
+        ("c", None, None),
+    ]
+    table = pd.DataFrame(
+        [
+            {
+                "family": "scipy",
+                "method": m,
+                "gradient_mode": "jax",
+                "time_to_target_s": t,
+                "evals_to_target": e,
+                "gradient_evals_to_target": e,
+                "wall_time_s": 1.0,
+            }
+            for m, t, e in rows
+        ]
+    )
+    summary = {s["method"]: s for s in O.summarise(table)}
+    assert (summary["a"]["rank_time"], summary["b"]["rank_time"], summary["c"]["rank_time"]) == (1, 2, None)
+    assert summary["a"]["reached"] == 2 and summary["b"]["reached"] == 1 and summary["c"]["reached"] == 0
+    assert summary["a"]["time_to_target_s"]["median"] == pytest.approx(0.6)
