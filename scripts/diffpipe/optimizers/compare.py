@@ -322,8 +322,8 @@ def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, lis
     native = [build_runner(problem.fn, method, settings) for method in settings.get("native_methods", [])]
     for runner in native:
         runner.compile(starts[0])
-    for x0 in starts:
-        label = str(list(map(float, x0)))
+    labels = [str(list(map(float, x0))) for x0 in starts]  # a start's name in the table and traces
+    for x0, label in zip(starts, labels):
         for method in settings["methods"]:
             for mode in settings["gradient_modes"]:
                 if not applicable(method, mode):
@@ -337,7 +337,7 @@ def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, lis
             reps = run_native(problem, runner, x0, settings, repeats, compiled)
             key = {"family": runner.family, "method": runner.method, "gradient_mode": runner.gradient_mode}
             runs.append(({**key, "start": label}, reps))
-    starts_index = {str(list(map(float, x0))): i for i, x0 in enumerate(starts)}
+    starts_index = {label: i for i, label in enumerate(labels)}
     for key, reps in runs:
         record = reps[0][0]
         log.info(
