@@ -70,6 +70,24 @@ def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
     return jobs
 
 
+# The rules that draw figures (from artifacts only: a figure setting reaches only these and the report).
+PLOT_RULES = frozenset(
+    {
+        "plot_controlflow",
+        "plot_optimizer",
+        "plot_likelihood",
+        "plot_inference",
+        "plot_postfit",
+        "plot_signal_grid",
+        "plot_toy_coverage",
+        "plot_toy_hypotest",
+        "plot_fractal",
+        "plot_fractals",
+        "plot_benchmark",
+    }
+)
+
+
 # Documented timing fields: measurements of the run (wall clock, host, peak memory), not results:
 # they differ between identical runs.
 TIMING_FIELDS = (

@@ -1,5 +1,6 @@
 """The real pipeline, run by Snakemake on the small config in a temporary copy of the project."""
 
+import json
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, SNAKEMAKE, copy_project, numeric_digests, planned_jobs, snakemake
+from conftest import PLOT_RULES, ROOT, SNAKEMAKE, copy_project, numeric_digests, planned_jobs, snakemake
 
 from diffpipe import artifacts
 
@@ -126,6 +127,57 @@ def test_a_second_run_has_nothing_to_do(pipeline_run):
     assert planned_jobs(pipeline_run) == set()
 
 
+def test_deleted_artifacts_and_figures_come_back_with_a_plain_run(pipeline_run, tmp_path):
+    """One artifact of each kind and one figure of each plot rule deleted: a plain run rebuilds
+    them, and every artifact's numbers equal the finished run's."""
+    work = clone_run(pipeline_run, tmp_path / "w")
+    results = work / "results"
+    before = numeric_digests(results)
+    kinds: dict[str, Path] = {}
+    for path in sorted(p for p in results.rglob("*") if p.suffix in (".json", ".csv", ".npz")):
+        if not {"logs", "benchmarks"} & set(path.relative_to(results).parts):
+            kinds.setdefault(artifacts.kind_of(path), path)
+    figures = [results / "figures" / name for name in ("controlflow.png", "fractals.png", "signal/example.png")]
+    figures += [
+        results / "figures" / "optimizers" / "rosenbrock_2d_ranking.png",
+        results / "fractals" / "julia" / "image.png",
+    ]
+    figures += [results / "figures" / sub for sub in ("likelihood/no_poi_pulls.png", "inference/counting_cls.png")]
+    figures += [results / "figures" / sub for sub in ("inference/no_poi_yields.png", "toys/counting_cls.png")]
+    figures += [results / "figures" / "toys" / "counting_coverage.png"]
+    deleted = [*kinds.values(), *figures]
+    assert len(kinds) >= 15 and all(p.is_file() for p in deleted)
+    for path in deleted:
+        path.unlink()
+    snakemake(work)
+    assert all(p.is_file() for p in deleted)
+    assert numeric_digests(results) == before
+    assert planned_jobs(work) == set()
+
+
+@pytest.mark.parametrize("damage", ["hand-edited", "truncated"])
+def test_an_edited_or_truncated_artifact_is_refused_before_any_job_runs(pipeline_run, tmp_path, damage):
+    work = clone_run(pipeline_run, tmp_path / "w")
+    fit = work / "results" / "likelihood" / "counting" / "fit.json"
+    text = fit.read_text()
+    stored = json.loads(text)
+    stored["bestfit"][0] += 0.25
+    fit.write_text(json.dumps(stored) if damage == "hand-edited" else text[: len(text) // 2])
+    before = tree_state(work / "results")
+    result = snakemake(work, check=False)
+    assert result.returncode != 0
+    message = "results/likelihood/counting/fit.json: " + (
+        "its content does not match its digest" if damage == "hand-edited" else "cannot be parsed"
+    )
+    assert message in result.stderr and "delete it and run snakemake again" in result.stderr
+    after = tree_state(work / "results")
+    assert {k: after.get(k) for k in before if not k.startswith("logs/")} == {
+        k: v for k, v in before.items() if not k.startswith("logs/")
+    }  # the fit's consumers kept their outputs
+    fit.unlink()
+    assert ("fit", "model=counting") in planned_jobs(work)
+
+
 # --------------------------------------------------------------------------- exact reruns
 EDITS = {
     "gradients": (lambda c: c["gradients"].update(rtol=1e-7), {("gradients", ""), ("report", "")}),
@@ -160,6 +212,10 @@ EDITS = {
             ("report", ""),
         },
     ),
+    "figure setting": (
+        lambda c: c["inference"].update(ranking_top=3),
+        {("plot_inference", "model=counting"), ("report", "")},
+    ),
     "one fractal": (
         lambda c: c["fractals"]["julia"].update(iterations=70),
         {("fractal", "fractal=julia"), ("plot_fractal", "fractal=julia"), ("plots_fractals_all", ""), ("report", "")},
@@ -178,19 +234,7 @@ def test_config_edit_reruns_exactly_the_affected_jobs(pipeline_run, stage):
 def test_figure_style_edit_redraws_without_recomputing(pipeline_run):
     config = write_config(pipeline_run, "edit_figures.yaml", lambda c: c["figures"].update(dpi=60, colormap="magma"))
     jobs = planned_jobs(pipeline_run, "--configfile", config)
-    assert rules_of(jobs) == {
-        "plot_controlflow",
-        "plot_optimizer",
-        "plot_likelihood",
-        "plot_inference",
-        "plot_postfit",
-        "plot_signal_grid",
-        "plot_toy_coverage",
-        "plot_toy_hypotest",
-        "plot_fractal",
-        "plot_fractals",
-        "report",
-    }
+    assert rules_of(jobs) == PLOT_RULES - {"plot_benchmark"} | {"report"}  # the benchmark is off here
     assert len([j for j in jobs if j[0] == "plot_fractal"]) == 2
 
 
@@ -444,14 +488,20 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
 
 
 # --------------------------------------------------------------------------- failures, resources
-def test_optimizer_problem_with_a_user_function_runs_and_reaches_the_report(pipeline_run, tmp_path):
+def test_optimizer_problem_with_a_user_function_runs_and_an_edit_of_its_code_reruns_it(pipeline_run, tmp_path):
     work = clone_run(pipeline_run, tmp_path / "w")
-    shutil.copy(ROOT / "tests" / "data" / "user_functions.py", work / "user_functions.py")
+    # A user package in the project folder: the function's module imports a sibling module.
+    (work / "user_pkg").mkdir()
+    (work / "user_pkg" / "__init__.py").write_text("")
+    (work / "user_pkg" / "shape.py").write_text("POWER = 4\n")
+    (work / "user_pkg" / "bowl.py").write_text(
+        "from user_pkg.shape import POWER\n\n\ndef cubic_bowl(x, xp):\n    return xp.sum(x**POWER / 4.0 + x**2)\n"
+    )
     config = write_config(
         work,
         "user.yaml",
         lambda c: c["optimizers"]["problems"].update(
-            user_bowl={"function": "user_functions:cubic_bowl", "starts": [[1.0, -2.0]]}
+            user_bowl={"function": "user_pkg.bowl:cubic_bowl", "starts": [[1.0, -2.0]]}
         ),
     )
     snakemake(work, "--configfile", config)
@@ -460,6 +510,12 @@ def test_optimizer_problem_with_a_user_function_runs_and_reaches_the_report(pipe
     assert runs.table["success"].any() and (runs.table["f_minus_fstar"] >= 0).all()
     report = (work / "results" / "report.html").read_text()
     assert "user_bowl" in report and "f - f_best" in report
+    # The user's files are inputs of exactly the jobs that call them: the module and what it imports.
+    jobs = {("optimize", "problem=user_bowl"), ("plot_optimizer", "problem=user_bowl"), ("report", "")}
+    for name in ("bowl.py", "shape.py"):
+        path = work / "user_pkg" / name
+        path.write_text(path.read_text() + "# an edit\n")
+        assert planned_jobs(work, "--configfile", config) == jobs, name
 
 
 def test_a_problem_whose_every_run_fails_stops_the_run_with_the_reason_in_its_log(pipeline_run, tmp_path):

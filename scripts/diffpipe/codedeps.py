@@ -3,7 +3,8 @@
 Read with `ast` (nothing is imported), so the workflow can declare each rule's code as inputs
 while parsing, without a hand-kept list: an edit to a module reruns exactly the rules whose
 scripts reach it. Imports inside functions count (a lazy import is still used code); importing
-`a.b.c` runs the `__init__.py` of `a` and `a.b` too, so those count as well.
+`a.b.c` runs the `__init__.py` of `a` and `a.b` too, so those count as well. The same walk finds
+the files of a user's `module:function` reference in the project folder (any package there).
 """
 
 import ast
@@ -44,18 +45,20 @@ def _with_parents(name: str) -> list[str]:
 
 
 @functools.cache
-def imported_names(path: Path, root: Path) -> frozenset[str]:
+def imported_names(path: Path, root: Path, package: str | None = PACKAGE) -> frozenset[str]:
     """Every package module one file imports (at any depth of its code).
 
     Args:
         path: a Python file.
         root: the folder that holds the package.
+        package: the top-level package followed (None: every module found under `root`).
 
     Returns:
         Dotted names of the package's modules it imports, parents included.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    current = _module_name(path, root) if path.is_relative_to(root / PACKAGE) else ""
+    inside = path.is_relative_to(root / package) if package else path.is_relative_to(root)
+    current = _module_name(path, root) if inside else ""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
     for node in _import_nodes(tree):
@@ -73,7 +76,7 @@ def imported_names(path: Path, root: Path) -> frozenset[str]:
         else:
             continue
         for target in targets:
-            if target.split(".")[0] != PACKAGE:
+            if package and target.split(".")[0] != package:
                 continue
             for name in _with_parents(target):
                 if module_file(name, root) is not None:
@@ -95,22 +98,45 @@ def _import_nodes(tree: ast.AST):
 
 
 @functools.cache
-def import_closure(script: Path, root: Path) -> tuple[Path, ...]:
+def import_closure(script: Path, root: Path, package: str | None = PACKAGE) -> tuple[Path, ...]:
     """The package files a script runs when it runs, found by following imports.
 
     Args:
         script: an entry script (or any Python file).
         root: the folder that holds the package (scripts/).
+        package: the top-level package followed (None: every module found under `root`).
 
     Returns:
         The package's files the script reaches, sorted (the script itself excluded).
     """
     seen: set[str] = set()
-    pending = sorted(imported_names(script, root))
+    pending = sorted(imported_names(script, root, package))
     while pending:
         name = pending.pop()
         if name in seen:
             continue
         seen.add(name)
-        pending.extend(sorted(imported_names(module_file(name, root), root) - seen))
+        pending.extend(sorted(imported_names(module_file(name, root), root, package) - seen))
     return tuple(sorted(module_file(name, root) for name in seen))
+
+
+def user_code_files(reference: str, root: Path) -> tuple[Path, ...]:
+    """The project-folder files a user's `module:function` reference runs.
+
+    Args:
+        reference: a registry name or `package.module:function`.
+        root: the project folder (the working directory of every job).
+
+    Returns:
+        The module's file and every module under `root` it imports, directly or not, sorted;
+        () for a registry name or a module that is not a file under `root` (an installed one).
+    """
+    if ":" not in reference:
+        return ()
+    name = reference.partition(":")[0]
+    path = module_file(name, root)
+    if path is None:
+        return ()
+    parents = [module_file(p, root) for p in _with_parents(name)[:-1]]
+    found = {path, *import_closure(path, root, None), *(p for p in parents if p is not None)}
+    return tuple(sorted(found))

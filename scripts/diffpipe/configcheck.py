@@ -30,7 +30,20 @@ if TYPE_CHECKING:
     import jsonschema
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-CHECK_CODE = ("configcheck.py", "functions.py", "histfactory.py", "models.py", "resources.py", "starts.py")
+
+
+def check_code() -> tuple[Path, ...]:
+    """The checking code, whose contents salt the cache of passed checks.
+
+    This module and every package module it imports (at any depth, lazy imports included).
+
+    Returns:
+        The files, sorted.
+    """
+    from diffpipe.codedeps import import_closure
+
+    here = Path(__file__).resolve()
+    return tuple(sorted({here, *import_closure(here, PACKAGE_DIR.parent)}))
 
 
 class ConfigError(ValueError):
@@ -60,8 +73,8 @@ class CheckCache:
     def __init__(self, folder: str | os.PathLike | None):
         self.folder = Path(folder) if folder else None
         digest = hashlib.sha256()
-        for name in CHECK_CODE:
-            digest.update((PACKAGE_DIR / name).read_bytes())
+        for path in check_code():
+            digest.update(path.read_bytes())
         self.salt = digest.hexdigest()
 
     def key(self, what: Any, files: Iterable[str | os.PathLike]) -> str | None:

@@ -4,7 +4,7 @@ import modulefinder
 
 from conftest import ROOT
 
-from diffpipe.codedeps import import_closure, imported_names
+from diffpipe.codedeps import import_closure, imported_names, user_code_files
 
 SCRIPTS = ROOT / "scripts"
 
@@ -45,6 +45,27 @@ def test_relative_and_lazy_imports_count(tmp_path):
         "diffpipe/shared.py",
     }
     assert "diffpipe.shared" in imported_names(pkg / "stage" / "main.py", tmp_path)
+
+
+def test_a_user_reference_reaches_its_module_and_what_it_imports_from_the_project(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "__init__.py").write_text("")
+    (tmp_path / "mine" / "shapes.py").write_text("import numpy\nfrom .util import K\nfrom helpers import H\n")
+    (tmp_path / "mine" / "util.py").write_text("K = 1\n")
+    (tmp_path / "helpers.py").write_text("def H():\n    import mine.unused_elsewhere\n")
+    (tmp_path / "mine" / "unused_elsewhere.py").write_text("")
+    (tmp_path / "mine" / "other.py").write_text("")  # not imported: not an input
+    files = {p.relative_to(tmp_path).as_posix() for p in user_code_files("mine.shapes:bowl", tmp_path)}
+    assert files == {"mine/__init__.py", "mine/shapes.py", "mine/util.py", "helpers.py", "mine/unused_elsewhere.py"}
+    assert user_code_files("rosenbrock", tmp_path) == ()  # a registry name
+    assert user_code_files("numpy.linalg:norm", tmp_path) == ()  # installed, not the project's
+
+
+def test_the_check_cache_salt_covers_every_module_the_checks_import():
+    from diffpipe.configcheck import check_code
+
+    names = {p.name for p in check_code()}
+    assert {"configcheck.py", "runtime.py", "models.py", "histfactory.py", "functions.py", "starts.py"} <= names
 
 
 def test_stage_modules_do_not_import_each_other():

@@ -19,7 +19,7 @@ rule benchmark:
         runtime=30,
         gpu=gpu_for("benchmark"),
     params:
-        benchmark={k: v for k, v in config["benchmark"].items() if k != "pipeline"},
+        benchmark=benchmark_kernel_settings(),
         grid_model=config["likelihood"]["models"].get(
             config["benchmark"]["grid_model"], {}
         ),
@@ -131,6 +131,6 @@ rule plot_benchmark:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_benchmark")

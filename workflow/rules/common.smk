@@ -8,8 +8,9 @@ from snakemake.exceptions import WorkflowError
 # The package folder (put on sys.path by rules/configfile.smk, included first).
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
 
-from diffpipe.codedeps import import_closure  # noqa: E402
+from diffpipe.codedeps import import_closure, user_code_files  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
+from diffpipe.artifacts import ArtifactError, check_results  # noqa: E402
 from diffpipe.io import sweep_partials  # noqa: E402
 from diffpipe.models import (
     count_parameters,
@@ -40,6 +41,14 @@ except ConfigError as err:
 # also when nothing is left to do; those of live writers stay (diffpipe.io.sweep_partials).
 if workflow.is_main_process and not workflow.dryrun:
     sweep_partials("results")
+
+# Every artifact a job may read is checked (digest, format, field types) before any job runs:
+# an edited or corrupt one stops the run here, naming it, and no output is deleted.
+if workflow.is_main_process:
+    try:
+        check_results("results", Path(".snakemake") / "diffpipe-checked-results.json")
+    except ArtifactError as err:
+        raise WorkflowError(f"Unusable result: {err}") from None
 
 FIG = config["figures"]["format"]
 NAME = "[A-Za-z][A-Za-z0-9_-]*"
@@ -90,6 +99,22 @@ def timed_code(module_path):
     editing the code it times reruns the benchmark."""
     closure = [SCRIPTS / module_path, *import_closure(SCRIPTS / module_path, SCRIPTS)]
     return [os.path.relpath(path) for path in closure]
+
+
+def user_code(references):
+    """The project-folder files of users' `module:function` references (a module and what it
+    imports from the project), as inputs: editing one reruns exactly the jobs that call it.
+    """
+    files = {f for ref in references for f in user_code_files(ref, Path.cwd())}
+    return sorted(os.path.relpath(path) for path in files)
+
+
+def gradients_user_code(wildcards):
+    return user_code(f["function"] for f in config["gradients"]["functions"].values())
+
+
+def problem_user_code(wildcards):
+    return user_code([problem_config(wildcards).get("function", "")])
 
 
 def gpu_for(rule_name):
@@ -143,8 +168,16 @@ def model_inputs(wildcards):
     return [spec[key] for key in ("workspace", "patchset") if key in spec]
 
 
-def inference_settings():
-    return {k: v for k, v in config["inference"].items() if k != "signal_grids"}
+def inference_settings(*keys):
+    """The `inference` keys a rule reads (ranking_top, a figure setting, reaches only its plot)."""
+    return {key: config["inference"][key] for key in keys}
+
+
+def figure_style(colormap=False):
+    """The `figures` keys of a plot: size and dpi, and the colormap where it draws one
+    (`format` is in the output file names)."""
+    keys = ("dpi", "width", "height") + (("colormap",) if colormap else ())
+    return {key: config["figures"][key] for key in keys}
 
 
 def grid_config(wildcards):
@@ -260,6 +293,14 @@ def benchmark_inference_inputs(wildcards):
     return files + ([grid["workspace"], grid["patchset"]] if grid else [])
 
 
+def benchmark_kernel_settings():
+    """The `benchmark` keys the kernel-timing rule reads."""
+    bench = config["benchmark"]
+    keys = ("backends", "sizes", "iterations", "repeats", "grid_sizes")
+    targets = {key: bench["targets"][key] for key in ("fractals", "gridscan")}
+    return {**{key: bench[key] for key in keys}, "targets": targets}
+
+
 def benchmark_enabled():
     return config["benchmark"]["enabled"]
 
@@ -366,3 +407,15 @@ def report_inputs(wildcards):
         ]
     inputs["runtimes"] = runtimes
     return inputs
+
+
+def default_targets(wildcards):
+    """The report and every artifact and figure it is made from (runtimes excepted)."""
+    inputs = report_inputs(wildcards)
+    del inputs["runtimes"]
+    files = [
+        f
+        for value in inputs.values()
+        for f in ([value] if isinstance(value, str) else value)
+    ]
+    return ["results/report.html", *files]

@@ -46,7 +46,7 @@ rule plot_fractal:
         runtime=plot_fractal_runtime,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(colormap=True),
     script:
         entry_script("plot_fractal")
 
@@ -74,6 +74,6 @@ rule plot_fractals:
         runtime=plot_fractals_job(config["fractals"])["runtime"],
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(colormap=True),
     script:
         entry_script("plot_fractals")

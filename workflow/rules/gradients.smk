@@ -4,6 +4,7 @@
 rule gradients:
     input:
         code=code("gradients"),
+        user_code=gradients_user_code,
     output:
         table="results/gradients/gradients.csv",
     log:
@@ -69,6 +70,6 @@ rule plot_controlflow:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_controlflow")

@@ -57,7 +57,7 @@ rule inference:
         gpu=gpu_for("inference"),
     params:
         model=model_definition,
-        settings=inference_settings(),
+        settings=inference_settings("cl", "curve_points"),
     script:
         entry_script("inference")
 
@@ -82,7 +82,7 @@ rule signal_grid:
         gpu=gpu_for("signal_grid"),
     params:
         grid=grid_config,
-        settings=inference_settings(),
+        settings=inference_settings("cl"),
     script:
         entry_script("signal_grid")
 
@@ -112,7 +112,7 @@ rule plot_postfit:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_postfit")
 
@@ -156,7 +156,7 @@ rule plot_inference:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
         top=config["inference"]["ranking_top"],
     script:
         entry_script("plot_inference")
@@ -185,6 +185,6 @@ rule plot_signal_grid:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(colormap=True),
     script:
         entry_script("plot_signal_grid")

@@ -93,6 +93,6 @@ rule plot_likelihood:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(colormap=True),
     script:
         entry_script("plot_likelihood")

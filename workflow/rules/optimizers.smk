@@ -6,6 +6,7 @@ rule optimize:
         unpack(problem_fit),
         problem_inputs,
         code=code("optimize"),
+        user_code=problem_user_code,
     output:
         table="results/optimizers/{problem}.csv",
         traces="results/optimizers/{problem}_traces.json",
@@ -58,6 +59,6 @@ rule plot_optimizer:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_optimizer")

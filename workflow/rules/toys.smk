@@ -74,7 +74,7 @@ rule plot_toy_coverage:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_toy_coverage")
 
@@ -130,6 +130,6 @@ rule plot_toy_hypotest:
         runtime=5,
         gpu=0,
     params:
-        figures=config["figures"],
+        figures=figure_style(),
     script:
         entry_script("plot_toy_hypotest")

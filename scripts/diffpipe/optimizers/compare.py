@@ -30,6 +30,9 @@ log = logging.getLogger("diffpipe")
 TRACE_POINTS = 200  # stored points per trace (log-spaced over the evaluations)
 TRAJECTORY_MAX_DIMENSION = 10  # iterates are stored for problems up to this dimension
 CHECKPOINT_CALLS = 3  # timed calls per checkpoint of a JAX-native run (the least is kept)
+# A value found below a known f* by more than this (relative, at least absolute 1) means f* is
+# not the minimum.
+FSTAR_RTOL = 1e-9
 SUMMARY_METRICS = ("time_to_target_s", "evals_to_target", "gradient_evals_to_target", "wall_time_s")
 
 
@@ -172,20 +175,21 @@ def reference_value(problem: Problem, records: list[dict], traces: list[dict]) -
         f*, or the lowest finite f of any run when none is known.
 
     Raises:
-        ValueError: a configured f* lies above a value that was found; or no run found any
-            finite f (nothing to measure against).
+        ValueError: a known f* (configured, a registry function's, or a fit's) lies above a
+            value that was found, so gaps would be negative and a run that stopped short could
+            count as reaching the target; or no run found any finite f (nothing to measure
+            against).
     """
     found = [v for t in traces for v in t["f"] if np.isfinite(v)]
     found += [r["final_f"] for r in records if np.isfinite(r["final_f"])]
     f_best = min(found) if found else None
     if problem.fstar is not None:
-        if (
-            problem.fstar_configured
-            and f_best is not None
-            and f_best < problem.fstar - 1e-9 * max(1.0, abs(problem.fstar))
-        ):
+        if f_best is not None and f_best < problem.fstar - FSTAR_RTOL * max(1.0, abs(problem.fstar)):
             source = problem.definition["fstar_source"]
-            raise ValueError(f"{source} = {problem.fstar!r}, but f = {f_best!r} was found: f* is not the minimum")
+            raise ValueError(
+                f"problem {problem.name}: f* = {problem.fstar!r} from {source}, but f = {f_best!r} "
+                "was found: f* is not the minimum"
+            )
         return problem.fstar
     if f_best is None:
         raise ValueError(f"problem {problem.name}: no run evaluated f to a finite number; f_best is undefined")

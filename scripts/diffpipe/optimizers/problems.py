@@ -29,7 +29,6 @@ class Problem:
         numpy_fn: the same f in NumPy (about 30x cheaper per call than a jit dispatch).
         definition: the problem's definition, recorded in its artifacts.
         starts: the start points (configured starts expanded).
-        fstar_configured: f* was given in the config (then a lower f found is an error).
     """
 
     name: str
@@ -40,7 +39,6 @@ class Problem:
     numpy_fn: object = None
     definition: dict = field(default_factory=dict)
     starts: list = field(default_factory=list)
-    fstar_configured: bool = False
 
 
 def build_problem(name: str, spec: dict, fit=None) -> Problem:
@@ -119,5 +117,4 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
         lambda x: float(func.fn(x, np)),
         definition,
         starts,
-        fstar_configured="fstar" in spec,
     )

@@ -115,6 +115,15 @@ def test_counting_nll_problem_uses_the_likelihood_model():
     assert 0 < by_mode["jax"] < by_mode["none"]  # the exact gradient needs fewer evaluations of f
 
 
+def test_an_fstar_from_a_fit_that_stopped_short_is_an_error():
+    model = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}
+    fit = FitResult(model="m", definition=model, **analyse(model, FIT_SETTINGS))
+    fit.twice_nll += 1e-3  # as if the fit had stopped short of the minimum
+    problem = P.build_problem("nll", {"likelihood_model": "m", "starts": [[0.5, 1.2]]}, fit)
+    with pytest.raises(ValueError, match=r"problem nll: f\* = .* from fit of model 'm'.* f\* is not the minimum"):
+        O.compare(problem, [[0.5, 1.2]], {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["jax"]})
+
+
 def test_never_reaching_the_target_is_null_not_minus_one():
     record, _ = run_one(rosenbrock_problem(), "BFGS", "none", [-1.2, 1.0], {**SETTINGS, "max_evaluations": 10})
     assert record["evals_to_target"] is None
@@ -137,7 +146,9 @@ def test_a_configured_fstar_is_used_and_one_above_a_found_value_is_an_error():
     spec = {"function": "sin_cos_mix", "starts": [[1.0]], "fstar": -1.0}
     problem = P.build_problem("sc", spec)
     assert problem.fstar == -1.0 and "fstar" in problem.definition["fstar_source"]
-    with pytest.raises(ValueError, match=r"optimizers.problems.sc.fstar = -1.0, but f = .* f\* is not the minimum"):
+    with pytest.raises(
+        ValueError, match=r"f\* = -1.0 from config key optimizers.problems.sc.fstar, but f = .* not the min"
+    ):
         O.compare(problem, [[1.0]], {**SETTINGS, "methods": ["BFGS"], "gradient_modes": ["jax"]})
 
 
