@@ -59,7 +59,7 @@ bench: $(DEV_STAMP)
 # Every temporary file under results/ (the pipeline itself removes those of killed jobs when it
 # starts; this removes live writers' too: run it only when no pipeline runs).
 clean-partial: $(STAMP)
-	@PYTHONPATH=scripts $(BIN)/python -c "from diffpipe.io import sweep_partials; \
+	@PYTHONPATH=scripts $(BIN)/python -c "from diffpipe.storage import sweep_partials; \
 		print(*(f'removed {p}' for p in sweep_partials('results', everything=True)), sep='\n')"
 
 lint: $(DEV_STAMP)

@@ -1,5 +1,6 @@
 """Shared test set-up: import path, float64 JAX, and helpers that run the real pipeline."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -57,6 +58,37 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, check: bool = True,
     return result
 
 
+@contextlib.contextmanager
+def parsed_workflow(workdir: Path, configfiles=(), config: dict | None = None):
+    """The workflow as Snakemake parses it, in this process (~0.3 s instead of a 2 s start-up).
+
+    Args:
+        workdir: the project copy.
+        configfiles: like --configfile (relative to workdir).
+        config: like --config (already typed values).
+
+    Yields:
+        Snakemake's Workflow object, parsed (its config checks have run).
+    """
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
+
+    here = os.getcwd()
+    try:
+        with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+            workflow_api = api.workflow(
+                resource_settings=ResourceSettings(cores=2),
+                config_settings=ConfigSettings(
+                    configfiles=[workdir / f for f in configfiles], config=dict(config or {})
+                ),
+                snakefile=workdir / "workflow" / "Snakefile",
+                workdir=workdir,
+            )
+            yield workflow_api.dag(dag_settings=DAGSettings(forceall=True)).workflow_api._workflow
+    finally:
+        os.chdir(here)
+
+
 def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute ('all' excluded)."""
     out = snakemake(workdir, "-n", *args).stdout
@@ -110,7 +142,7 @@ TIMING_FIELDS = (
 def numeric_digest(path: Path) -> str:
     """Content hash of an artifact (read through its container), without its timing fields."""
     from diffpipe.artifacts import read_any
-    from diffpipe.io import plain
+    from diffpipe.storage import plain
 
     art = read_any(path)
 

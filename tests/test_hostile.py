@@ -1,19 +1,24 @@
 """Hostile input: every bad value stops the real pipeline before any job, with one message.
 
-Each case is run with `snakemake` on the finished small run (pipeline_run). It must exit non-zero,
-print one message naming the config key or file, print no traceback (Snakemake's own command-line
-errors, the last cases, are the documented exceptions), and leave results/ byte-for-byte and
-mtime-for-mtime unchanged. The README's table of bad inputs lists these cases.
+Each case is parsed by Snakemake on the finished small run (pipeline_run): in this process for
+most (the same Snakefile, config checks and error as the command line, without a 2 s start-up
+each), and with the `snakemake` command for one case of each class (END_TO_END). It must fail
+with one message naming the config key or file (and, on the command line, exit non-zero and
+print no traceback; Snakemake's own command-line errors, the last cases, are the documented
+exceptions), and leave results/ byte-for-byte and mtime-for-mtime unchanged. The README's table
+of bad inputs lists these cases.
 """
 
 import copy
 import hashlib
+import importlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, snakemake
+from conftest import ROOT, parsed_workflow, snakemake
 
 WORKSPACE = json.loads((ROOT / "resources" / "pyhf" / "example_bkgonly.json").read_text())
 
@@ -316,7 +321,25 @@ def hostile_dir(pipeline_run):
 
 
 def test_there_are_at_least_forty_hostile_inputs():
-    assert len(CASES) + len(SNAKEMAKE_OWN) >= 40
+    assert len(CASES) + len(SNAKEMAKE_OWN) >= 40 and END_TO_END <= set(CASES)
+
+
+def forget_user_modules() -> None:
+    """Drop the cases' user modules from this process's import cache."""
+    importlib.invalidate_caches()
+    for name in [n for n in sys.modules if n == "hostile" or n.startswith("hostile.")]:
+        del sys.modules[name]
+
+
+# One case of each class goes through the `snakemake` command itself.
+END_TO_END = {
+    "reversed bounds",
+    "name with a path in it",
+    "YAML alias bomb",
+    "experiment that does not exist",
+    "workspace that is not JSON",
+    "user module that exits on import",
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -325,19 +348,31 @@ def test_hostile_input_stops_before_any_job_with_one_message(hostile_dir, case):
     work = hostile_dir
     shutil.rmtree(work / "hostile", ignore_errors=True)
     write_files(work, files)
+    configfiles = []
     if overlay is not None:
         config = work / "hostile" / "config.yaml"
         config.parent.mkdir(exist_ok=True)
         config.write_text(overlay if isinstance(overlay, str) else json.dumps(overlay))
-        args = ["--configfile", "hostile/config.yaml", *args]
+        configfiles = ["hostile/config.yaml"]
     before = results_state(work / "results")
-    result = snakemake(work, *args, check=False, timeout=120)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
+    if case in END_TO_END:
+        result = snakemake(
+            work, *[a for f in configfiles for a in ("--configfile", f)], *args, check=False, timeout=120
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output[-3000:]
+        assert "Traceback" not in output, output[-3000:]
+    else:
+        assert not args or (len(args) == 2 and args[0] == "--config")
+        command_line = dict([args[1].split("=", 1)]) if args else {}
+        forget_user_modules()  # each case writes its own hostile/usermod.py
+        with pytest.raises(Exception) as err:
+            with parsed_workflow(work, configfiles, command_line):
+                pass
+        output = str(err.value)
     messages = [line for line in output.splitlines() if "Invalid configuration:" in line]
     assert len(messages) == 1, output[-3000:]
     assert expected in messages[0], messages[0]
-    assert "Traceback" not in output, output[-3000:]
     assert results_state(work / "results") == before
 
 

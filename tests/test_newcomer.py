@@ -1,12 +1,17 @@
-"""The README's newcomer path, run as written: the first-experiment commands and named experiments."""
+"""The README's newcomer path, run as written: the first-experiment commands and named experiments.
+
+Both start from a copy of the finished small run (the workflow tests' pipeline_run), so that the
+real runs here are the additions and the report, not the whole small DAG again.
+"""
 
 import os
 import re
 import shlex
+import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT, SNAKEMAKE, copy_project, planned_jobs
+from conftest import ROOT, SNAKEMAKE, planned_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -37,8 +42,14 @@ def readme_block(heading: str) -> list[str]:
     return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def test_readme_first_experiment_commands_schedule_exactly_what_the_readme_says(tmp_path):
-    work = copy_project(tmp_path / "first")
+def finished_small_run(pipeline_run, dest):
+    """A copy of the finished small run (results, Snakemake's metadata and mtimes kept)."""
+    shutil.copytree(pipeline_run, dest, symlinks=True)
+    return dest
+
+
+def test_readme_first_experiment_commands_schedule_exactly_what_the_readme_says(pipeline_run, tmp_path):
+    work = finished_small_run(pipeline_run, tmp_path / "first")
     commands = readme_block("Your first experiment")
     assert len(commands) == 7
     for line in commands:
@@ -58,8 +69,8 @@ def test_readme_first_experiment_commands_schedule_exactly_what_the_readme_says(
     assert planned_jobs(work, *last) == set()
 
 
-def test_named_experiment_replaces_the_default_config(tmp_path):
-    work = copy_project(tmp_path / "named")
+def test_named_experiment_replaces_the_default_config(pipeline_run, tmp_path):
+    work = finished_small_run(pipeline_run, tmp_path / "named")
     (work / "config" / "config.yaml").write_text((ROOT / "config" / "config.yaml").read_text())
     (work / ".venv").symlink_to(ROOT / ".venv")  # make's bootstrap sees the installed pins
     (work / "Makefile").write_text((ROOT / "Makefile").read_text())
@@ -70,9 +81,12 @@ def test_named_experiment_replaces_the_default_config(tmp_path):
     )
     assert "--config experiment=small" in dry.stdout
     # The small experiment alone: none of the default config's extra models, problems or functions.
-    jobs = planned_jobs(work, "--config", "experiment=small")
+    jobs = planned_jobs(work, "--config", "experiment=small", "--forceall")
     assert {w for r, w in jobs if r == "fit"} == {"model=counting", "model=no_poi"}
     assert {w for r, w in jobs if r == "optimize"} == {"problem=rosenbrock_2d"}
+    # The real run: the small experiment is the finished run's config (only the report, which
+    # shows the config's source, is redone) and the default config's entries appear nowhere.
+    assert planned_jobs(work, "--config", "experiment=small") == {("report", "")}
     run = subprocess.run(
         ["make", "run", "EXPERIMENT=small", "CORES=2"], cwd=work, capture_output=True, text=True, timeout=900
     )

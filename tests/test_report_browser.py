@@ -106,3 +106,39 @@ def test_fit_sections_name_their_data_and_label_offsets(pipeline_run, browser):
     )
     assert colours and all(cls == "flag" for cls, _ in colours)  # flags in the small run; no failures
     assert len({bg for _, bg in colours}) == 1 and colours[0][1] != "rgb(255, 221, 221)"  # not the failure red
+
+
+def test_flags_of_one_cause_read_as_one_grouped_line(pipeline_run, browser, tmp_path):
+    """Every parameter of the background-only model flagged for the same cause (as MINOS
+    asymmetries of a large fit are): the summary and the model's section show one line."""
+    from conftest import snakemake
+
+    from diffpipe import artifacts
+    from diffpipe.likelihood.fit import NON_PARABOLIC, flag_groups
+
+    work = tmp_path / "w"
+    shutil.copytree(pipeline_run, work, symlinks=True)
+    path = work / "results" / "likelihood" / "no_poi" / "fit.json"
+    fit = artifacts.FitResult.read(path)
+    for row in fit.crosscheck:
+        row.update(flagged=True, reason=NON_PARABOLIC, worst="minos_lower", max_rel_diff=0.016)
+    fit.flag_groups = flag_groups(fit.crosscheck)
+    fit.write(path)
+    snakemake(work)
+    browser.get((work / "results" / "report.html").as_uri())
+    notes = browser.execute_script(
+        "return Array.from(document.querySelectorAll('ul.notes li')).map(li => li.textContent)"
+        ".filter(t => t.includes('no_poi'));"
+    )
+    n = len(fit.crosscheck)
+    assert notes == [
+        f"flagged: no_poi: {n} of {n} parameters: minos_lower differ from the autodiff σ by 1.6%: {NON_PARABOLIC}"
+    ]
+    lines = browser.execute_script(
+        "const h = document.getElementById('model-no_poi'); let n = h.nextElementSibling; let out = [];"
+        "while (n && n.tagName !== 'H3' && n.tagName !== 'H2') {"
+        "  if (n.tagName === 'UL' && n.classList.contains('warn')) out = Array.from(n.children).map(li => li.textContent);"
+        "  n = n.nextElementSibling; }"
+        "return out;"
+    )
+    assert len(lines) == 1 and lines[0].startswith(f"{n} of {n} parameters")

@@ -9,12 +9,11 @@ Snakemake then schedules those jobs and their consumers.
 
 import copy
 import json
-import os
 import shutil
 
 import pytest
 import yaml
-from conftest import PLOT_RULES, ROOT, copy_project
+from conftest import PLOT_RULES, ROOT, copy_project, parsed_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -302,9 +301,6 @@ def has_key(config: dict, dotted: str) -> bool:
 @pytest.fixture(scope="module")
 def dag_fingerprints(tmp_path_factory):
     """fingerprints(config) -> {(rule, wildcards): (params, inputs, outputs)} of every job."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
-
     work = copy_project(tmp_path_factory.mktemp("dag"))
     pyhf_files = work / "resources" / "pyhf"
     shutil.copy(pyhf_files / "example_bkgonly.json", pyhf_files / "copy_example_bkgonly.json")
@@ -312,33 +308,21 @@ def dag_fingerprints(tmp_path_factory):
     second = {**copy.deepcopy(patchset["patches"][0]), "metadata": {"name": "patch_two", "values": [1]}}
     patchset["patches"].append(second)
     (pyhf_files / "copy_example_patchset.json").write_text(json.dumps(patchset))
-    here = os.getcwd()
 
     def fingerprints(config: dict, command_line: dict | None = None) -> dict:
         (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-        try:
-            with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-                workflow_api = api.workflow(
-                    resource_settings=ResourceSettings(cores=2),
-                    config_settings=ConfigSettings(config=command_line or {}),
-                    snakefile=work / "workflow" / "Snakefile",
-                    workdir=work,
+        with parsed_workflow(work, config=command_line) as workflow:
+            workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+            workflow._build_dag()
+            return {
+                (job.rule.name, ", ".join(f"{k}={v}" for k, v in job.wildcards_dict.items())): (
+                    repr(list(job.params)),
+                    sorted(map(str, job.input)),
+                    sorted(map(str, job.output)),
                 )
-                dag_api = workflow_api.dag(dag_settings=DAGSettings(forceall=True))
-                workflow = dag_api.workflow_api._workflow
-                workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
-                workflow._build_dag()
-                return {
-                    (job.rule.name, ", ".join(f"{k}={v}" for k, v in job.wildcards_dict.items())): (
-                        repr(list(job.params)),
-                        sorted(map(str, job.input)),
-                        sorted(map(str, job.output)),
-                    )
-                    for job in workflow.dag.jobs
-                    if job.rule.name != "all"
-                }
-        finally:
-            os.chdir(here)
+                for job in workflow.dag.jobs
+                if job.rule.name != "all"
+            }
 
     small = yaml.safe_load((ROOT / "config" / "experiments" / "small.yaml").read_text())
     base = merge(small, BASE_ADDITIONS)

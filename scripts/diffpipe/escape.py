@@ -8,7 +8,7 @@ Backends
 - numba (default on CPU): 32 SIMD lanes iterated together in float32 (LLVM vectorises the lane
   loop), each lane working through a queue of pixels (a chunk of rows per thread): every 16 steps
   a lane whose pixel is finished writes its count and takes the next pixel, so no lane idles
-  while one slow pixel of its group runs on (a fixed 64-pixel block did, ~2x slower on AVX2).
+  while one slow pixel of its group runs on.
   A pixel is finished after its N iterations or, where that is exact, once it has escaped: once
   |z| >= t with t^2 - |c| >= t (t = 4: |c| <= 12), |z| never drops below t again, so stopping
   early gives exactly the counts of the full loop; otherwise every pixel runs all N steps.
@@ -236,13 +236,14 @@ def _numba_kernel():
 
 
 def counts_numba(plane: Plane) -> np.ndarray:
-    """Escape counts with the numba SIMD-block kernel (default CPU backend).
+    """Escape counts with the numba SIMD-lane kernel (default CPU backend).
 
     Args:
         plane: the fractal; the kernel builds its float32 grid row by row.
 
     Returns:
-        int32 counts, shape (height, width); float32 arithmetic, 64-pixel blocks with early exit.
+        int32 counts, shape (height, width); float32 arithmetic, 32 lanes with a pixel queue each
+        and an exact early exit.
     """
     xs, ys = axes(plane.viewport, plane.width, plane.height)
     c_re, c_im = (np.float32(plane.c[0]), np.float32(plane.c[1])) if plane.julia else (np.float32(0), np.float32(0))

@@ -13,7 +13,7 @@ matplotlib.rcParams["axes.titley"] = 1.0
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-from diffpipe.io import write_with  # noqa: E402
+from diffpipe.storage import write_with  # noqa: E402
 
 # A log axis spanning more decades than this gets no minor ticks: eight per decade add hundreds
 # of tick artists to lay out (about half the drawing time of the optimizer figures) and show

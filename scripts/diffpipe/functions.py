@@ -21,7 +21,7 @@ ArrayFn = Callable[..., object]
 
 
 @dataclass(frozen=True)
-class TestFunction:
+class Objective:
     """A differentiable test function and what is known about it.
 
     Attributes:
@@ -117,14 +117,14 @@ def ill_conditioned_weights(n: int, condition: float) -> np.ndarray:
     return np.logspace(0.0, np.log10(condition), n) if n > 1 else np.ones(1)
 
 
-def make_ill_conditioned_quadratic(condition: float) -> TestFunction:
+def make_ill_conditioned_quadratic(condition: float) -> Objective:
     """0.5 * sum(w_i x_i^2) with curvatures w log-spaced from 1 to `condition`.
 
     Args:
         condition: the Hessian's condition number.
 
     Returns:
-        The `TestFunction` (minimum 0 at the origin, analytic gradient).
+        The `Objective` (minimum 0 at the origin, analytic gradient).
     """
 
     def quadratic(x, xp):
@@ -134,7 +134,7 @@ def make_ill_conditioned_quadratic(condition: float) -> TestFunction:
     def gradient(x):
         return ill_conditioned_weights(x.shape[0], condition) * x
 
-    return TestFunction(
+    return Objective(
         name=f"ill_conditioned_quadratic(cond={condition:g})",
         fn=quadratic,
         gradient=gradient,
@@ -162,8 +162,8 @@ def _sin_cos_mix_grad(x):
     return np.cos(x) * e - 0.5 * np.sin(x) ** 2 * e
 
 
-REGISTRY: dict[str, TestFunction] = {
-    "shifted_square": TestFunction(
+REGISTRY: dict[str, Objective] = {
+    "shifted_square": Objective(
         "shifted_square",
         shifted_square,
         _shifted_square_grad,
@@ -171,7 +171,7 @@ REGISTRY: dict[str, TestFunction] = {
         lambda n: np.ones(n),
         "(x0 - 1)^2",
     ),
-    "sum_of_shifts_squared": TestFunction(
+    "sum_of_shifts_squared": Objective(
         "sum_of_shifts_squared",
         sum_of_shifts_squared,
         _sum_of_shifts_grad,
@@ -179,8 +179,8 @@ REGISTRY: dict[str, TestFunction] = {
         None,
         "((x0-0)+(x1-1)+...)^2; minima on the hyperplane sum(x - i) = 0",
     ),
-    "rosenbrock": TestFunction("rosenbrock", rosenbrock, _rosenbrock_grad, 0.0, np.ones, "Rosenbrock, minimum at ones"),
-    "sin_cos_mix": TestFunction("sin_cos_mix", sin_cos_mix, _sin_cos_mix_grad, None, None, "sum(sin x exp(cos x / 2))"),
+    "rosenbrock": Objective("rosenbrock", rosenbrock, _rosenbrock_grad, 0.0, np.ones, "Rosenbrock, minimum at ones"),
+    "sin_cos_mix": Objective("sin_cos_mix", sin_cos_mix, _sin_cos_mix_grad, None, None, "sum(sin x exp(cos x / 2))"),
 }
 
 
@@ -188,14 +188,14 @@ class FunctionLookupError(ValueError):
     """A function reference that names nothing callable."""
 
 
-def resolve(name: str) -> TestFunction:
-    """Registry name or `module:function` import path -> TestFunction.
+def resolve(name: str) -> Objective:
+    """Registry name or `module:function` import path -> Objective.
 
     Args:
         name: a key of REGISTRY or `package.module:function` (f(x, xp) -> scalar).
 
     Returns:
-        The `TestFunction` (user functions have no analytic gradient or known minimum).
+        The `Objective` (user functions have no analytic gradient or known minimum).
 
     Raises:
         FunctionLookupError: unknown name, module not importable, or attribute not callable.
@@ -219,7 +219,7 @@ def resolve(name: str) -> TestFunction:
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise FunctionLookupError(f"{module_name!r} has no callable {attr!r}")
-    return TestFunction(name=name, fn=fn, description=f"user function {name}")
+    return Objective(name=name, fn=fn, description=f"user function {name}")
 
 
 class _TFNamespace:

@@ -47,6 +47,9 @@ def setup_logging(log_path: str | None) -> None:
         handlers=handlers,
         force=True,
     )
+    # pyhf logs one INFO line per modifier of every model it builds (30 to 120 lines before
+    # anything of the job's own); its warnings still come through.
+    logging.getLogger("pyhf").setLevel(logging.WARNING)
 
 
 def limit_threads(threads: int) -> None:
@@ -198,7 +201,7 @@ def remove_stale_partials(outputs: list[str]) -> None:
     Args:
         outputs: the job's output paths (the job owns them: no other job writes there).
     """
-    from diffpipe.io import partial_files
+    from diffpipe.storage import partial_files
 
     for output in outputs:
         for stale in partial_files(output):

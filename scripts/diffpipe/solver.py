@@ -68,12 +68,12 @@ class Solver:
     """Compiled bounded Newton fits of one model.
 
     Args:
-        nll: -ln L(pars, data, extra) as a JAX-traceable scalar function (`extra`: any further
-            input the model takes, e.g. a patch's signal yields; None when there is none).
+        nll: -ln L(pars, data, numbers) as a JAX-traceable scalar function (`numbers`: the
+            specification's numbers the model takes as input, e.g. a patch's; None: its own).
         bounds: (npars, 2) lower and upper bounds.
         max_iter: iteration cap per fit.
         gtol: convergence threshold on |g_i| * sqrt(1 / H_ii) (the gradient in units of sigma).
-        derivatives: (value, gradient, Hessian)(pars, data, extra) of `nll` computed another way
+        derivatives: (value, gradient, Hessian)(pars, data, numbers) of `nll` computed another way
             (the HistFactory kernel's structured derivatives), used above SMALL parameters;
             default: autodiff of `nll`.
     """
@@ -88,11 +88,11 @@ class Solver:
         self.grad = jax.jit(jax.grad(nll))
         linsolve = _small_solve if self.npars <= SMALL else jnp.linalg.solve
 
-        def autodiff(x, data, extra):
+        def autodiff(x, data, numbers):
             """-ln L, gradient and Hessian from one forward-over-reverse pass."""
 
             def value_and_grad(y):
-                f, g = jax.value_and_grad(nll)(y, data, extra)
+                f, g = jax.value_and_grad(nll)(y, data, numbers)
                 return g, (f, g)
 
             h, (f, g) = jax.jacfwd(value_and_grad, has_aux=True)(x)
@@ -101,7 +101,7 @@ class Solver:
         # up to SMALL parameters one forward pass per parameter through the fused likelihood
         # costs less than the structured products (their scatters and pair products)
         derivatives = autodiff if derivatives is None or self.npars <= SMALL else derivatives
-        self.hess = jax.jit(lambda x, data, extra: derivatives(x, data, extra)[2])
+        self.hess = jax.jit(lambda x, data, numbers: derivatives(x, data, numbers)[2])
 
         def start(x0, fixed, values, lo, hi):
             """A fresh lane: the start point, derivatives still to be computed."""
@@ -109,7 +109,7 @@ class Solver:
             n = x.shape[0]
             return x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True)
 
-        def step(state, data, fixed, lo, hi, extra):
+        def step(state, data, fixed, lo, hi, numbers):
             """One damped Newton step (or, for a fresh lane, the derivatives at the start).
 
             Returns:
@@ -124,7 +124,7 @@ class Solver:
             h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, lam * scale, 1.0))
             delta = -linsolve(h_free, g_free)
             trial = jnp.where(fresh | fixed, x, jnp.clip(x + delta, lo, hi))
-            f_trial, g_trial, h_trial = derivatives(trial, data, extra)
+            f_trial, g_trial, h_trial = derivatives(trial, data, numbers)
             better = jnp.isfinite(f_trial) & (f_trial <= f + 1e-13 * jnp.maximum(1.0, jnp.abs(f)))
             ok = fresh | better
             x_new, f_new = jnp.where(ok, trial, x), jnp.where(ok, f_trial, f)
@@ -137,10 +137,10 @@ class Solver:
             it_new = jnp.where(fresh, 0, it + 1)
             return (x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False)), converged | tiny
 
-        def solve(x0, data, fixed, values, extra, lo, hi):
+        def solve(x0, data, fixed, values, numbers, lo, hi):
             def body(carry):
                 state, _ = carry
-                return step(state, data, fixed, lo, hi, extra)
+                return step(state, data, fixed, lo, hi, numbers)
 
             def more(carry):
                 state, done = carry
@@ -153,7 +153,7 @@ class Solver:
         lane_step = jax.vmap(step, in_axes=(0, 0, 0, None, None, None))
         lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
 
-        def solve_queue(x0s, datas, fixeds, valuess, n_valid, extra, lo, hi, lanes):
+        def solve_queue(x0s, datas, fixeds, valuess, n_valid, numbers, lo, hi, lanes):
             """Fit rows [0, n_valid) of a queue on `lanes` lanes; a lane whose fit ends takes the next row.
 
             Under a plain vmap every row iterates until the slowest of its batch has converged
@@ -178,7 +178,7 @@ class Solver:
 
             def body(carry):
                 rows, data, fixed, state, nxt, out = carry
-                state, converged = lane_step(state, data, fixed, lo, hi, extra)
+                state, converged = lane_step(state, data, fixed, lo, hi, numbers)
                 ended = (rows < n_valid) & (converged | (state[5] >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
                 x, f, _, h, _, it, _ = state
@@ -201,7 +201,7 @@ class Solver:
 
         self._solve = jax.jit(solve)
         self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
-        self.extra = None
+        self.numbers = None
         # the model's compiled expected data, set by its first user (shared like the fit)
         self.expected = None
 
@@ -243,10 +243,10 @@ class Solver:
                 args = [
                     np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
                 ]
-                out = self._solve_queue(*args, rows.stop - rows.start, self.extra, lo, hi, lanes=lanes)
+                out = self._solve_queue(*args, rows.stop - rows.start, self.numbers, lo, hi, lanes=lanes)
                 parts.append([np.asarray(a)[: size - pad] for a in out])
             return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(5)))
-        rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.extra, lo, hi) for i in range(n)]
+        rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.numbers, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(5)))
 
 
@@ -269,9 +269,9 @@ def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.nd
     data = np.asarray(data, float)
     start = np.where(fixed, values, x0).astype(float)
     m = Minuit(
-        lambda p: float(solver.nll(np.asarray(p), data, solver.extra)),
+        lambda p: float(solver.nll(np.asarray(p), data, solver.numbers)),
         start,
-        grad=lambda p: np.asarray(solver.grad(np.asarray(p), data, solver.extra)),
+        grad=lambda p: np.asarray(solver.grad(np.asarray(p), data, solver.numbers)),
     )
     m.errordef = Minuit.LIKELIHOOD
     # a held value may lie outside its bounds (MINUIT would clip it): widen them to include it
@@ -284,7 +284,7 @@ def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.nd
     m.print_level = 0
     m.migrad()
     x = np.asarray(m.values, float)
-    return x, float(solver.nll(x, data, solver.extra)), bool(m.valid)
+    return x, float(solver.nll(x, data, solver.numbers)), bool(m.valid)
 
 
 def _on_gpu() -> bool:
@@ -353,6 +353,6 @@ def fit_all(
         xi, fi, valid = minuit_refit(solver, batch.x[i], datab[i], fixedb[i], valuesb[i], bounds)
         if fi <= nll[i]:
             x[i], nll[i] = xi, fi
-            hessian[i] = np.asarray(solver.hess(xi, datab[i], solver.extra))
+            hessian[i] = np.asarray(solver.hess(xi, datab[i], solver.numbers))
         converged[i] = valid
     return FitBatch(x, nll, converged, batch.iterations, hessian), len(bad)

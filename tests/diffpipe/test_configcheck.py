@@ -1,6 +1,7 @@
 """Bad configuration: one clear error naming the key (or file), before any job runs."""
 
 import copy
+import json
 import math
 
 import pytest
@@ -191,6 +192,18 @@ BAD = {
     "negative gpu count": (edit(["compute", "gpu"], -1), "compute.gpu"),
     "gpu override for an unknown rule": (edit(["compute", "gpu_overrides"], {"report": 1}), "compute.gpu_overrides"),
     "fractals not a mapping": (edit(["fractals"], ["mandelbrot"]), "fractals"),
+    "counting model: zero background": (
+        edit(["likelihood", "models", "counting", "simple", "background"], [0.0]),
+        "likelihood.models.counting.simple.background[0]",
+    ),
+    "counting model: zero uncertainty": (
+        edit(["likelihood", "models", "counting", "simple", "background_uncertainty"], [0.0]),
+        "likelihood.models.counting.simple.background_uncertainty[0]",
+    ),
+    "counting model: no signal": (
+        edit(["likelihood", "models", "counting", "simple", "signal"], [0.0]),
+        "likelihood.models.counting.simple.signal",
+    ),
     "bad entry name": (edit(["fractals", "9lives"], {"kind": "mandelbrot"}), "fractals"),
 }
 
@@ -206,6 +219,28 @@ def test_bad_config_names_the_key(name):
     assert "\n" not in str(err.value)  # one message, one line
 
 
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("bounds", [[5.0, 1.0]], "parameters[0].bounds[0] = [5.0, 1.0] needs lo < hi"),
+        ("inits", [20.0], "parameters[0].inits[0] = 20.0 lies outside its bounds [0.0, 10.0]"),
+        ("sigmas", [0.0], "parameters[0].sigmas[0] = 0.0 must be positive"),
+    ],
+)
+def test_a_workspace_measurement_with_bad_numbers_is_refused_naming_the_file(tmp_path, field, value, message):
+    spec = json.loads((ROOT / "resources" / "pyhf" / "example_bkgonly.json").read_text())
+    parameter = {"name": "SigXsecOverSM", "bounds": [[0.0, 10.0]], "inits": [1.0], field: value}
+    spec["measurements"][0]["config"]["parameters"] = [parameter]
+    path = tmp_path / "ws.json"
+    path.write_text(json.dumps(spec))
+    cfg = copy.deepcopy(base_config())
+    cfg["likelihood"]["models"]["ws"] = {"workspace": str(path), "measurement": "GaussExample", "data": "observed"}
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert str(path) in str(err.value) and "likelihood.models.ws.workspace" in str(err.value)
+    assert message in str(err.value) and "'SigXsecOverSM'" in str(err.value)
+
+
 def test_cli_override_strings_are_read_as_numbers_and_booleans():
     """`snakemake --config 'benchmark={enabled: true}'` delivers 'true' as a string."""
     cfg = base_config()
@@ -219,11 +254,11 @@ def test_cli_override_strings_are_read_as_numbers_and_booleans():
 def test_a_user_function_that_never_returns_is_refused_in_bounded_time(tmp_path, monkeypatch):
     import time
 
-    from diffpipe import configcheck
+    from diffpipe.configcheck import probes
 
     (tmp_path / "slow_mod.py").write_text("import time\n\ndef f(x, xp):\n    time.sleep(60)\n    return xp.sum(x)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(configcheck, "PROBE_TIMEOUT_S", 1)
+    monkeypatch.setattr(probes, "PROBE_TIMEOUT_S", 1)
     cfg = base_config()
     cfg["gradients"]["functions"]["slow"] = {"function": "slow_mod:f", "points": [[1.0]]}
     started = time.perf_counter()

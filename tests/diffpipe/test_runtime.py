@@ -71,6 +71,27 @@ with logged(job_from_snakemake(smk)):
     assert not stale.exists()  # an earlier attempt's temporary file is removed when the job starts
 
 
+def test_a_job_log_holds_pyhf_warnings_but_not_its_line_per_modifier(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    log = tmp_path / "job.log"
+    script = f"""
+import logging, pyhf
+from diffpipe.runtime import setup_logging
+setup_logging({str(log)!r})
+pyhf.simplemodels.uncorrelated_background([5.0], [10.0], [3.5])  # pyhf logs "adding modifier ..."
+logging.getLogger("pyhf.pdf").warning("a pyhf warning")
+logging.getLogger("diffpipe").info("the job's own line")
+"""
+    env = {"PYTHONPATH": str(ROOT / "scripts"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    text = log.read_text()
+    assert "the job's own line" in text and "a pyhf warning" in text and "adding modifier" not in text
+
+
 def test_tensorflow_is_imported_without_keras_and_keras_still_loads_when_used():
     import subprocess
     import sys

@@ -11,7 +11,7 @@ SCRIPTS = Path(workflow.basedir).parent / "scripts"
 from diffpipe.codedeps import import_closure, user_code_files  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
 from diffpipe.artifacts import ArtifactError, check_results  # noqa: E402
-from diffpipe.io import sweep_partials  # noqa: E402
+from diffpipe.storage import sweep_partials  # noqa: E402
 from diffpipe.models import (
     count_parameters,
     model_poi,
@@ -38,7 +38,7 @@ except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
 # Temporary files of jobs killed mid-write (SIGKILL, a lost node) are removed before any job runs,
-# also when nothing is left to do; those of live writers stay (diffpipe.io.sweep_partials).
+# also when nothing is left to do; those of live writers stay (diffpipe.storage.sweep_partials).
 if workflow.is_main_process and not workflow.dryrun:
     sweep_partials("results")
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from diffpipe.functions import TF_NAMESPACE, TestFunction, resolve
+from diffpipe.functions import TF_NAMESPACE, Objective, resolve
 from diffpipe.runtime import import_tensorflow
 
 log = logging.getLogger("diffpipe")
@@ -18,7 +18,7 @@ log = logging.getLogger("diffpipe")
 METHODS = ("jax", "tensorflow", "analytic", "finite_difference")
 
 
-def jax_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
+def jax_gradient(func: Objective, point: np.ndarray) -> np.ndarray:
     """Gradient by jax.grad in float64.
 
     Args:
@@ -35,7 +35,7 @@ def jax_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
     return np.asarray(jax.grad(lambda x: func.fn(x, jnp))(jnp.asarray(point, dtype=jnp.float64)))
 
 
-def tf_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
+def tf_gradient(func: Objective, point: np.ndarray) -> np.ndarray:
     """Gradient by TensorFlow's GradientTape in float64.
 
     Args:
@@ -53,7 +53,7 @@ def tf_gradient(func: TestFunction, point: np.ndarray) -> np.ndarray:
     return np.asarray(tape.gradient(y, x).numpy(), dtype=np.float64)
 
 
-def central_difference(func: TestFunction, point: np.ndarray, rel_step: float | None = None) -> np.ndarray:
+def central_difference(func: Objective, point: np.ndarray, rel_step: float | None = None) -> np.ndarray:
     """Central differences in float64.
 
     The step h = eps**(1/3) * max(1, |x_i|) balances truncation (O(h^2)) against rounding
@@ -96,7 +96,7 @@ def relative_difference(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarra
 
 
 def gradient_rows(
-    label: str, func: TestFunction, point: np.ndarray, rtol: float, fd_rtol: float, floor: float
+    label: str, func: Objective, point: np.ndarray, rtol: float, fd_rtol: float, floor: float
 ) -> list[dict]:
     """All methods at one point, as table rows (one per gradient component).
 

@@ -52,7 +52,7 @@ class Analysis:
         return list(self.model.config.par_names)
 
     def fit(self, data=None, fix: dict | None = None, starts=None, bounds=None) -> FitBatch:
-        """Fits of `data` (rows) with extra parameters held (MINUIT for any unconverged row).
+        """Fits of `data` (rows) with further parameters held (MINUIT for any unconverged row).
 
         Args:
             data: datasets (default: the model's data), shape (ndata,) or (n, ndata).
@@ -113,7 +113,7 @@ class Analysis:
             import jax
 
             self.solver.expected = jax.jit(make_expected(self.model))
-        return np.asarray(self.solver.expected(np.asarray(pars, float), self.solver.extra), float)
+        return np.asarray(self.solver.expected(np.asarray(pars, float), self.solver.numbers), float)
 
     def covariance(self, fit: FitBatch | None = None) -> np.ndarray:
         """Covariance over all parameters: inv(Hessian of -ln L) over the floating ones, 0 elsewhere.
@@ -147,16 +147,17 @@ class Analysis:
         return widths
 
 
-def prepare(model, data, bounds_override: dict | None = None, extra=None, like: Analysis | None = None) -> Analysis:
+def prepare(model, data, bounds_override: dict | None = None, numbers=None, like: Analysis | None = None) -> Analysis:
     """Compile a model's fit and wrap it with its data and bounds.
 
     Args:
         model: a pyhf model (jax backend).
         data: its dataset.
         bounds_override: parameter name -> [low, high].
-        extra: replacement nominal rates (see `make_nll`), or None.
+        numbers: the specification's numbers the compiled model takes as input (a patch's, see
+            `models.patch_numbers`), or None for the model's own.
         like: the `Analysis` of an identically structured model whose compiled fit (and
-            expected data) to reuse, with `extra` as its rates.
+            expected data) to reuse, with `numbers` as its input.
 
     Returns:
         The `Analysis`.
@@ -168,8 +169,8 @@ def prepare(model, data, bounds_override: dict | None = None, extra=None, like: 
     if like is None:
         solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
     else:
-        solver = copy.copy(like.solver)  # the compiled functions are shared; `extra` is not
-    solver.extra = extra
+        solver = copy.copy(like.solver)  # the compiled functions are shared; `numbers` is not
+    solver.numbers = numbers
     return Analysis(
         model=model,
         data=np.asarray(data, float),

@@ -87,13 +87,13 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
         if first is None or not shared["shared"]:
             model, data = build_model({**entry, "patch": patch["name"]})
             numbers = kernel(model).default() if shared["shared"] else None
-            analysis = prepare(model, data, grid.get("bounds"), extra=numbers)
+            analysis = prepare(model, data, grid.get("bounds"), numbers=numbers)
             first = analysis
         else:
             numbers = patch_numbers(first.model, specs[k])
             if k == 1:
                 _verify_sharing(first, {**entry, "patch": patch["name"]}, numbers)
-            analysis = prepare(first.model, first.data, grid.get("bounds"), extra=numbers, like=first)
+            analysis = prepare(first.model, first.data, grid.get("bounds"), numbers=numbers, like=first)
             _check_finite(analysis, patch["name"])
         poi_name = analysis.model.config.poi_name
         result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=0)
@@ -151,13 +151,13 @@ def _check_finite(analysis, patch: str) -> None:
     """The patch's -ln L at the suggested start is finite (what building its model would check).
 
     Args:
-        analysis: the patch's `Analysis` (shared model, the patch's rates as `solver.extra`).
+        analysis: the patch's `Analysis` (shared model, the patch's rates as `solver.numbers`).
         patch: the patch's name, for the message.
 
     Raises:
         ModelError: it is not (a negative or zero yield where data is observed).
     """
-    value = float(analysis.solver.nll(analysis.init, analysis.data, analysis.solver.extra))
+    value = float(analysis.solver.nll(analysis.init, analysis.data, analysis.solver.numbers))
     if not np.isfinite(value):
         raise ModelError("patchset", f"patch {patch!r}: the log-likelihood at the suggested start is {value}")
 

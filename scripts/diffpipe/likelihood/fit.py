@@ -171,7 +171,7 @@ def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
 
 
 def hessian_covariance(lik: Likelihood, x: np.ndarray) -> np.ndarray:
-    """Cov = inv(H) with H the Hessian of -lnL at the minimum (no extra minimisation).
+    """Cov = inv(H) with H the Hessian of -lnL at the minimum (no numbers minimisation).
 
     Args:
         lik: the likelihood.
@@ -303,19 +303,54 @@ def prior_widths(model, names: list[str]) -> dict[str, tuple[float, float]]:
     return out
 
 
+NEAR_BOUND = "parameter at or near a bound: bounded errors differ from the unbounded Hessian"
+NON_PARABOLIC = "non-parabolic likelihood: MINOS/profile follow the likelihood's shape, the Hessian only its curvature at the minimum"
+HESSE_DIFFERS = "HESSE's numerical second derivatives differ from the exact ones (check convergence)"
+# Causes that are properties of the likelihood (grouped into one line per model) rather than
+# signs of a problem a reader should look at parameter by parameter.
+PROPERTIES = (NEAR_BOUND, NON_PARABOLIC)
+
+
 def _flag_reason(value, sigma, bounds, minos, worst) -> str:
     """Most likely cause of a >tolerance disagreement with the autodiff-Hessian sigma."""
     lo, hi = bounds
     lower, upper = minos
     cut = lower is None or upper is None or value + lower <= lo + 1e-6 * sigma or value + upper >= hi - 1e-6 * sigma
     if cut or (worst == "hesse" and min(value - lo, hi - value) < 2.0 * sigma):
-        return "parameter at or near a bound: bounded errors differ from the unbounded Hessian"
+        return NEAR_BOUND
     if worst != "hesse":
-        return (
-            "non-parabolic likelihood: MINOS/profile follow the likelihood's shape, the Hessian "
-            "only its curvature at the minimum"
+        return NON_PARABOLIC
+    return HESSE_DIFFERS
+
+
+def flag_groups(crosscheck: list[dict]) -> list[dict]:
+    """The flagged cross-checks grouped by cause, as the report lists them.
+
+    Args:
+        crosscheck: the rows of `crosscheck_table`.
+
+    Returns:
+        One group per cause, in the order causes first appear: reason, attention (False for a
+        property of the likelihood, listed as one line; True for what a reader should check
+        parameter by parameter), parameters, estimates (the cross-checks that differ most),
+        rel_diff ([least, largest] relative difference) and n_parameters (of the model).
+    """
+    groups: dict[str, dict] = {}
+    for row in crosscheck:
+        if not row["flagged"]:
+            continue
+        group = groups.setdefault(
+            row["reason"],
+            {"reason": row["reason"], "attention": row["reason"] not in PROPERTIES, "parameters": [], "estimates": []},
         )
-    return "HESSE's numerical second derivatives differ from the exact ones (check convergence)"
+        group["parameters"].append(row["parameter"])
+        if row["worst"] not in group["estimates"]:
+            group["estimates"].append(row["worst"])
+        low, high = group.get("rel_diff", [row["max_rel_diff"]] * 2)
+        group["rel_diff"] = [min(low, row["max_rel_diff"]), max(high, row["max_rel_diff"])]
+    for group in groups.values():
+        group["n_parameters"] = len(crosscheck)
+    return list(groups.values())
 
 
 def crosscheck_table(lik, x_hat, cov, m, poi_index, profile_iv, rtol) -> list[dict]:
@@ -433,6 +468,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
         for i, name in enumerate(lik.names)
         if name in priors
     ]
+    crosscheck = crosscheck_table(lik, x_hat, cov, m, poi, interval, cfg["flag_rtol"])
     return {
         "closed_form": closed_form_errors(spec, lik.names),
         "parameters": lik.names,
@@ -446,7 +482,8 @@ def analyse(spec: dict, cfg: dict) -> dict:
         "covariance": cov,
         "correlation": correlation(cov),
         "covariance_hesse": np.asarray(m.covariance),
-        "crosscheck": crosscheck_table(lik, x_hat, cov, m, poi, interval, cfg["flag_rtol"]),
+        "crosscheck": crosscheck,
+        "flag_groups": flag_groups(crosscheck),
         "profile": profile,
         "pulls": pulls,
         "convergence": fit,

@@ -21,7 +21,7 @@ from diffpipe.artifacts import (
     OptimizerRuns,
     read_any,
 )
-from diffpipe.io import write_text
+from diffpipe.storage import write_text
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
@@ -392,6 +392,44 @@ def fit_status(fit: FitResult) -> str:
     return "flag" if any(r["flagged"] for r in fit.crosscheck) else "pass"
 
 
+def _percent(value: float) -> str:
+    return f"{100 * value:.2g}%"
+
+
+def flag_lines(fit: FitResult) -> list[str]:
+    """A fit's flags as the report shows them, from the fit's `flag_groups`.
+
+    One line per cause that is a property of the likelihood; one per parameter where a reader
+    should look.
+
+    Args:
+        fit: the fit artifact.
+
+    Returns:
+        The lines.
+    """
+    rows = {r["parameter"]: r for r in fit.crosscheck}
+    lines = []
+    for group in fit.flag_groups:
+        if group["attention"]:
+            for name in group["parameters"]:
+                row = rows[name]
+                lines.append(
+                    f"{name}: {row['worst']} differs by {_percent(row['max_rel_diff'])} from the autodiff σ: "
+                    f"{group['reason']}"
+                )
+            continue
+        low, high = group["rel_diff"]
+        spread = _percent(low) if _percent(low) == _percent(high) else f"{_percent(low)}–{_percent(high)}"
+        names = group["parameters"]
+        which = f" ({', '.join(names)})" if len(names) <= 3 else ""
+        lines.append(
+            f"{len(names)} of {group['n_parameters']} parameters{which}: {', '.join(group['estimates'])} "
+            f"differ from the autodiff σ by {spread}: {group['reason']}"
+        )
+    return lines
+
+
 def likelihood_context(fits: list[FitResult], figures: dict[str, list[str]]) -> list[dict]:
     """One entry per model: POI result, source, status, closed form, flags, cross-checks, figures.
 
@@ -427,7 +465,7 @@ def likelihood_context(fits: list[FitResult], figures: dict[str, list[str]]) -> 
                 "source": model_source(fit.definition),
                 "status": fit_status(fit),
                 "closed_form": closed,
-                "flagged": [r for r in fit.crosscheck if r["flagged"]],
+                "flags": flag_lines(fit),
                 "table": crosschecks,
                 "figures": [embed(figures[kind][i], caption) for kind, caption in captions.items()],
             }
@@ -501,15 +539,8 @@ def summary_context(
                     "text": f"{m['name']}: MIGRAD found no valid minimum",
                 }
             )
-        for r in m["flagged"]:
-            notes.append(
-                {
-                    "anchor": f"model-{m['name']}",
-                    "status": "flag",
-                    "text": f"{m['name']}, {r['parameter']}: {r['worst']} differs by {100 * r['max_rel_diff']:.2g}% "
-                    f"from the autodiff σ: {r['reason']}",
-                }
-            )
+        for line in m["flags"]:
+            notes.append({"anchor": f"model-{m['name']}", "status": "flag", "text": f"{m['name']}: {line}"})
     for m in (inference or {}).get("models", []):
         if m["limits"] is None:
             continue

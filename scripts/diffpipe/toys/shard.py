@@ -5,7 +5,8 @@ so toy k is the same dataset whatever the shard size or the shard it falls in. T
 from the model's full pdf at the true parameters: Poisson main data, and auxiliary data from each
 constraint term (Gaussian: N(θ, σ); Poisson: Pois(γ τ)).
 
-Per toy two fits run in one `jit(vmap(...))` Newton solve each: the free fit (its best fit,
+Per toy two fits run through the solver's lane queue (`solver.fit_all`: compiled Newton steps on
+a fixed number of lanes, each lane taking the next toy when its fit ends): the free fit (its best fit,
 -ln L and the Hessian's inverse give the Hessian errors) and the fit with the POI held at its true
 value (2 Δ(-ln L) < 1 then says whether the profile-likelihood 68% interval covers the truth).
 Toys that do not converge are refitted one by one with MINUIT and counted, none is dropped.

@@ -147,12 +147,12 @@ def test_shared_expected_data_is_the_patch_s_own():
     other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
     (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
     base = prepare(first, data)
-    shared = prepare(first, data, extra=patch_numbers(first, spec), like=base)
+    shared = prepare(first, data, numbers=patch_numbers(first, spec), like=base)
     pars = base.init.copy()
     pars[base.poi] = 2.0
     np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)
     assert not np.allclose(base.expected_data(pars), shared.expected_data(pars))
-    assert shared.solver.extra is not base.solver.extra and base.solver.extra is None
+    assert shared.solver.numbers is not base.solver.numbers and base.solver.numbers is None
 
 
 def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):

@@ -111,3 +111,25 @@ def test_runtimes_come_from_the_declared_benchmark_files_only(tmp_path):
     (tmp_path / "fit" / "old.tsv").write_text("s\th:m:s\tmax_rss\n9\t0:00:09\t1\n")  # not declared: not listed
     table = report.runtimes_table([str(tmp_path / "fit" / "m.tsv")], root=str(tmp_path))
     assert table.to_dict("records") == [{"job": "fit/m", "seconds": 1.25, "max_rss_mb": 100}]
+
+
+def test_flags_read_as_one_line_per_cause_and_one_per_parameter_only_where_a_reader_should_look():
+    from types import SimpleNamespace
+
+    from diffpipe.likelihood.fit import HESSE_DIFFERS, NON_PARABOLIC, flag_groups
+
+    def row(name, rel, reason, worst="minos_lower"):
+        return {"parameter": name, "max_rel_diff": rel, "worst": worst, "flagged": bool(reason), "reason": reason}
+
+    crosscheck = [row(f"np_{i}", 0.01 + 0.002 * i, NON_PARABOLIC) for i in range(38)]
+    crosscheck += [row("gamma_0", 0.2, HESSE_DIFFERS, "hesse"), row("lumi", 0.001, "")]
+    groups = flag_groups(crosscheck)
+    assert [(g["reason"], g["attention"], len(g["parameters"])) for g in groups] == [
+        (NON_PARABOLIC, False, 38),
+        (HESSE_DIFFERS, True, 1),
+    ]
+    lines = report.flag_lines(SimpleNamespace(crosscheck=crosscheck, flag_groups=groups))
+    assert lines == [
+        f"38 of 40 parameters: minos_lower differ from the autodiff σ by 1%–8.4%: {NON_PARABOLIC}",
+        f"gamma_0: hesse differs by 20% from the autodiff σ: {HESSE_DIFFERS}",
+    ]

@@ -1,0 +1,421 @@
+"""The checks the schema cannot express, stage by stage.
+
+Models build, names exist, ranges are ordered, numbers are not degenerate, starts have the
+model's dimension.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from diffpipe.configcheck.cache import NO_CACHE, CheckCache, user_module_file
+from diffpipe.configcheck.errors import ConfigError
+from diffpipe.configcheck.probes import probe_function
+
+
+def _ordered(pair, where: str) -> None:
+    if not pair[0] < pair[1]:
+        raise ConfigError(f"config key '{where}': needs min < max, got {list(pair)}")
+
+
+def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Every gradient function resolves and gives a finite value and gradient at its points.
+
+    Args:
+        cfg: the `gradients` section.
+        cache: cache of passed checks.
+    """
+    for name, spec in cfg["functions"].items():
+        ref, points, where = spec["function"], spec["points"], f"gradients.functions.{name}.function"
+        cache.run(
+            ["probe", ref, points],
+            user_module_file(ref),
+            lambda ref=ref, points=points, where=where: probe_function(ref, points, where),
+        )
+
+
+def check_controlflow(cfg: Mapping) -> None:
+    """The control-flow interval is ordered.
+
+    Args:
+        cfg: the `controlflow` section.
+    """
+    _ordered(cfg["interval"], "controlflow.interval")
+
+
+def check_fractals(fractals: Mapping) -> None:
+    """Viewports are ordered; Julia sets have a constant, Mandelbrot sets none.
+
+    Args:
+        fractals: the `fractals` section.
+    """
+    for name, spec in fractals.items():
+        where = f"fractals.{name}"
+        xmin, xmax, ymin, ymax = spec["viewport"]
+        _ordered((xmin, xmax), f"{where}.viewport (xmin, xmax)")
+        _ordered((ymin, ymax), f"{where}.viewport (ymin, ymax)")
+        if spec["kind"] == "julia" and "c" not in spec:
+            raise ConfigError(f"config key '{where}.c': a julia fractal needs its constant c = [re, im]")
+        if spec["kind"] == "mandelbrot" and "c" in spec:
+            raise ConfigError(f"config key '{where}.c': only julia fractals take a constant c")
+
+
+def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Start dimensions agree, likelihood problems name a model, functions resolve.
+
+    Args:
+        cfg: the `optimizers` section.
+        likelihood_models: the `likelihood.models` section.
+        cache: cache of passed checks.
+    """
+    from diffpipe.starts import INIT, expand_starts
+
+    for name, spec in cfg["problems"].items():
+        where = f"optimizers.problems.{name}"
+        likelihood = "likelihood_model" in spec
+        explicit = {"starts": [s for s in spec["starts"] if s != INIT]}
+        if INIT in spec["starts"] and not likelihood:
+            raise ConfigError(f"config key '{where}.starts': 'init' starts need a likelihood_model problem")
+        try:
+            starts = expand_starts(explicit, where)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        dims = {len(start) for start in starts}
+        if len(dims) > 1:
+            raise ConfigError(f"config key '{where}.starts': all start points need one dimension, got {sorted(dims)}")
+        if likelihood:
+            if "fstar" in spec:
+                raise ConfigError(f"config key '{where}.fstar': a likelihood problem's f* comes from its model's fit")
+            if spec["likelihood_model"] not in likelihood_models:
+                raise ConfigError(
+                    f"config key '{where}.likelihood_model': unknown model {spec['likelihood_model']!r}; "
+                    f"valid: {sorted(likelihood_models)}"
+                )
+            if not dims:
+                continue  # only "init" starts: the model's own parameters
+            model = likelihood_models[spec["likelihood_model"]]
+            files = [model[key] for key in ("workspace", "patchset") if key in model]
+            dim = dims.pop()
+            cache.run(
+                ["problem_dimension", model, dim],
+                files,
+                lambda model=model, dim=dim, where=f"{where}.starts": _check_dimension(model, dim, where),
+            )
+        elif spec["function"] != "ill_conditioned_quadratic":
+            ref = spec["function"]
+            cache.run(
+                ["probe", ref, starts],
+                user_module_file(ref),
+                lambda ref=ref, starts=starts, where=f"{where}.function": probe_function(ref, starts, where),
+            )
+
+
+def _check_dimension(model_spec: Mapping, dim: int, where: str) -> None:
+    from diffpipe.models import build_model
+
+    model, _ = build_model(model_spec)
+    free = [n for n, fixed in zip(model.config.par_names, model.config.suggested_fixed()) if not fixed]
+    if len(free) != dim:
+        raise ConfigError(
+            f"config key '{where}': starts have {dim} components; the model has {len(free)} free parameters {free}"
+        )
+
+
+def check_conditions(cfg: Mapping) -> None:
+    """Only ill_conditioned_quadratic problems take `condition` (checked before defaults fill it in).
+
+    Args:
+        cfg: the raw config.
+    """
+    problems = (cfg.get("optimizers") or {}).get("problems") or {}
+    for name, spec in problems.items():
+        if isinstance(spec, Mapping) and "condition" in spec and spec.get("function") != "ill_conditioned_quadratic":
+            raise ConfigError(
+                f"config key 'optimizers.problems.{name}.condition': only ill_conditioned_quadratic takes it"
+            )
+
+
+def load_workspace(path: str | Path, where: str) -> dict:
+    """Read and schema-check a pyhf workspace.
+
+    Args:
+        path: the workspace file.
+        where: the config key that names it (for the message).
+
+    Returns:
+        The workspace specification.
+
+    Raises:
+        ConfigError: the file is missing, not JSON, or not a valid workspace.
+    """
+    import pyhf
+
+    from diffpipe.models import ModelError, read_json
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config key '{where}': workspace file not found (or not a file): {path}")
+    try:
+        spec = read_json(path, where)
+    except ModelError as err:
+        raise ConfigError(f"workspace {path} (config key '{where}'): {err}") from None
+    try:
+        pyhf.Workspace(spec)
+    except pyhf.exceptions.InvalidSpecification as err:
+        reason = str(err).splitlines()[0]
+        raise ConfigError(f"workspace {path} (config key '{where}'): fails pyhf's schema: {reason}") from None
+    except Exception as err:  # pyhf raises several types for inconsistent workspaces
+        raise ConfigError(f"workspace {path} (config key '{where}'): invalid workspace: {err}") from None
+    check_measurement_numbers(spec, f"workspace {path} (config key '{where}')")
+    return spec
+
+
+def check_measurement_numbers(spec: Mapping, where: str) -> None:
+    """The numbers a workspace's own measurements set for its parameters, checked.
+
+    pyhf's schema checks their types only: a bound with lo >= hi, an init outside its bounds or
+    a non-positive width would reach the fits.
+
+    Args:
+        spec: the workspace specification (schema-valid).
+        where: the file and config key, for the message.
+
+    Raises:
+        ConfigError: naming the measurement, the parameter and the key.
+    """
+    for m, measurement in enumerate(spec.get("measurements", [])):
+        for p, par in enumerate(measurement.get("config", {}).get("parameters", [])):
+            key = f"measurements[{m}].config.parameters[{p}]"
+            name = f"measurement {measurement.get('name')!r}, parameter {par.get('name')!r}"
+            bounds = par.get("bounds")
+            for i, (lo, hi) in enumerate(bounds or []):
+                if not lo < hi:
+                    raise ConfigError(f"{where}: {name}: {key}.bounds[{i}] = [{lo}, {hi}] needs lo < hi")
+            for i, init in enumerate(par.get("inits") or []):
+                if bounds and i < len(bounds) and not bounds[i][0] <= init <= bounds[i][1]:
+                    raise ConfigError(f"{where}: {name}: {key}.inits[{i}] = {init} lies outside its bounds {bounds[i]}")
+            for i, sigma in enumerate(par.get("sigmas") or []):
+                if not sigma > 0:
+                    raise ConfigError(f"{where}: {name}: {key}.sigmas[{i}] = {sigma} must be positive")
+
+
+def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Build every model (cached): workspaces, measurements, bounds and grid parameters.
+
+    Args:
+        cfg: the `likelihood` section.
+        cache: cache of passed checks.
+    """
+    for name, spec in cfg["models"].items():
+        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
+        cache.run(["model", spec], files, lambda name=name, spec=spec: check_model(name, spec))
+
+
+def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Every signal grid builds (cached).
+
+    Its patchset belongs to its workspace, the patches it selects exist, and their models build
+    with a POI.
+
+    Args:
+        cfg: the `inference` section.
+        cache: cache of passed checks.
+    """
+    for name, grid in cfg["signal_grids"].items():
+        files = [grid["workspace"], grid["patchset"]]
+        cache.run(["signal_grid", grid], files, lambda name=name, grid=grid: check_signal_grid(name, grid))
+
+
+def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Each toy study names a model with a POI and only its parameters (cached).
+
+    Args:
+        cfg: the `toys` section.
+        models: the `likelihood.models` section.
+        cache: cache of passed checks.
+    """
+    for name, toys in cfg.items():
+        where = f"toys.{name}"
+        if name not in models:
+            raise ConfigError(f"config key '{where}': no likelihood model {name!r}; valid: {sorted(models)}")
+        spec = models[name]
+        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
+        cache.run(
+            ["toys", spec, toys], files, lambda where=where, spec=spec, toys=toys: _check_toy_model(where, spec, toys)
+        )
+
+
+def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
+    from diffpipe.models import build_model, model_poi
+
+    if model_poi(spec)[0] is None:
+        raise ConfigError(f"config key '{where}': the model has no POI ({model_poi(spec)[1]}); coverage needs one")
+    model, _ = build_model(spec)
+    for par in toys.get("parameters", {}):
+        if par not in model.config.par_names:
+            raise ConfigError(
+                f"config key '{where}.parameters.{par}': unknown parameter; valid: {list(model.config.par_names)}"
+            )
+
+
+def check_signal_grid(name: str, grid: Mapping) -> None:
+    """Build every selected patch's model of one signal grid.
+
+    Args:
+        name: the grid's name.
+        grid: its config entry.
+    """
+    from diffpipe.models import ModelError, build_model, model_poi, read_json, select_patches
+
+    where = f"inference.signal_grids.{name}"
+    load_workspace(grid["workspace"], f"{where}.workspace")
+    try:
+        patches = select_patches(read_json(grid["patchset"], "patchset"), grid["patches"])
+        if not patches:
+            raise ModelError("patches", "selects no patch")
+        entry = {k: grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in grid}
+        for patch in patches:
+            spec = {**entry, "patch": patch["name"]}
+            model, _ = build_model(spec)
+            if model_poi(spec)[0] is None:
+                raise ModelError("patchset", f"patch {patch['name']!r}: {model_poi(spec)[1]}; a limit needs a POI")
+            for par in grid.get("bounds", {}):
+                if par not in model.config.par_names:
+                    raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
+    except ModelError as err:
+        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
+    except Exception as err:  # pyhf or jsonpatch on a malformed patchset
+        raise ConfigError(f"config key '{where}.patchset': {type(err).__name__}: {err}") from None
+
+
+def check_counting_numbers(simple: Mapping, where: str) -> None:
+    """A simple counting model's numbers, checked.
+
+    Equal lengths; the background and its uncertainty positive in every bin (zero makes the
+    constraint degenerate); some signal in some bin.
+
+    Args:
+        simple: the `simple` entry (signal, background, background_uncertainty).
+        where: its config key.
+
+    Raises:
+        ConfigError: naming the key and the bin.
+    """
+    if len({len(v) for v in simple.values()}) != 1:
+        raise ConfigError(f"config key '{where}': signal, background and background_uncertainty need equal lengths")
+    for key in ("background", "background_uncertainty"):
+        for i, value in enumerate(simple[key]):
+            if not value > 0:
+                raise ConfigError(
+                    f"config key '{where}.{key}[{i}]': {value} must be positive (a degenerate constraint)"
+                )
+    if not any(value > 0 for value in simple["signal"]):
+        raise ConfigError(f"config key '{where}.signal': every bin is 0: the POI would have no effect")
+
+
+def check_model(name: str, spec: Mapping, section: str = "likelihood.models") -> None:
+    """Build one model and check the parameter names its entry uses.
+
+    Args:
+        name: the model's name.
+        spec: its config entry.
+        section: the config section holding it.
+    """
+    from diffpipe.models import ModelError, build_model
+
+    where = f"{section}.{name}"
+    if "workspace" in spec:
+        load_workspace(spec["workspace"], f"{where}.workspace")
+    elif "measurement" in spec:
+        raise ConfigError(f"config key '{where}.measurement': only workspace models have measurements")
+    else:
+        check_counting_numbers(spec["simple"], f"{where}.simple")
+    try:
+        model, _ = build_model(spec)
+    except ModelError as err:
+        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
+    except Exception as err:  # pyhf raises several types for inconsistent specifications
+        raise ConfigError(f"config key '{where}': the model cannot be built: {type(err).__name__}: {err}") from None
+    par_names = list(model.config.par_names)
+    for section in ("bounds", "asimov_parameters"):
+        for par in spec.get(section, {}):
+            if par not in par_names:
+                raise ConfigError(f"config key '{where}.{section}.{par}': unknown parameter; valid: {par_names}")
+    for par, bound in spec.get("bounds", {}).items():
+        _ordered(bound, f"{where}.bounds.{par}")
+    grid = spec.get("grid", {})
+    for axis in ("x", "y"):
+        if axis in grid and grid[axis] not in par_names:
+            raise ConfigError(f"config key '{where}.grid.{axis}': unknown parameter {grid[axis]!r}; valid: {par_names}")
+        if f"{axis}_range" in grid:
+            _ordered(grid[f"{axis}_range"], f"{where}.grid.{axis}_range")
+    if "x" in grid and grid.get("x") == grid.get("y"):
+        raise ConfigError(f"config key '{where}.grid': x and y must be two different parameters")
+
+
+def _check_colormap(name: str) -> None:
+    import matplotlib
+
+    if name not in matplotlib.colormaps:
+        raise ConfigError(f"config key 'figures.colormap': unknown colormap {name!r}")
+
+
+def check_figures(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """The colormap exists in matplotlib (cached).
+
+    Args:
+        cfg: the `figures` section.
+        cache: cache of passed checks.
+    """
+    cache.run(["colormap", cfg["colormap"]], [], lambda: _check_colormap(cfg["colormap"]))
+
+
+def check_resources(config: Mapping) -> None:
+    """No job's estimated memory exceeds `compute.max_mem_mb` (diffpipe.resources).
+
+    Args:
+        config: the config (defaults filled, models checked).
+    """
+    from diffpipe.resources import planned_memory
+
+    cap = config["compute"]["max_mem_mb"]
+    for key, rule, mem_mb in planned_memory(config):
+        if mem_mb > cap:
+            raise ConfigError(
+                f"config key '{key}': its {rule} job needs about {mem_mb} MB, more than "
+                f"compute.max_mem_mb = {cap}; make it smaller or raise compute.max_mem_mb"
+            )
+
+
+def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Checks JSON Schema cannot express; `config` has its defaults filled.
+
+    Args:
+        config: the whole config.
+        cache: cache of passed checks.
+    """
+    check_gradients(config["gradients"], cache)
+    check_controlflow(config["controlflow"])
+    check_fractals(config["fractals"])
+    check_likelihood(config["likelihood"], cache)
+    check_inference(config["inference"], cache)
+    check_toys(config["toys"], config["likelihood"]["models"], cache)
+    check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
+    bench = config["benchmark"]
+    if bench["enabled"]:
+        timed = bench["inference"]
+        for name, spec in timed["models"].items():
+            files = [spec[key] for key in ("workspace", "patchset") if isinstance(spec.get(key), str)]
+            cache.run(
+                ["model", spec],
+                files,
+                lambda name=name, spec=spec: check_model(name, spec, "benchmark.inference.models"),
+            )
+        if timed["grid"] is not None and timed["grid"] not in config["inference"]["signal_grids"]:
+            raise ConfigError(f"config key 'benchmark.inference.grid': unknown signal grid {timed['grid']!r}")
+    if bench["enabled"] and bench["grid_model"] not in config["likelihood"]["models"]:
+        raise ConfigError(
+            f"config key 'benchmark.grid_model': unknown model {bench['grid_model']!r}; "
+            f"valid: {sorted(config['likelihood']['models'])}"
+        )
+    check_figures(config["figures"], cache)
+    check_resources(config)
