@@ -132,7 +132,7 @@ def test_flags_of_one_cause_read_as_one_grouped_line(pipeline_run, browser, tmp_
     )
     n = len(fit.crosscheck)
     assert notes == [
-        f"flagged: no_poi: {n} of {n} parameters: minos_lower differ from the autodiff σ by 1.6%: {NON_PARABOLIC}"
+        f"flagged: no_poi: {n} of {n} parameters: minos_lower differs from the autodiff σ by 1.6%: {NON_PARABOLIC}"
     ]
     lines = browser.execute_script(
         "const h = document.getElementById('model-no_poi'); let n = h.nextElementSibling; let out = [];"

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffpipe.poisson import poisson_nll
+
 NORMSYS_CODES = ("code1", "code4")
 HISTOSYS_CODES = ("code0", "code2", "code4p")
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -94,64 +96,6 @@ class Structure:
     poisson_source: np.ndarray
     normsys_code: str
     histosys_code: str
-
-
-def poisson_nll(n, lam):
-    """-ln Pois(n | lam), continuous in n as pyhf's, without cancellation at large n.
-
-    pyhf computes lam - n ln lam + lgamma(n + 1). For shapesys auxiliary data of a published
-    likelihood (tau up to 1e11) each of these terms is ~1e12 and their float64 difference is
-    off by ~1e-3, a step in -ln L that moves with the parameter by one ulp: no line search or
-    Newton acceptance test can resolve a minimum through it. Here the same quantity is
-    n (u - log1p(u)) + S(n), with u = lam / n - 1 and S(n) = -ln Pois(n | n) (Stirling's series
-    from n = 10, the direct sum below): every term is of the size of the result.
-
-    Args:
-        n: observed counts (any shape; n = 0 allowed).
-        lam: expected counts (same shape).
-
-    Returns:
-        -ln Pois(n | lam), elementwise.
-    """
-    import jax.numpy as jnp
-    from jax.scipy.special import gammaln, xlogy
-
-    positive = n > 0
-    safe_n = jnp.where(positive, n, 1.0)
-    # lam - n is exact where lam and n are within a factor 2 (Sterbenz), so u keeps its digits;
-    # the n = 0 branch stays constant (no NaN gradient)
-    u = jnp.where(positive, (lam - safe_n) / safe_n, 0.0)
-    inv = 1.0 / safe_n
-    inv2 = inv * inv
-    stirling = 0.5 * jnp.log(2.0 * np.pi * safe_n) + inv * (
-        1.0 / 12.0
-        - inv2
-        * (
-            1.0 / 360.0
-            - inv2 * (1.0 / 1260.0 - inv2 * (1.0 / 1680.0 - inv2 * (1.0 / 1188.0 - inv2 * 691.0 / 360360.0)))
-        )
-    )  # truncated after the n^-11 term: below 1e-15 from n = 10
-    small = jnp.where(safe_n < 10.0, safe_n, 1.0)
-    direct = small - xlogy(small, small) + gammaln(small + 1.0)
-    saturated = jnp.where(safe_n < 10.0, direct, stirling)
-    return jnp.where(positive, safe_n * _u_minus_log1p(u) + saturated, lam)
-
-
-def _u_minus_log1p(u):
-    """The difference u - ln(1 + u) to full relative precision.
-
-    Below |u| = 0.1, where subtracting log1p(u) from u would lose digits, its Taylor series;
-    above, the difference itself.
-    """
-    import jax.numpy as jnp
-
-    small = jnp.abs(u) < 0.1
-    x = jnp.where(small, u, 0.0)
-    series = jnp.zeros_like(x)
-    for k in range(18, 2, -1):  # u^2 (1/2 - u (1/3 - u (1/4 - ...))): terms to u^18, below 1e-17 relative
-        series = 1.0 / k - x * series
-    series = x * x * (0.5 - x * series)
-    return jnp.where(small, series, u - jnp.log1p(jnp.where(small, 0.0, u)))
 
 
 def _pack(layers: list, absent: int, shape: tuple) -> np.ndarray:
@@ -325,8 +269,8 @@ class HistFactory:
         self._check_widths(config)
 
     @staticmethod
-    def _entries(spec, kind: str):
-        for channel in spec["channels"]:
+    def _entries(workspace, kind: str):
+        for channel in workspace["channels"]:
             for sample in channel["samples"]:
                 for modifier in sample["modifiers"]:
                     if modifier["type"] == kind:
@@ -354,11 +298,11 @@ class HistFactory:
         if not np.allclose(derived["tau"], np.asarray(factors, float).reshape(-1), rtol=1e-12, atol=0):
             raise KernelError("shapesys scale factors differ from the yields'")
 
-    def layout(self, spec) -> dict:
+    def layout(self, workspace) -> dict:
         """The numbers of a workspace specification laid out for this structure.
 
         Args:
-            spec: a (patched) workspace specification with this model's channels, samples and
+            workspace: a (patched) workspace specification with this model's channels, samples and
                 modifiers (a patch of the same signal grid, say).
 
         Returns:
@@ -376,7 +320,7 @@ class HistFactory:
         staterror = np.zeros((len(st.staterror), *shape))
         shapesys = np.zeros((len(st.shapesys), *shape))
         seen = {kind: np.zeros_like(mask) for kind, mask in self._masks().items()}
-        for channel in spec["channels"]:
+        for channel in workspace["channels"]:
             if channel["name"] not in self._offsets:
                 raise KernelError(f"channel {channel['name']!r} is not in the model")
             lo, n = self._offsets[channel["name"]]

@@ -22,7 +22,7 @@ class ModelError(ValueError):
 
 
 @dataclass
-class ModelSpec:
+class ParameterSetup:
     """Everything a fit needs besides the model itself."""
 
     par_names: list[str]
@@ -167,21 +167,25 @@ def count_parameters(spec: Mapping) -> tuple[int, int]:
         spec: a model entry.
 
     Returns:
-        (number of parameters, length of the data: main bins + auxiliary data, approximate).
+        (number of parameters, length of the data: main bins + one auxiliary datum per
+        constrained parameter).
     """
     if "simple" in spec:
         bins = len(spec["simple"]["signal"])
         return 1 + bins, 2 * bins
     workspace = raw_workspace(spec)
     per_bin = {"shapesys", "staterror", "shapefactor"}
-    sizes = {}
+    unconstrained = {"normfactor", "shapefactor"}
+    sizes, constrained = {}, {}
     for channel in workspace["channels"]:
         nbins = len(channel["samples"][0]["data"])
         for sample in channel["samples"]:
             for mod in sample["modifiers"]:
                 sizes[mod["name"]] = nbins if mod["type"] in per_bin else 1
+                constrained[mod["name"]] = mod["type"] not in unconstrained
     bins = sum(len(c["samples"][0]["data"]) for c in workspace["channels"])
-    return len(sizes), bins + len(sizes)
+    aux = sum(size for name, size in sizes.items() if constrained[name])
+    return sum(sizes.values()), bins + aux
 
 
 def model_poi(spec: Mapping, workspace: Mapping | None = None) -> tuple[str | None, str]:
@@ -351,7 +355,7 @@ def model_origin(spec: Mapping) -> dict:
     }
 
 
-def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
+def parameter_setup(model, bounds_override: Mapping | None = None) -> ParameterSetup:
     """Names, initial values, bounds and fixed flags of a model's parameters.
 
     Args:
@@ -359,7 +363,7 @@ def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
         bounds_override: parameter name -> [low, high] replacing pyhf's suggestion.
 
     Returns:
-        The `ModelSpec`.
+        The `ParameterSetup`.
     """
     names = list(model.config.par_names)
     bounds = [tuple(map(float, b)) for b in model.config.suggested_bounds()]
@@ -367,7 +371,7 @@ def model_spec(model, bounds_override: Mapping | None = None) -> ModelSpec:
         if name not in names:
             raise ModelError(f"bounds.{name}", f"unknown parameter; valid: {names}")
         bounds[names.index(name)] = (float(bound[0]), float(bound[1]))
-    return ModelSpec(
+    return ParameterSetup(
         par_names=names,
         init=np.asarray(model.config.suggested_init(), dtype=np.float64),
         bounds=bounds,
@@ -452,7 +456,7 @@ def make_expected(model):
     return _numbers_last(hf, hf.expected, 1)
 
 
-def patch_numbers(model, spec: Mapping) -> dict:
+def patch_numbers(model, workspace: Mapping) -> dict:
     """The kernel numbers a workspace specification of the model's structure gives (derived, JAX).
 
     Used for the patches of a signal grid: each patch is its numbers under the first patch's
@@ -460,7 +464,7 @@ def patch_numbers(model, spec: Mapping) -> dict:
 
     Args:
         model: a pyhf model.
-        spec: a workspace specification with the model's channels, samples and modifiers.
+        workspace: a workspace specification with the model's channels, samples and modifiers.
 
     Returns:
         The derived pytree.
@@ -474,7 +478,7 @@ def patch_numbers(model, spec: Mapping) -> dict:
 
     hf = kernel(model)
     try:
-        numbers = hf.layout(spec)
+        numbers = hf.layout(workspace)
     except KernelError as err:
         raise ModelError("patchset", f"a patch does not fit the first patch's model: {err}") from None
     return {k: jnp.asarray(v) for k, v in hf.derive({k: jnp.asarray(v) for k, v in numbers.items()}).items()}

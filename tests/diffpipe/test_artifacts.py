@@ -16,7 +16,9 @@ PROV = Provenance.record({"a": 1}, "cpu", 0.5)
 
 def test_table_artifact_round_trips_float64_and_metadata(tmp_path):
     table = pd.DataFrame({"x": [0.1, 1 / 3, np.nan], "message": ["a # b", "c,d", ""], "ok": [True, False, True]})
-    art = artifacts.ControlFlowTable(table=table, threshold=2.0, steps=10, interval=[-2.0, 5.0], provenance=PROV)
+    art = artifacts.ControlFlowTable(
+        table=table, threshold=2.0, steps=10, interval=[-2.0, 5.0], max_rel_diff={"df_jax_vmap": 0.0}, provenance=PROV
+    )
     art.write(tmp_path / "t.csv")
     back = artifacts.ControlFlowTable.read(tmp_path / "t.csv")
     assert back.threshold == 2.0 and back.steps == 10 and back.interval == [-2.0, 5.0]
@@ -108,9 +110,9 @@ def write_every_format(folder):
     """One artifact of each storage format, as a results folder holds them."""
     fit_result().write(folder / "likelihood" / "m" / "fit.json")
     table = pd.DataFrame({"x": [0.5, 1.5]})
-    artifacts.ControlFlowTable(table=table, threshold=2.0, steps=3, interval=[0.0, 1.0], provenance=PROV).write(
-        folder / "gradients" / "controlflow.csv"
-    )
+    artifacts.ControlFlowTable(
+        table=table, threshold=2.0, steps=3, interval=[0.0, 1.0], max_rel_diff={}, provenance=PROV
+    ).write(folder / "gradients" / "controlflow.csv")
     counts = np.ones((2, 2), np.int32)
     fractal = {"name": "m", "kind": "mandelbrot", "c": None, "viewport": [-1, 1, -1, 1], "width": 2, "height": 2}
     artifacts.FractalCounts(

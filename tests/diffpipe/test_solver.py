@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.models import build_model, make_nll, model_spec, use_jax_backend
+from diffpipe.models import build_model, make_nll, parameter_setup, use_jax_backend
 from diffpipe.solver import Solver, fit_all, minuit_refit
 
 SPEC = {
@@ -18,58 +18,58 @@ SPEC = {
 def problem():
     use_jax_backend()
     model, data = build_model(SPEC)
-    spec = model_spec(model)
-    return Solver(make_nll(model), spec.bounds), np.asarray(data), spec
+    setup = parameter_setup(model)
+    return Solver(make_nll(model), setup.bounds), np.asarray(data), setup
 
 
 def test_free_and_held_fits_equal_minuit(problem):
-    solver, data, spec = problem
+    solver, data, setup = problem
     rng = np.random.default_rng(1)
-    fixed = np.tile(spec.fixed, (6, 1))
-    values = np.tile(spec.init, (6, 1))
+    fixed = np.tile(setup.fixed, (6, 1))
+    values = np.tile(setup.init, (6, 1))
     for row in range(1, 6):  # row 0: the free fit; then one parameter held at a random value
-        i = rng.choice(np.flatnonzero(~np.asarray(spec.fixed)))
+        i = rng.choice(np.flatnonzero(~np.asarray(setup.fixed)))
         fixed[row, i] = True
-        values[row, i] = rng.uniform(*spec.bounds[i]) * 0.5
-    batch = solver.fit(spec.init, data, fixed, values)
+        values[row, i] = rng.uniform(*setup.bounds[i]) * 0.5
+    batch = solver.fit(setup.init, data, fixed, values)
     assert batch.converged.all()
     for row in range(6):
-        _, nll, valid = minuit_refit(solver, spec.init, data, fixed[row], values[row], spec.bounds)
+        _, nll, valid = minuit_refit(solver, setup.init, data, fixed[row], values[row], setup.bounds)
         assert valid and batch.nll[row] == pytest.approx(nll, abs=1e-8)
         assert np.all(batch.x[row][fixed[row]] == values[row][fixed[row]])  # held exactly
 
 
 def test_batched_equals_one_by_one(problem):
-    solver, data, spec = problem
+    solver, data, setup = problem
     mus = np.linspace(0.0, 2.5, 4)
-    fixed = np.tile(spec.fixed, (4, 1))
+    fixed = np.tile(setup.fixed, (4, 1))
     fixed[:, 1] = True  # SigXsecOverSM
-    values = np.tile(spec.init, (4, 1))
+    values = np.tile(setup.init, (4, 1))
     values[:, 1] = mus
-    one = solver.fit(spec.init, data, fixed, values)
-    many = solver.fit(spec.init, data, fixed, values, batched=True)
+    one = solver.fit(setup.init, data, fixed, values)
+    many = solver.fit(setup.init, data, fixed, values, batched=True)
     np.testing.assert_allclose(many.nll, one.nll, rtol=1e-12)
     np.testing.assert_allclose(many.x, one.x, atol=1e-9)
 
 
 def test_unconverged_fits_are_refitted_with_minuit_not_dropped(problem):
-    _, data, spec = problem
+    _, data, setup = problem
     use_jax_backend()
     model, _ = build_model(SPEC)
-    capped = Solver(make_nll(model), spec.bounds, max_iter=1)
-    batch, refitted = fit_all(capped, spec.init, data, spec.fixed, spec.init)
+    capped = Solver(make_nll(model), setup.bounds, max_iter=1)
+    batch, refitted = fit_all(capped, setup.init, data, setup.fixed, setup.init)
     assert refitted == 1 and batch.converged.all()
-    _, nll, _ = minuit_refit(capped, spec.init, data, np.asarray(spec.fixed), spec.init, spec.bounds)
+    _, nll, _ = minuit_refit(capped, setup.init, data, np.asarray(setup.fixed), setup.init, setup.bounds)
     assert batch.nll[0] == pytest.approx(nll, abs=1e-9)
 
 
-def _varied_rows(spec, n):
+def _varied_rows(setup, n):
     """n fits that need different numbers of Newton steps (POI held at values far and near)."""
-    fixed = np.tile(spec.fixed, (n, 1))
+    fixed = np.tile(setup.fixed, (n, 1))
     fixed[:, 1] = np.arange(n) % 3 != 0  # every third row free
-    values = np.tile(spec.init, (n, 1))
+    values = np.tile(setup.init, (n, 1))
     values[:, 1] = np.linspace(0.0, 4.0, n)
-    starts = np.tile(spec.init, (n, 1)) * (1.0 + 0.3 * np.sin(np.arange(n)))[:, None]
+    starts = np.tile(setup.init, (n, 1)) * (1.0 + 0.3 * np.sin(np.arange(n)))[:, None]
     return starts, fixed, values
 
 
@@ -77,10 +77,10 @@ def test_queue_refills_lanes_with_the_right_rows(problem, monkeypatch):
     """Few lanes, several queues: each row's result lands in its own place, as one by one."""
     import diffpipe.solver as solver_module
 
-    solver, data, spec = problem
+    solver, data, setup = problem
     monkeypatch.setattr(solver_module, "LANES", 3)
     monkeypatch.setattr(solver_module, "QUEUE", 8)
-    starts, fixed, values = _varied_rows(spec, 19)  # 3 queues, the last one partly padded
+    starts, fixed, values = _varied_rows(setup, 19)  # 3 queues, the last one partly padded
     one = solver.fit(starts, data, fixed, values)
     many = solver.fit(starts, data, fixed, values, batched=True)
     assert len(set(one.iterations)) > 2  # the lanes really finish at different steps
@@ -92,24 +92,24 @@ def test_queue_refills_lanes_with_the_right_rows(problem, monkeypatch):
 
 
 def test_hessian_is_the_exact_one_at_the_best_fit(problem):
-    solver, data, spec = problem
-    batch = solver.fit(spec.init, data, spec.fixed, spec.init, batched=True)
+    solver, data, setup = problem
+    batch = solver.fit(setup.init, data, setup.fixed, setup.init, batched=True)
     np.testing.assert_allclose(batch.hessian[0], solver.hess(batch.x[0], data, None), rtol=1e-12)
 
 
 def test_iteration_cap_in_the_queue_is_reported_and_refitted(problem, monkeypatch):
     import diffpipe.solver as solver_module
 
-    _, data, spec = problem
+    _, data, setup = problem
     monkeypatch.setattr(solver_module, "LANES", 2)
     model, _ = build_model(SPEC)
-    capped = Solver(make_nll(model), spec.bounds, max_iter=1)
-    starts, fixed, values = _varied_rows(spec, 5)
+    capped = Solver(make_nll(model), setup.bounds, max_iter=1)
+    starts, fixed, values = _varied_rows(setup, 5)
     raw = capped.fit(starts, data, fixed, values, batched=True)
     assert not raw.converged.any() and (raw.iterations == 1).all()
     batch, refitted = fit_all(capped, starts, data, fixed, values, batched=True)
     assert refitted == 5 and batch.converged.all()
-    full = Solver(make_nll(model), spec.bounds).fit(starts, data, fixed, values)
+    full = Solver(make_nll(model), setup.bounds).fit(starts, data, fixed, values)
     np.testing.assert_allclose(batch.nll, full.nll, atol=1e-8)
 
 
@@ -166,12 +166,12 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
     use_jax_backend()
     spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}
     model, _ = build_model(spec)
-    mspec = model_spec(model)
-    solver = Solver(make_nll(model), mspec.bounds, derivatives=make_derivatives(model))
-    truth = np.asarray(mspec.init)
+    setup = parameter_setup(model)
+    solver = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+    truth = np.asarray(setup.init)
     data = sample_toys(make_sampler(model), 1, "published", np.arange(40), truth)
-    batch = solver.fit(truth, data, np.asarray(mspec.fixed), truth, batched=True)
+    batch = solver.fit(truth, data, np.asarray(setup.fixed), truth, batched=True)
     assert batch.converged.all(), np.flatnonzero(~batch.converged)
     for i in (0, 1):  # two of them against MINUIT from the Newton solution's start
-        x, f, valid = minuit_refit(solver, truth, data[i], np.asarray(mspec.fixed), truth, solver.bounds)
+        x, f, valid = minuit_refit(solver, truth, data[i], np.asarray(setup.fixed), truth, solver.bounds)
         assert valid and batch.nll[i] <= f + 1e-6

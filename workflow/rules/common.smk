@@ -305,8 +305,14 @@ def benchmark_enabled():
     return config["benchmark"]["enabled"]
 
 
+def per_entry(kind, pattern, names, wildcard):
+    """{kind/name: file} for each config entry: the report pairs an entry's files by its name."""
+    return {f"{kind}/{name}": expand(pattern, **{wildcard: name})[0] for name in names}
+
+
 def report_inputs(wildcards):
-    """Every artifact and figure of the current config (nothing globbed from results/)."""
+    """Every artifact and figure of the current config (nothing globbed from results/), keyed
+    `kind` or, per config entry, `kind/name`."""
     problems = list(config["optimizers"]["problems"])
     models = list(config["likelihood"]["models"])
     fractals = list(config["fractals"])
@@ -317,52 +323,60 @@ def report_inputs(wildcards):
         "gradients": rules.gradients.output.table,
         "controlflow": rules.controlflow.output.table,
         "controlflow_figure": rules.plot_controlflow.output.figure,
-        "optimizer_runs": expand(rules.optimize.output.table, problem=problems),
-        "optimizer_traces": expand(rules.optimize.output.traces, problem=problems),
-        **{
-            f"optimizer_{figure}": expand(
-                rules.plot_optimizer.output[figure], problem=problems
-            )
-            for figure in ("convergence", "ranking")
-        },
-        "fits": expand(rules.fit.output.fit, model=models),
-        "grids": expand(rules.grid_scan.output.grid, model=models),
-        "likelihood_grid": expand(rules.plot_likelihood.output.grid, model=models),
-        "likelihood_profile": expand(
-            rules.plot_likelihood.output.profile, model=models
-        ),
-        "likelihood_pulls": expand(rules.plot_likelihood.output.pulls, model=models),
-        "likelihood_correlation": expand(
-            rules.plot_likelihood.output.correlation, model=models
-        ),
-        "gof": expand(rules.postfit.output.gof, model=models),
-        "yields": expand(rules.postfit.output.yields, model=models),
-        "yields_figure": [
-            (rules.plot_inference if m in POI_MODELS else rules.plot_postfit)
-            .output[-1]
-            .replace("{model}", m)
-            for m in models
-        ],
-        "limits": expand(rules.inference.output.limits, model=POI_MODELS),
-        "significance": expand(rules.inference.output.significance, model=POI_MODELS),
-        "impacts": expand(rules.inference.output.impacts, model=POI_MODELS),
-        "cls_figure": expand(rules.plot_inference.output.cls, model=POI_MODELS),
-        "ranking_figure": expand(rules.plot_inference.output.ranking, model=POI_MODELS),
-        "signal_grids": expand(rules.signal_grid.output.limits, grid=grids),
-        "signal_figures": expand(rules.plot_signal_grid.output.figure, grid=grids),
-        "toy_cls": expand(rules.toy_hypotest.output.cls, model=cls_models),
-        "toy_cls_figure": expand(
-            rules.plot_toy_hypotest.output.figure, model=cls_models
-        ),
-        "toy_cls_limits": expand(rules.inference.output.limits, model=cls_models),
-        "coverage": expand(rules.toy_coverage.output.coverage, model=toy_models),
-        "coverage_figure": expand(
-            rules.plot_toy_coverage.output.figure, model=toy_models
-        ),
-        "fractal_counts": expand(rules.fractal.output.counts, fractal=fractals),
-        "fractal_images": expand(rules.plot_fractal.output.image, fractal=fractals),
         "fractals_figure": rules.plot_fractals.output.figure,
     }
+    by_problem = {
+        "optimizer_runs": rules.optimize.output.table,
+        "optimizer_traces": rules.optimize.output.traces,
+        "optimizer_convergence": rules.plot_optimizer.output.convergence,
+        "optimizer_ranking": rules.plot_optimizer.output.ranking,
+    }
+    by_model = {
+        "fits": rules.fit.output.fit,
+        "grids": rules.grid_scan.output.grid,
+        "likelihood_grid": rules.plot_likelihood.output.grid,
+        "likelihood_profile": rules.plot_likelihood.output.profile,
+        "likelihood_pulls": rules.plot_likelihood.output.pulls,
+        "likelihood_correlation": rules.plot_likelihood.output.correlation,
+        "gof": rules.postfit.output.gof,
+        "yields": rules.postfit.output.yields,
+        "yields_figure": rules.plot_postfit.output.figure,
+    }
+    by_poi_model = {
+        "limits": rules.inference.output.limits,
+        "significance": rules.inference.output.significance,
+        "impacts": rules.inference.output.impacts,
+        "cls_figure": rules.plot_inference.output.cls,
+        "ranking_figure": rules.plot_inference.output.ranking,
+    }
+    by_grid = {
+        "signal_grids": rules.signal_grid.output.limits,
+        "signal_figures": rules.plot_signal_grid.output.figure,
+    }
+    by_cls_model = {
+        "toy_cls": rules.toy_hypotest.output.cls,
+        "toy_cls_figure": rules.plot_toy_hypotest.output.figure,
+        "toy_cls_limits": rules.inference.output.limits,
+    }
+    by_toy_model = {
+        "coverage": rules.toy_coverage.output.coverage,
+        "coverage_figure": rules.plot_toy_coverage.output.figure,
+    }
+    by_fractal = {
+        "fractal_counts": rules.fractal.output.counts,
+        "fractal_images": rules.plot_fractal.output.image,
+    }
+    for group, names, wildcard in (
+        (by_problem, problems, "problem"),
+        (by_model, models, "model"),
+        (by_poi_model, POI_MODELS, "model"),
+        (by_grid, grids, "grid"),
+        (by_cls_model, cls_models, "model"),
+        (by_toy_model, toy_models, "model"),
+        (by_fractal, fractals, "fractal"),
+    ):
+        for kind, pattern in group.items():
+            inputs.update(per_entry(kind, pattern, names, wildcard))
     runtimes = [
         rules.gradients.benchmark,
         rules.controlflow.benchmark,

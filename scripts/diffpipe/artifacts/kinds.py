@@ -39,12 +39,15 @@ class ControlFlowTable(TableArtifact):
         threshold: the branch point (x > threshold takes the sqrt branch).
         steps: how often the upper branch applies x += sqrt(x).
         interval: [start, stop] of the grid.
+        max_rel_diff: per derivative column (df_jax_vmap, df_jax_pointwise, df_tensorflow), its
+            largest difference from df_analytic relative to max(1, |df_analytic|).
     """
 
     KIND: ClassVar[str] = "controlflow"
     threshold: float
     steps: int
     interval: list[float]
+    max_rel_diff: dict[str, float]
 
 
 # --------------------------------------------------------------------------- optimizers
@@ -116,6 +119,9 @@ class FitResult(JsonArtifact):
         flag_groups: the flagged rows grouped by cause: reason, attention (False: a property of
             the likelihood, shown as one line), parameters, estimates, rel_diff [least, largest],
             n_parameters.
+        poi_interval: the POI's 68% interval as reported: parameter, value, lower and upper
+            (offsets), method (MINOS where both ends are valid, else the profile likelihood,
+            else the autodiff Hessian); None without a free POI.
         profile: POI profile scan: parameter, values, delta_2nll, interval_68 (absolute ends).
         pulls: per constrained parameter: parameter, pull, constraint.
         convergence: migrad (valid, edm, nfcn, ngrad), newton_steps, newton_converged,
@@ -140,6 +146,7 @@ class FitResult(JsonArtifact):
     covariance_hesse: list[list[float]]
     crosscheck: list[dict]
     flag_groups: list[dict] = field(default_factory=list)
+    poi_interval: dict | None = None
     profile: dict | None
     pulls: list[dict]
     convergence: dict
@@ -387,11 +394,13 @@ class SignalGrid(TableArtifact):
     Attributes:
         table: patch, one column per label (the patch's values), observed, expected_p2,
             expected_p1, expected, expected_m1, expected_m2 (band edges), failure (why a limit
-            is missing, else empty), fits, seconds.
+            is missing, else empty), fits, seconds, excluded (the observed limit on the POI is
+            below 1: the hypothesis is excluded at `cl`).
         grid: the grid's name; definition: its config entry.
         labels: the patchset's value labels; cl: confidence level; poi: the POI's name.
         shared_compilation: whether all patches ran on one compiled likelihood (patches that
             differ only in yields), and why not when they did not.
+        n_excluded: how many hypotheses are excluded.
     """
 
     KIND: ClassVar[str] = "signal_grid"
@@ -401,6 +410,7 @@ class SignalGrid(TableArtifact):
     cl: float
     poi: str
     shared_compilation: dict
+    n_excluded: int
 
 
 @dataclass(kw_only=True)

@@ -96,11 +96,11 @@ def fractal_timings(backends, sizes, iterations: int, repeats: int, targets: dic
     return table
 
 
-def grid_timings(model_spec: dict, sizes, repeats: int, targets: dict | None = None) -> pd.DataFrame:
+def grid_timings(model_entry: dict, sizes, repeats: int, targets: dict | None = None) -> pd.DataFrame:
     """Ln L grid-scan timings (one jit(vmap) call over n x n points).
 
     Args:
-        model_spec: a `likelihood.models` entry.
+        model_entry: a `likelihood.models` entry.
         sizes: points per axis.
         repeats: steady-state repeats.
         targets: `benchmark.targets.gridscan`: str(points per axis) -> seconds.
@@ -113,7 +113,7 @@ def grid_timings(model_spec: dict, sizes, repeats: int, targets: dict | None = N
     targets = targets or {}
 
     use_jax_backend()
-    model, data = build_model(model_spec)
+    model, data = build_model(model_entry)
     base = np.asarray(model.config.suggested_init(), float)
     evaluate = make_grid_evaluator(model, data, base, 0, 1)
     rows = []

@@ -109,10 +109,10 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
             )
 
 
-def _check_dimension(model_spec: Mapping, dim: int, where: str) -> None:
+def _check_dimension(model_entry: Mapping, dim: int, where: str) -> None:
     from diffpipe.models import build_model
 
-    model, _ = build_model(model_spec)
+    model, _ = build_model(model_entry)
     free = [n for n, fixed in zip(model.config.par_names, model.config.suggested_fixed()) if not fixed]
     if len(free) != dim:
         raise ConfigError(
@@ -155,34 +155,34 @@ def load_workspace(path: str | Path, where: str) -> dict:
     if not path.is_file():
         raise ConfigError(f"config key '{where}': workspace file not found (or not a file): {path}")
     try:
-        spec = read_json(path, where)
+        workspace = read_json(path, where)
     except ModelError as err:
         raise ConfigError(f"workspace {path} (config key '{where}'): {err}") from None
     try:
-        pyhf.Workspace(spec)
+        pyhf.Workspace(workspace)
     except pyhf.exceptions.InvalidSpecification as err:
         reason = str(err).splitlines()[0]
         raise ConfigError(f"workspace {path} (config key '{where}'): fails pyhf's schema: {reason}") from None
     except Exception as err:  # pyhf raises several types for inconsistent workspaces
         raise ConfigError(f"workspace {path} (config key '{where}'): invalid workspace: {err}") from None
-    check_measurement_numbers(spec, f"workspace {path} (config key '{where}')")
-    return spec
+    check_measurement_numbers(workspace, f"workspace {path} (config key '{where}')")
+    return workspace
 
 
-def check_measurement_numbers(spec: Mapping, where: str) -> None:
+def check_measurement_numbers(workspace: Mapping, where: str) -> None:
     """The numbers a workspace's own measurements set for its parameters, checked.
 
     pyhf's schema checks their types only: a bound with lo >= hi, an init outside its bounds or
     a non-positive width would reach the fits.
 
     Args:
-        spec: the workspace specification (schema-valid).
+        workspace: the workspace specification (schema-valid).
         where: the file and config key, for the message.
 
     Raises:
         ConfigError: naming the measurement, the parameter and the key.
     """
-    for m, measurement in enumerate(spec.get("measurements", [])):
+    for m, measurement in enumerate(workspace.get("measurements", [])):
         for p, par in enumerate(measurement.get("config", {}).get("parameters", [])):
             key = f"measurements[{m}].config.parameters[{p}]"
             name = f"measurement {measurement.get('name')!r}, parameter {par.get('name')!r}"

@@ -158,6 +158,22 @@ def control_flow_table(start: float, stop: float, points: int) -> pd.DataFrame:
     )
 
 
+def backend_differences(table: pd.DataFrame) -> dict[str, float]:
+    """Each derivative's largest difference from the analytic one over the grid.
+
+    Args:
+        table: `control_flow_table`'s columns.
+
+    Returns:
+        column -> max |df - df_analytic| / max(1, |df_analytic|) (absolute where f' is small).
+    """
+    scale = np.maximum(1.0, np.abs(table["df_analytic"]))
+    return {
+        col: float(np.max(np.abs(table[col] - table["df_analytic"]) / scale))
+        for col in ("df_jax_vmap", "df_jax_pointwise", "df_tensorflow")
+    }
+
+
 def run_controlflow(job, cfg: dict, output: str) -> None:
     """Rule `controlflow`: f and f' of the piecewise function on the configured grid.
 
@@ -175,5 +191,10 @@ def run_controlflow(job, cfg: dict, output: str) -> None:
         table = control_flow_table(cfg["interval"][0], cfg["interval"][1], cfg["points"])
         prov = Provenance.record(cfg, device, time.perf_counter() - started)
         ControlFlowTable(
-            table=table, threshold=THRESHOLD, steps=STEPS, interval=list(cfg["interval"]), provenance=prov
+            table=table,
+            threshold=THRESHOLD,
+            steps=STEPS,
+            interval=list(cfg["interval"]),
+            max_rel_diff=backend_differences(table),
+            provenance=prov,
         ).write(output)

@@ -162,10 +162,10 @@ def prepare(model, data, bounds_override: dict | None = None, numbers=None, like
     Returns:
         The `Analysis`.
     """
-    from diffpipe.models import model_spec
+    from diffpipe.models import parameter_setup
 
-    spec = model_spec(model, bounds_override)
-    bounds = np.asarray(spec.bounds, float)
+    setup = parameter_setup(model, bounds_override)
+    bounds = np.asarray(setup.bounds, float)
     if like is None:
         solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
     else:
@@ -175,8 +175,8 @@ def prepare(model, data, bounds_override: dict | None = None, numbers=None, like
         model=model,
         data=np.asarray(data, float),
         bounds=bounds,
-        init=np.asarray(spec.init, float),
-        fixed=np.asarray(spec.fixed, bool),
+        init=np.asarray(setup.init, float),
+        fixed=np.asarray(setup.fixed, bool),
         poi=model.config.poi_index,
         solver=solver,
     )

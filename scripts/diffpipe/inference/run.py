@@ -8,6 +8,7 @@ One job per model compiles its likelihood once.
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 
 log = logging.getLogger("diffpipe")
@@ -138,8 +139,13 @@ def run_signal_grid(job, name: str, grid: dict, settings: dict, output: str) -> 
         rows, shared, poi = grid_limits(name, grid, settings)
         labels = read_json(grid["patchset"], "patchset")["metadata"]["labels"]
         prov = Provenance.record({"grid": grid, "settings": settings}, device, time.perf_counter() - started)
+        table = pd.DataFrame(rows)
+        # The signal hypothesis is excluded where the observed limit on its strength is below 1
+        # (a failed patch, with no limit, is not).
+        table["excluded"] = table["observed"].fillna(np.inf) < 1.0
         SignalGrid(
-            table=pd.DataFrame(rows),
+            table=table,
+            n_excluded=int(table["excluded"].sum()),
             grid=name,
             definition=grid,
             labels=labels,

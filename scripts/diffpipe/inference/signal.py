@@ -26,7 +26,7 @@ log = logging.getLogger("diffpipe")
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
 
 
-def _patched_specs(grid: dict, patches: list[dict]) -> list[dict]:
+def _patched_workspaces(grid: dict, patches: list[dict]) -> list[dict]:
     import pyhf
 
     workspace = pyhf.Workspace(read_json(grid["workspace"], "workspace"))
@@ -34,17 +34,17 @@ def _patched_specs(grid: dict, patches: list[dict]) -> list[dict]:
     return [json.loads(json.dumps(patchset.apply(workspace, p["name"]))) for p in patches]
 
 
-def structure_difference(specs: list[dict]) -> str:
+def structure_difference(workspaces: list[dict]) -> str:
     """Why patched workspaces cannot share one compiled likelihood ("" when they can).
 
     Args:
-        specs: the patched workspace specifications.
+        workspaces: the patched workspace specifications.
 
     Returns:
         The reason, or "".
     """
 
-    def skeleton(spec: dict) -> list:
+    def skeleton(workspace: dict) -> list:
         return [
             (
                 channel["name"],
@@ -53,12 +53,12 @@ def structure_difference(specs: list[dict]) -> str:
                     for sample in channel["samples"]
                 ],
             )
-            for channel in spec["channels"]
+            for channel in workspace["channels"]
         ]
 
-    first = skeleton(specs[0])
-    for spec in specs[1:]:
-        if skeleton(spec) != first:
+    first = skeleton(workspaces[0])
+    for workspace in workspaces[1:]:
+        if skeleton(workspace) != first:
             return "patches differ in structure (channels, samples or modifiers)"
     return ""
 
@@ -77,8 +77,8 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
     patchset = read_json(grid["patchset"], "patchset")
     labels = patchset["metadata"]["labels"]
     patches = select_patches(patchset, grid.get("patches", "all"))
-    specs = _patched_specs(grid, patches)
-    reason = structure_difference(specs) if len(specs) > 1 else "a single patch"
+    workspaces = _patched_workspaces(grid, patches)
+    reason = structure_difference(workspaces) if len(workspaces) > 1 else "a single patch"
     shared = {"shared": not reason, "reason": reason or "patches share one structure (they differ in numbers only)"}
     rows, poi_name, first = [], None, None
     entry = {key: grid[key] for key in ("workspace", "patchset", "measurement", "data", "bounds") if key in grid}
@@ -90,7 +90,7 @@ def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict
             analysis = prepare(model, data, grid.get("bounds"), numbers=numbers)
             first = analysis
         else:
-            numbers = patch_numbers(first.model, specs[k])
+            numbers = patch_numbers(first.model, workspaces[k])
             if k == 1:
                 _verify_sharing(first, {**entry, "patch": patch["name"]}, numbers)
             analysis = prepare(first.model, first.data, grid.get("bounds"), numbers=numbers, like=first)

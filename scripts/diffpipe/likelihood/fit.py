@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from diffpipe.models import ModelSpec, build_model, model_spec, nll_function, use_jax_backend
+from diffpipe.models import ParameterSetup, build_model, nll_function, parameter_setup, use_jax_backend
 
 log = logging.getLogger("diffpipe")
 NEWTON_MAX_STEPS = 50
@@ -26,7 +26,7 @@ NEWTON_RTOL = 1e-12
 class Likelihood:
     """Free-parameter view of a model: nll, gradient and Hessian as compiled callables."""
 
-    spec: ModelSpec
+    setup: ParameterSetup
     full_nll: object
     free: np.ndarray  # indices of the free parameters
     nll: object = field(init=False)
@@ -37,7 +37,7 @@ class Likelihood:
         import jax
         import jax.numpy as jnp
 
-        base = jnp.asarray(self.spec.init)
+        base = jnp.asarray(self.setup.init)
         free = jnp.asarray(self.free)
 
         def nll_free(x):
@@ -57,7 +57,7 @@ class Likelihood:
         Returns:
             The names, in the order of the free-parameter vector.
         """
-        return [self.spec.par_names[i] for i in self.free]
+        return [self.setup.par_names[i] for i in self.free]
 
     @property
     def bounds(self) -> list[tuple[float, float]]:
@@ -66,7 +66,7 @@ class Likelihood:
         Returns:
             [(low, high)] per free parameter.
         """
-        return [self.spec.bounds[i] for i in self.free]
+        return [self.setup.bounds[i] for i in self.free]
 
     def full(self, x: np.ndarray) -> np.ndarray:
         """All parameters with the free ones set.
@@ -77,7 +77,7 @@ class Likelihood:
         Returns:
             Every parameter (fixed ones at their initial values).
         """
-        pars = self.spec.init.copy()
+        pars = self.setup.init.copy()
         pars[self.free] = x
         return pars
 
@@ -93,9 +93,9 @@ def make_likelihood(model, data, bounds_override=None) -> Likelihood:
     Returns:
         The `Likelihood` (nll, gradient, Hessian compiled).
     """
-    spec = model_spec(model, bounds_override)
-    free = np.flatnonzero(~np.asarray(spec.fixed))
-    return Likelihood(spec, nll_function(model, data), free)
+    setup = parameter_setup(model, bounds_override)
+    free = np.flatnonzero(~np.asarray(setup.fixed))
+    return Likelihood(setup, nll_function(model, data), free)
 
 
 def _minuit(lik: Likelihood, start: np.ndarray):
@@ -151,7 +151,7 @@ def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
         x (the MLE), migrad (valid, edm, nfcn, ngrad), newton_steps, newton_converged,
         gradient_norm, and the Minuit object under `minuit`.
     """
-    m = _minuit(lik, lik.spec.init[lik.free] if start is None else start)
+    m = _minuit(lik, lik.setup.init[lik.free] if start is None else start)
     m.migrad()
     x = np.asarray(m.values, float)
     polished, steps, converged = newton_polish(lik, x)
@@ -404,6 +404,32 @@ def crosscheck_table(lik, x_hat, cov, m, poi_index, profile_iv, rtol) -> list[di
     return rows
 
 
+def poi_interval(crosscheck: list[dict], poi: str | None) -> dict | None:
+    """The POI's 68% interval as the fit reports it.
+
+    MINOS where both ends are valid, else the profile-likelihood interval, else the symmetric
+    autodiff-Hessian error.
+
+    Args:
+        crosscheck: the rows of `crosscheck_table`.
+        poi: the POI's name (None: no POI).
+
+    Returns:
+        parameter, value, lower and upper (offsets from the best fit) and method; None when the
+        model has no free POI.
+    """
+    row = next((r for r in crosscheck if r["parameter"] == poi), None)
+    if row is None:
+        return None
+    candidates = (
+        ("MINOS", row["minos_lower"], row["minos_upper"]),
+        ("profile likelihood", row["profile_lower"], row["profile_upper"]),
+        ("Hessian (autodiff)", -row["sigma_autodiff"], row["sigma_autodiff"]),
+    )
+    method, lower, upper = next(c for c in candidates if c[1] is not None and c[2] is not None)
+    return {"parameter": poi, "value": row["bestfit"], "lower": lower, "upper": upper, "method": method}
+
+
 def closed_form_errors(spec: dict, names: list[str]) -> dict | None:
     """Fisher-information errors of a one-bin counting model on its nominal Asimov data.
 
@@ -472,7 +498,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
     return {
         "closed_form": closed_form_errors(spec, lik.names),
         "parameters": lik.names,
-        "all_parameters": lik.spec.par_names,
+        "all_parameters": lik.setup.par_names,
         "bestfit_all": lik.full(x_hat),
         "bestfit": x_hat,
         "bounds": lik.bounds,
@@ -484,6 +510,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
         "covariance_hesse": np.asarray(m.covariance),
         "crosscheck": crosscheck,
         "flag_groups": flag_groups(crosscheck),
+        "poi_interval": poi_interval(crosscheck, poi_name if poi is not None else None),
         "profile": profile,
         "pulls": pulls,
         "convergence": fit,

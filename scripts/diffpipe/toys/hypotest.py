@@ -12,7 +12,7 @@ order). The toy-based limit is where CLs, linearly interpolated between the test
 import numpy as np
 from scipy.stats import norm
 
-from diffpipe.models import build_model, make_derivatives, make_nll, model_spec
+from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
 from diffpipe.solver import Solver, fit_all
 from diffpipe.toys.shard import make_sampler, sample_toys
 
@@ -62,12 +62,12 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
         observed_limit, expected_limits, ntoys, samples (s+b and b q̃μ per μ, for plots/tests).
     """
     model, data = build_model(spec)
-    mspec = model_spec(model, spec.get("bounds"))
+    setup = parameter_setup(model, spec.get("bounds"))
     poi = model.config.poi_index
-    bounds = np.asarray(mspec.bounds, float)
+    bounds = np.asarray(setup.bounds, float)
     bounds[poi, 0] = 0.0
-    fixed = np.asarray(mspec.fixed, bool)
-    init = np.asarray(mspec.init, float)
+    fixed = np.asarray(setup.fixed, bool)
+    init = np.asarray(setup.init, float)
     solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
     data = np.asarray(data, float)[None, :]
     sampler = make_sampler(model)

@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from diffpipe.models import build_model, kernel, make_derivatives, make_nll, model_spec
+from diffpipe.models import build_model, kernel, make_derivatives, make_nll, parameter_setup
 from diffpipe.solver import Solver, fit_all
 
 
@@ -170,13 +170,13 @@ class ShardRunner:
 
     def __init__(self, name: str, spec: dict, toys: dict):
         model, _ = build_model(spec)
-        mspec = model_spec(model, spec.get("bounds"))
+        setup = parameter_setup(model, spec.get("bounds"))
         self.name, self.seed, self.model = name, toys["seed"], model
         self.truth = true_parameters(model, toys.get("parameters", {}))
         self.sampler = make_sampler(model)
-        self.solver = Solver(make_nll(model), mspec.bounds, derivatives=make_derivatives(model))
-        self.fixed = np.asarray(mspec.fixed, bool)
-        self.init = np.where(self.fixed, self.truth, mspec.init)
+        self.solver = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+        self.fixed = np.asarray(setup.fixed, bool)
+        self.init = np.where(self.fixed, self.truth, setup.init)
 
     def run(self, start: int, stop: int) -> dict:
         """Sample and fit toys [start, stop).

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import _patched_specs, grid_limits, structure_difference
+from diffpipe.inference.signal import _patched_workspaces, grid_limits, structure_difference
 from diffpipe.models import (
     ModelError,
     build_model,
@@ -124,8 +124,8 @@ def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
     """A patch's numbers under the first patch's compiled model give its own model's -ln L and expected data."""
     first, _ = build_model({**GENERATED, "patch": "sig_400_0"})
     other, data = build_model({**GENERATED, "patch": "sig_1200_400"})
-    (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
-    numbers = patch_numbers(first, spec)
+    (workspace,) = _patched_workspaces(GENERATED, [{"name": "sig_1200_400"}])
+    numbers = patch_numbers(first, workspace)
     own = kernel(other)
     pars = np.asarray(other.config.suggested_init(), float) * 1.05
     assert float(kernel(first).nll(pars, data, numbers)) == pytest.approx(
@@ -133,7 +133,7 @@ def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
     )
     np.testing.assert_allclose(kernel(first).expected(pars, numbers), own.expected(pars, own.default()), rtol=1e-14)
     # numbers that change more than yields (a systematic's magnitude) are laid out as well
-    changed = json.loads(json.dumps(spec))
+    changed = json.loads(json.dumps(workspace))
     normsys = next(
         m for c in changed["channels"] for s in c["samples"] for m in s["modifiers"] if m["type"] == "normsys"
     )
@@ -145,9 +145,9 @@ def test_shared_expected_data_is_the_patch_s_own():
     """The Asimov data of a patch come from its own numbers, not the shared model's."""
     first, data = build_model({**GENERATED, "patch": "sig_400_0"})
     other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
-    (spec,) = _patched_specs(GENERATED, [{"name": "sig_1200_400"}])
+    (workspace,) = _patched_workspaces(GENERATED, [{"name": "sig_1200_400"}])
     base = prepare(first, data)
-    shared = prepare(first, data, numbers=patch_numbers(first, spec), like=base)
+    shared = prepare(first, data, numbers=patch_numbers(first, workspace), like=base)
     pars = base.init.copy()
     pars[base.poi] = 2.0
     np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)

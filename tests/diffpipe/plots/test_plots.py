@@ -25,6 +25,7 @@ def test_controlflow_plot_has_f_and_both_derivatives_and_the_branch_from_the_art
         threshold=1.5,
         steps=7,
         interval=[-2, 5],
+        max_rel_diff={"df_jax_vmap": 0.0},
     )
     fig = plot_gradients.plot_controlflow(flow, STYLE)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.models import build_model, make_nll, model_spec, use_jax_backend
+from diffpipe.models import build_model, make_nll, parameter_setup, use_jax_backend
 from diffpipe.solver import Solver, minuit_refit
 from diffpipe.toys.coverage import NOMINAL, binomial, coverage, verdict
 from diffpipe.toys.shard import make_sampler, run_shard, sample_toys, true_parameters
@@ -53,14 +53,14 @@ def test_batched_toy_fits_equal_minuit(spec):
     """200 random toys: 2NLL within 1e-6 and the POI within 1e-4 of its error."""
     result = run_shard("m", spec, {"seed": 11}, 0, 1000)
     model, _ = build_model(spec)
-    mspec = model_spec(model, spec.get("bounds"))
-    solver = Solver(make_nll(model), mspec.bounds)
+    setup = parameter_setup(model, spec.get("bounds"))
+    solver = Solver(make_nll(model), setup.bounds)
     truth = np.asarray(result["truth"])
     data = sample_toys(make_sampler(model), 11, "m", np.arange(1000), truth)
     poi = model.config.poi_index
     for i in np.random.default_rng(0).choice(1000, 200, replace=False):
         x, nll, valid = minuit_refit(
-            solver, np.asarray(mspec.init), data[i], np.asarray(mspec.fixed), truth, mspec.bounds
+            solver, np.asarray(setup.init), data[i], np.asarray(setup.fixed), truth, setup.bounds
         )
         assert valid
         assert result["twice_nll"][i] == pytest.approx(2 * nll, abs=1e-6)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from conftest import ROOT
 
-from diffpipe.report import build as report
+from diffpipe.report import benchmark, html, likelihood, optimizers
 
 TEMPLATE = ROOT / "workflow" / "report" / "macros.html.j2"
 
@@ -33,7 +33,7 @@ def test_optimizer_conclusion_is_computed_from_the_table():
             ("Newton-CG", "[0]", "jax", 1),
         ]
     )
-    result = report.optimizer_conclusion(table, "p", "a note")
+    result = optimizers.optimizer_conclusion(table, "p", "a note")
     assert "1 of 3 method/start pairs" in result["text"] and "Note: a note." in result["text"]
     assert "CG from [1]: the exact-gradient run did not reach the target" in result["exceptions"]
     assert (
@@ -46,7 +46,7 @@ def test_optimizer_conclusion_counts_scipy_pairs_once_whatever_the_repetitions()
     table = runs([("BFGS", "[1]", "none", 40), ("BFGS", "[1]", "jax", 10)])
     repeated = pd.concat([table, table.assign(repetition=1)])
     native = runs([("optimistix-BFGS", "[1]", "jax", 5)]).assign(family="optimistix")
-    result = report.optimizer_conclusion(pd.concat([repeated, native]), "p")
+    result = optimizers.optimizer_conclusion(pd.concat([repeated, native]), "p")
     assert result["pairs"] == 1 and result["better"] == 1
 
 
@@ -80,7 +80,7 @@ def test_ranking_table_shows_median_and_range_and_fails_the_never_reached():
             "rank_evaluations": None,
         },
     ]
-    ranking = report.ranking_table(summary)
+    ranking = optimizers.ranking_table(summary)
     assert ranking.rows[0][:7] == ["1", "1", "optimistix", "optimistix-BFGS", "jax", "3 of 3", "0.002 [0.001, 0.004]"]
     assert ranking.rows[0][7] == "40"  # a point range is the median alone
     assert ranking.rows[1][6] == "not reached" and ranking.status == ["pass", "fail"]
@@ -88,10 +88,10 @@ def test_ranking_table_shows_median_and_range_and_fails_the_never_reached():
 
 def test_tables_escape_content_and_mark_status():
     frame = pd.DataFrame({"name": ["<b>x</b>", "y"], "value": [1.5, np.nan], "ok": [True, False]})
-    html = str(macros().render_table(report.table(frame, "ok")))
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
-    assert html.count('class="pass"') == 1 and html.count('class="fail"') == 1
-    assert "<td></td>" in html  # NaN is an empty cell
+    page = str(macros().render_table(html.table(frame, "ok")))
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert page.count('class="pass"') == 1 and page.count('class="fail"') == 1
+    assert "<td></td>" in page  # NaN is an empty cell
 
 
 def test_figures_are_embedded_as_data_uris(tmp_path):
@@ -99,17 +99,17 @@ def test_figures_are_embedded_as_data_uris(tmp_path):
     png.write_bytes(b"\x89PNG fake")
     svg = tmp_path / "b.svg"
     svg.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
-    assert base64.b64encode(png.read_bytes()).decode() in report.embed(png).uri
-    assert report.embed(svg).uri.startswith("data:image/svg+xml;base64,")
-    html = str(macros().render_figure(report.embed(png, "cap <i>")))
-    assert 'src="data:image/png;base64,' in html and "cap &lt;i&gt;" in html
+    assert base64.b64encode(png.read_bytes()).decode() in html.embed(png).uri
+    assert html.embed(svg).uri.startswith("data:image/svg+xml;base64,")
+    page = str(macros().render_figure(html.embed(png, "cap <i>")))
+    assert 'src="data:image/png;base64,' in page and "cap &lt;i&gt;" in page
 
 
 def test_runtimes_come_from_the_declared_benchmark_files_only(tmp_path):
     (tmp_path / "fit").mkdir()
     (tmp_path / "fit" / "m.tsv").write_text("s\th:m:s\tmax_rss\n1.25\t0:00:01\t100\n")
     (tmp_path / "fit" / "old.tsv").write_text("s\th:m:s\tmax_rss\n9\t0:00:09\t1\n")  # not declared: not listed
-    table = report.runtimes_table([str(tmp_path / "fit" / "m.tsv")], root=str(tmp_path))
+    table = benchmark.runtimes_table([str(tmp_path / "fit" / "m.tsv")], root=str(tmp_path))
     assert table.to_dict("records") == [{"job": "fit/m", "seconds": 1.25, "max_rss_mb": 100}]
 
 
@@ -128,8 +128,8 @@ def test_flags_read_as_one_line_per_cause_and_one_per_parameter_only_where_a_rea
         (NON_PARABOLIC, False, 38),
         (HESSE_DIFFERS, True, 1),
     ]
-    lines = report.flag_lines(SimpleNamespace(crosscheck=crosscheck, flag_groups=groups))
+    lines = likelihood.flag_lines(SimpleNamespace(crosscheck=crosscheck, flag_groups=groups))
     assert lines == [
-        f"38 of 40 parameters: minos_lower differ from the autodiff σ by 1%–8.4%: {NON_PARABOLIC}",
+        f"38 of 40 parameters: minos_lower differs from the autodiff σ by 1%–8.4%: {NON_PARABOLIC}",
         f"gamma_0: hesse differs by 20% from the autodiff σ: {HESSE_DIFFERS}",
     ]

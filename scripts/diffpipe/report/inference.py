@@ -1,0 +1,142 @@
+"""The report's inference section: limits, significance, impacts, yields and signal grids."""
+
+import pandas as pd
+
+from diffpipe.report.html import embed, entries, fmt, table
+
+
+def origin_text(origin: dict) -> str:
+    """Which workspace, measurement, patch and data an inference used, in words.
+
+    Args:
+        origin: an inference artifact's `origin`.
+
+    Returns:
+        E.g. "resources/x.json, measurement M, patch p of resources/ps.json, observed data".
+    """
+    parts = [origin["source"]]
+    if origin.get("measurement"):
+        parts.append(f"measurement {origin['measurement']}")
+    if origin.get("patch"):
+        parts.append(f"patch {origin['patch']} of {origin['patchset']}")
+    parts.append("observed data" if origin["data"] == "observed" else "Asimov data")
+    return ", ".join(parts)
+
+
+def inference_context(inputs: dict, load, fits: dict) -> dict:
+    """Per model: limits, significance, goodness of fit, impacts and yields; per signal grid: limits.
+
+    Args:
+        inputs: the report's grouped inputs (gof, yields, limits, significance, impacts, figures,
+            grids: each per entry name).
+        load: path -> artifact.
+        fits: model name -> its `poi_result` (None without a POI).
+
+    Returns:
+        {"models": [...], "grids": [...]}.
+    """
+    by_model = {}
+    for _, (gof_path, yields_path, figure) in entries(inputs, "gof", "yields", "yields_figure"):
+        gof, ylds = load(gof_path), load(yields_path)
+        totals = ylds.table[(ylds.table["scope"] == "channel") & (ylds.table["sample"] == "total")]
+        frame = totals.pivot(index="channel", columns="stage", values=["yield", "stdev", "data"])
+        rows = pd.DataFrame(
+            {
+                "channel": frame.index,
+                "data": frame[("data", "postfit")].to_numpy(),
+                "pre-fit": [
+                    f"{y:.4g} ± {e:.2g}"
+                    for y, e in zip(frame[("yield", "prefit")], frame[("stdev", "prefit")], strict=True)
+                ],
+                "post-fit": [
+                    f"{y:.4g} ± {e:.2g}"
+                    for y, e in zip(frame[("yield", "postfit")], frame[("stdev", "postfit")], strict=True)
+                ],
+            }
+        )
+        by_model[gof.model] = {
+            "name": gof.model,
+            "origin": origin_text(gof.origin),
+            "poi_reason": gof.origin["poi_reason"],
+            "poi_text": (fits.get(gof.model) or {}).get("text"),
+            "gof": gof,
+            "yields": table(rows),
+            "figures": [embed(figure, "post-fit yields")],
+            "limits": None,
+        }
+    keys = ("limits", "significance", "impacts", "cls_figure", "ranking_figure")
+    for _, (lim_path, sig_path, imp_path, cls_fig, rank_fig) in entries(inputs, *keys):
+        limits, sig, imp = load(lim_path), load(sig_path), load(imp_path)
+        entry = by_model[limits.model]
+        top = imp.table.head(10)[
+            ["parameter", "postfit_up", "postfit_down", "linear_postfit", "prefit_up", "prefit_down"]
+        ]
+        entry.update(
+            {
+                "limits": limits,
+                "band": {
+                    key: fmt(value, "{:.4g}") or "none"
+                    for key, value in zip(["m2", "m1", "median", "p1", "p2"], limits.expected, strict=True)
+                },
+                "significance": sig,
+                "impacts": table(top, floatfmt="{:.3g}"),
+                "n_impacts": len(imp.table),
+                "figures": [
+                    embed(cls_fig, "CLs and Brazil band"),
+                    embed(rank_fig, "impact ranking"),
+                    *entry["figures"],
+                ],
+            }
+        )
+    grids = []
+    for _, (grid_path, figure) in entries(inputs, "signal_grids", "signal_figures"):
+        grid = load(grid_path)
+        cols = ["patch", *grid.labels, "observed", "expected", "expected_p1", "expected_m1", "failure", "seconds"]
+        grids.append(
+            {
+                "name": grid.grid,
+                "grid": grid,
+                "excluded": grid.n_excluded,
+                "table": table(grid.table[cols], floatfmt="{:.4g}"),
+                "figure": embed(figure, f"signal grid {grid.grid}"),
+                "seconds": float(grid.table["seconds"].sum()),
+            }
+        )
+    return {"models": list(by_model.values()), "grids": grids}
+
+
+def inference_summary(inference: dict) -> tuple[list[dict], list[dict]]:
+    """The inference stage's summary rows: each model's limit, significance and GoF, each grid.
+
+    Args:
+        inference: `inference_context` (empty when not part of this build).
+
+    Returns:
+        (rows, notes) as `build.summary_context` lists them.
+    """
+    rows = []
+    for m in inference.get("models", []):
+        if m["limits"] is None:
+            continue
+        lim = m["limits"]
+        obs = "none" if lim.observed is None else f"{lim.observed:.3g}"
+        rows.append(
+            {
+                "stage": f"Inference: {m['name']}",
+                "anchor": f"inference-{m['name']}",
+                "headline": f"{100 * lim.cl:g}% CL limit {lim.poi} < {obs} "
+                f"(expected {fmt(lim.expected[2], '{:.3g}') or 'none'}); "
+                f"Z = {m['significance'].observed_z:.2f}; GoF p = {fmt(m['gof'].p_value, '{:.3g}') or 'n/a'}",
+                "status": "flag" if lim.failures else "pass",
+            }
+        )
+    for g in inference.get("grids", []):
+        rows.append(
+            {
+                "stage": f"Signal grid: {g['name']}",
+                "anchor": f"grid-{g['name']}",
+                "headline": f"{g['excluded']} of {len(g['grid'].table)} hypotheses excluded at {100 * g['grid'].cl:g}% CL",
+                "status": "pass",
+            }
+        )
+    return rows, []
