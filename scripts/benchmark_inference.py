@@ -6,7 +6,7 @@ from diffpipe.runtime import job_from_snakemake
 run_benchmark_inference(
     job_from_snakemake(snakemake),
     models=snakemake.params.models,
-    grid=snakemake.params.grid,
+    signal_grid=snakemake.params.signal_grid,
     patch=snakemake.params.patch,
     timeout_s=snakemake.params.timeout_s,
     output=snakemake.output.table,

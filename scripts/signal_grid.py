@@ -5,8 +5,8 @@ from diffpipe.runtime import job_from_snakemake
 
 run_signal_grid(
     job_from_snakemake(snakemake),
-    name=snakemake.wildcards.grid,
-    grid=snakemake.params.grid,
+    name=snakemake.wildcards.signal_grid,
+    signal_grid=snakemake.params.signal_grid,
     settings=snakemake.params.settings,
     output=snakemake.output.limits,
 )

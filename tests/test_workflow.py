@@ -207,8 +207,8 @@ EDITS = {
         {
             ("inference", "model=counting"),
             ("plot_inference", "model=counting"),
-            ("signal_grid", "grid=example"),
-            ("plot_signal_grid", "grid=example"),
+            ("signal_grid", "signal_grid=example"),
+            ("plot_signal_grid", "signal_grid=example"),
             ("toy_hypotest", "model=counting"),
             ("plot_toy_hypotest", "model=counting"),
             ("report", ""),

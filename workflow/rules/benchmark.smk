@@ -47,7 +47,7 @@ rule benchmark_inference:
         gpu=0,
     params:
         models=benchmark_inference_models(),
-        grid=benchmark_inference_grid(),
+        signal_grid=benchmark_inference_signal_grid(),
         patch=config["benchmark"]["inference"]["patch"],
         timeout_s=config["benchmark"]["inference"]["peer_timeout_s"],
     script:

@@ -75,7 +75,7 @@ wildcard_constraints:
     problem=NAME,
     model=NAME,
     fractal=NAME,
-    grid=NAME,
+    signal_grid=NAME,
     shard=r"\d+",
 
 
@@ -180,19 +180,21 @@ def figure_style(colormap=False):
     return {key: config["figures"][key] for key in keys}
 
 
-def grid_config(wildcards):
-    return config["inference"]["signal_grids"][wildcards.grid]
+def signal_grid_config(wildcards):
+    return config["inference"]["signal_grids"][wildcards.signal_grid]
 
 
-def grid_inputs(wildcards):
-    grid = grid_config(wildcards)
-    return [grid["workspace"], grid["patchset"]]
+def signal_grid_inputs(wildcards):
+    signal_grid = signal_grid_config(wildcards)
+    return [signal_grid["workspace"], signal_grid["patchset"]]
 
 
-def grid_runtime(wildcards):
+def signal_grid_runtime(wildcards):
     """Minutes for a signal grid: ~1.5 s per patch here plus compiling, with a wide margin."""
-    grid = grid_config(wildcards)
-    patches = select_patches(read_json(grid["patchset"], "patchset"), grid["patches"])
+    signal_grid = signal_grid_config(wildcards)
+    patches = select_patches(
+        read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"]
+    )
     return 10 + len(patches) // 10
 
 
@@ -277,7 +279,7 @@ def benchmark_inference_models():
     return config["benchmark"]["inference"]["models"]
 
 
-def benchmark_inference_grid():
+def benchmark_inference_signal_grid():
     name = config["benchmark"]["inference"]["grid"]
     return config["inference"]["signal_grids"][name] if name else None
 
@@ -289,8 +291,10 @@ def benchmark_inference_inputs(wildcards):
         for f in (spec.get("workspace"), spec.get("patchset"))
         if f
     ]
-    grid = benchmark_inference_grid()
-    return files + ([grid["workspace"], grid["patchset"]] if grid else [])
+    signal_grid = benchmark_inference_signal_grid()
+    return files + (
+        [signal_grid["workspace"], signal_grid["patchset"]] if signal_grid else []
+    )
 
 
 def benchmark_kernel_settings():
@@ -370,7 +374,7 @@ def report_inputs(wildcards):
         (by_problem, problems, "problem"),
         (by_model, models, "model"),
         (by_poi_model, POI_MODELS, "model"),
-        (by_grid, grids, "grid"),
+        (by_grid, grids, "signal_grid"),
         (by_cls_model, cls_models, "model"),
         (by_toy_model, toy_models, "model"),
         (by_fractal, fractals, "fractal"),
@@ -390,8 +394,8 @@ def report_inputs(wildcards):
         *expand(rules.plot_postfit.benchmark, model=NO_POI_MODELS),
         *expand(rules.inference.benchmark, model=POI_MODELS),
         *expand(rules.plot_inference.benchmark, model=POI_MODELS),
-        *expand(rules.signal_grid.benchmark, grid=grids),
-        *expand(rules.plot_signal_grid.benchmark, grid=grids),
+        *expand(rules.signal_grid.benchmark, signal_grid=grids),
+        *expand(rules.plot_signal_grid.benchmark, signal_grid=grids),
         *[
             f"results/benchmarks/toys/{m}-{k}.tsv"
             for m in toy_models

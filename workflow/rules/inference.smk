@@ -64,24 +64,24 @@ rule inference:
 
 rule signal_grid:
     input:
-        grid_inputs,
+        signal_grid_inputs,
         code=code("signal_grid"),
     output:
-        limits="results/signal/{grid}/limits.csv",
+        limits="results/signal/{signal_grid}/limits.csv",
     log:
-        "results/logs/signal_grid/{grid}.log",
+        "results/logs/signal_grid/{signal_grid}.log",
     benchmark:
-        "results/benchmarks/signal_grid/{grid}.tsv"
+        "results/benchmarks/signal_grid/{signal_grid}.tsv"
     priority: 30
     conda:
         "../../environment.yml"
     threads: compute_threads()
     resources:
         mem_mb=3000,
-        runtime=grid_runtime,
+        runtime=signal_grid_runtime,
         gpu=gpu_for("signal_grid"),
     params:
-        grid=grid_config,
+        signal_grid=signal_grid_config,
         settings=inference_settings("cl"),
     script:
         entry_script("signal_grid")
@@ -168,15 +168,15 @@ rule plot_signal_grid:
         code=code("plot_signal_grid"),
     output:
         figure=report(
-            f"results/figures/signal/{{grid}}.{FIG}",
+            f"results/figures/signal/{{signal_grid}}.{FIG}",
             caption="../report/signal_grid.rst",
             category="Inference",
-            labels={"grid": "{grid}", "figure": "signal grid limits"},
+            labels={"signal_grid": "{signal_grid}", "figure": "signal grid limits"},
         ),
     log:
-        "results/logs/plot_signal_grid/{grid}.log",
+        "results/logs/plot_signal_grid/{signal_grid}.log",
     benchmark:
-        "results/benchmarks/plot_signal_grid/{grid}.tsv"
+        "results/benchmarks/plot_signal_grid/{signal_grid}.tsv"
     conda:
         "../../environment.yml"
     threads: 1

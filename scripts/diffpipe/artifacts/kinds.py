@@ -389,7 +389,7 @@ class Yields(ModelInference, TableArtifact):
 
 @dataclass(kw_only=True)
 class SignalGrid(TableArtifact):
-    """signal/{grid}/limits.csv: CLs upper limits on the POI for every patch of a signal grid.
+    """signal/{signal_grid}/limits.csv: CLs upper limits on the POI for every patch of a signal grid.
 
     Attributes:
         table: patch, one column per label (the patch's values), observed, expected_p2,

@@ -115,13 +115,13 @@ def _env() -> dict:
     return env
 
 
-def inference_timings(models: dict, grid: dict | None, patch: str | None, timeout_s: float) -> pd.DataFrame:
+def inference_timings(models: dict, signal_grid: dict | None, patch: str | None, timeout_s: float) -> pd.DataFrame:
     """Ranking + limits per model (diffpipe vs cabinetry) and a signal grid (diffpipe vs pyhf).
 
     Args:
         models: name -> model entry (likelihood.models format).
-        grid: a signal-grid entry (None: skip).
-        patch: the patch of `grid` timed against pyhf's upper_limit.
+        signal_grid: a signal-grid entry (None: skip).
+        patch: the patch of `signal_grid` timed against pyhf's upper_limit.
         timeout_s: cap on each peer run.
 
     Returns:
@@ -146,8 +146,8 @@ def inference_timings(models: dict, grid: dict | None, patch: str | None, timeou
                 "detail": json.dumps({"ours": ours, "peer": peer}),
             }
         )
-    if grid:
-        ours, _ = run_task("ours_grid", grid, 3600)
+    if signal_grid:
+        ours, _ = run_task("ours_grid", signal_grid, 3600)
         rows.append(
             {
                 "kernel": "signal grid, whole grid",
@@ -161,7 +161,7 @@ def inference_timings(models: dict, grid: dict | None, patch: str | None, timeou
                 "detail": json.dumps({"ours": ours}),
             }
         )
-        spec = {k: grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in grid}
+        spec = {k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in signal_grid}
         peer, wall = run_task("pyhf_patch", {**spec, "patch": patch}, timeout_s)
         peer_s = peer["total_s"] if peer else wall
         rows.append(
@@ -181,14 +181,14 @@ def inference_timings(models: dict, grid: dict | None, patch: str | None, timeou
 
 
 def run_benchmark_inference(
-    job, models: dict, grid: dict | None, patch: str | None, timeout_s: float, output: str
+    job, models: dict, signal_grid: dict | None, patch: str | None, timeout_s: float, output: str
 ) -> None:
     """Rule `benchmark_inference`: inference timings against cabinetry and pyhf.
 
     Args:
         job: the `runtime.Job`.
         models: name -> model entry to time ranking and limits on.
-        grid: the signal grid to time (None: none).
+        signal_grid: the signal grid to time (None: none).
         patch: its patch timed against pyhf.
         timeout_s: cap on each peer run.
         output: results/benchmark/inference.csv.
@@ -196,8 +196,8 @@ def run_benchmark_inference(
     _timed_table(
         job,
         "inference",
-        lambda: inference_timings(models, grid, patch, timeout_s),
-        {"models": models, "grid": grid, "patch": patch},
+        lambda: inference_timings(models, signal_grid, patch, timeout_s),
+        {"models": models, "signal_grid": signal_grid, "patch": patch},
         output,
     )
 

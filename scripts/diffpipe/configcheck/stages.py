@@ -220,9 +220,13 @@ def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cfg: the `inference` section.
         cache: cache of passed checks.
     """
-    for name, grid in cfg["signal_grids"].items():
-        files = [grid["workspace"], grid["patchset"]]
-        cache.run(["signal_grid", grid], files, lambda name=name, grid=grid: check_signal_grid(name, grid))
+    for name, signal_grid in cfg["signal_grids"].items():
+        files = [signal_grid["workspace"], signal_grid["patchset"]]
+        cache.run(
+            ["signal_grid", signal_grid],
+            files,
+            lambda name=name, signal_grid=signal_grid: check_signal_grid(name, signal_grid),
+        )
 
 
 def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -257,28 +261,30 @@ def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
             )
 
 
-def check_signal_grid(name: str, grid: Mapping) -> None:
+def check_signal_grid(name: str, signal_grid: Mapping) -> None:
     """Build every selected patch's model of one signal grid.
 
     Args:
-        name: the grid's name.
-        grid: its config entry.
+        name: the signal grid's name.
+        signal_grid: its config entry.
     """
     from diffpipe.models import ModelError, build_model, model_poi, read_json, select_patches
 
     where = f"inference.signal_grids.{name}"
-    load_workspace(grid["workspace"], f"{where}.workspace")
+    load_workspace(signal_grid["workspace"], f"{where}.workspace")
     try:
-        patches = select_patches(read_json(grid["patchset"], "patchset"), grid["patches"])
+        patches = select_patches(read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"])
         if not patches:
             raise ModelError("patches", "selects no patch")
-        entry = {k: grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in grid}
+        entry = {
+            k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in signal_grid
+        }
         for patch in patches:
             spec = {**entry, "patch": patch["name"]}
             model, _ = build_model(spec)
             if model_poi(spec)[0] is None:
                 raise ModelError("patchset", f"patch {patch['name']!r}: {model_poi(spec)[1]}; a limit needs a POI")
-            for par in grid.get("bounds", {}):
+            for par in signal_grid.get("bounds", {}):
                 if par not in model.config.par_names:
                     raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
     except ModelError as err:

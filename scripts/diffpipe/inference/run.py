@@ -117,13 +117,13 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         _write_postfit(analysis, products, name, spec, origin, prov, outputs)
 
 
-def run_signal_grid(job, name: str, grid: dict, settings: dict, output: str) -> None:
+def run_signal_grid(job, name: str, signal_grid: dict, settings: dict, output: str) -> None:
     """Rule `signal_grid`: CLs limits for every selected patch of a signal grid.
 
     Args:
         job: the `runtime.Job`.
-        name: the grid's name.
-        grid: its config entry.
+        name: the signal grid's name.
+        signal_grid: its config entry.
         settings: the `inference` keys.
         output: path of limits.csv.
     """
@@ -136,9 +136,11 @@ def run_signal_grid(job, name: str, grid: dict, settings: dict, output: str) -> 
     with compute_job(job) as device:
         started = time.perf_counter()
         use_jax_backend()
-        rows, shared, poi = grid_limits(name, grid, settings)
-        labels = read_json(grid["patchset"], "patchset")["metadata"]["labels"]
-        prov = Provenance.record({"grid": grid, "settings": settings}, device, time.perf_counter() - started)
+        rows, shared, poi = grid_limits(name, signal_grid, settings)
+        labels = read_json(signal_grid["patchset"], "patchset")["metadata"]["labels"]
+        prov = Provenance.record(
+            {"signal_grid": signal_grid, "settings": settings}, device, time.perf_counter() - started
+        )
         table = pd.DataFrame(rows)
         # The signal hypothesis is excluded where the observed limit on its strength is below 1
         # (a failed patch, with no limit, is not).
@@ -147,7 +149,7 @@ def run_signal_grid(job, name: str, grid: dict, settings: dict, output: str) -> 
             table=table,
             n_excluded=int(table["excluded"].sum()),
             grid=name,
-            definition=grid,
+            definition=signal_grid,
             labels=labels,
             cl=settings["cl"],
             poi=poi,

@@ -26,11 +26,11 @@ log = logging.getLogger("diffpipe")
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
 
 
-def _patched_workspaces(grid: dict, patches: list[dict]) -> list[dict]:
+def _patched_workspaces(signal_grid: dict, patches: list[dict]) -> list[dict]:
     import pyhf
 
-    workspace = pyhf.Workspace(read_json(grid["workspace"], "workspace"))
-    patchset = pyhf.PatchSet(read_json(grid["patchset"], "patchset"))
+    workspace = pyhf.Workspace(read_json(signal_grid["workspace"], "workspace"))
+    patchset = pyhf.PatchSet(read_json(signal_grid["patchset"], "patchset"))
     return [json.loads(json.dumps(patchset.apply(workspace, p["name"]))) for p in patches]
 
 
@@ -63,37 +63,41 @@ def structure_difference(workspaces: list[dict]) -> str:
     return ""
 
 
-def grid_limits(name: str, grid: dict, settings: dict) -> tuple[list[dict], dict, str]:
+def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict], dict, str]:
     """CLs limits for the selected patches of one signal grid.
 
     Args:
-        name: the grid's name.
-        grid: its config entry (workspace, patchset, measurement, patches, data, bounds).
+        name: the signal grid's name.
+        signal_grid: its config entry (workspace, patchset, measurement, patches, data, bounds).
         settings: the `inference` keys (cl, curve_points).
 
     Returns:
         (rows per patch, shared-compilation record {shared, reason}, the POI's name).
     """
-    patchset = read_json(grid["patchset"], "patchset")
+    patchset = read_json(signal_grid["patchset"], "patchset")
     labels = patchset["metadata"]["labels"]
-    patches = select_patches(patchset, grid.get("patches", "all"))
-    workspaces = _patched_workspaces(grid, patches)
+    patches = select_patches(patchset, signal_grid.get("patches", "all"))
+    workspaces = _patched_workspaces(signal_grid, patches)
     reason = structure_difference(workspaces) if len(workspaces) > 1 else "a single patch"
     shared = {"shared": not reason, "reason": reason or "patches share one structure (they differ in numbers only)"}
     rows, poi_name, first = [], None, None
-    entry = {key: grid[key] for key in ("workspace", "patchset", "measurement", "data", "bounds") if key in grid}
+    entry = {
+        key: signal_grid[key]
+        for key in ("workspace", "patchset", "measurement", "data", "bounds")
+        if key in signal_grid
+    }
     for k, patch in enumerate(patches):
         started = time.perf_counter()
         if first is None or not shared["shared"]:
             model, data = build_model({**entry, "patch": patch["name"]})
             numbers = kernel(model).default() if shared["shared"] else None
-            analysis = prepare(model, data, grid.get("bounds"), numbers=numbers)
+            analysis = prepare(model, data, signal_grid.get("bounds"), numbers=numbers)
             first = analysis
         else:
             numbers = patch_numbers(first.model, workspaces[k])
             if k == 1:
                 _verify_sharing(first, {**entry, "patch": patch["name"]}, numbers)
-            analysis = prepare(first.model, first.data, grid.get("bounds"), numbers=numbers, like=first)
+            analysis = prepare(first.model, first.data, signal_grid.get("bounds"), numbers=numbers, like=first)
             _check_finite(analysis, patch["name"])
         poi_name = analysis.model.config.poi_name
         result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=0)

@@ -42,11 +42,11 @@ def ours_model(spec: dict) -> dict:
     }
 
 
-def ours_grid(grid: dict) -> dict:
+def ours_grid(signal_grid: dict) -> dict:
     """A whole signal grid from a clean start.
 
     Args:
-        grid: a signal-grid entry.
+        signal_grid: a signal-grid entry.
 
     Returns:
         total_s, patches, per_patch_s (mean over the patches after the first), shared.
@@ -56,7 +56,7 @@ def ours_grid(grid: dict) -> dict:
 
     started = time.perf_counter()
     use_jax_backend()
-    rows, shared, _ = grid_limits("bench", grid, {"cl": 0.95})
+    rows, shared, _ = grid_limits("bench", signal_grid, {"cl": 0.95})
     total = time.perf_counter() - started
     later = [r["seconds"] for r in rows[1:]] or [total]
     return {"total_s": total, "patches": len(rows), "per_patch_s": sum(later) / len(later), "shared": shared["shared"]}

@@ -129,21 +129,21 @@ def plot_yields(yields: Yields, style: dict):
     return fig
 
 
-def plot_signal_grid(grid: SignalGrid, style: dict):
+def plot_signal_grid(signal_grid: SignalGrid, style: dict):
     """Limits across a signal grid: against the value for one label, an exclusion contour for two.
 
     Args:
-        grid: the signal-grid artifact.
+        signal_grid: the signal-grid artifact.
         style: the `figures` config.
 
     Returns:
         The figure.
     """
-    table = grid.table
+    table = signal_grid.table
     fig, axes = new_figure(style)
     ax = axes[0, 0]
-    if len(grid.labels) == 1 or len(table) < 4:
-        x = table[grid.labels[0]] if grid.labels else np.arange(len(table))
+    if len(signal_grid.labels) == 1 or len(table) < 4:
+        x = table[signal_grid.labels[0]] if signal_grid.labels else np.arange(len(table))
         order = np.argsort(x.to_numpy())
         x = x.to_numpy()[order]
         ax.fill_between(
@@ -155,20 +155,20 @@ def plot_signal_grid(grid: SignalGrid, style: dict):
         ax.plot(x, table["expected"].to_numpy()[order], "k--", label="expected")
         ax.plot(x, table["observed"].to_numpy()[order], "ko-", label="observed")
         ax.axhline(1, color="C3", lw=0.8)
-        ax.set_xlabel(grid.labels[0] if grid.labels else "patch")
-        ax.set_ylabel(f"{100 * grid.cl:g}% CL upper limit on {grid.poi}")
+        ax.set_xlabel(signal_grid.labels[0] if signal_grid.labels else "patch")
+        ax.set_ylabel(f"{100 * signal_grid.cl:g}% CL upper limit on {signal_grid.poi}")
         ax.set_yscale("log")
     else:
-        xl, yl = grid.labels[:2]
+        xl, yl = signal_grid.labels[:2]
         x, y = table[xl].to_numpy(), table[yl].to_numpy()
         sc = ax.scatter(x, y, c=np.log10(table["observed"]), cmap=style["colormap"], s=60)
-        fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {grid.poi}")
+        fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {signal_grid.poi}")
         for column, ls, label in (("observed", "-", "observed"), ("expected", "--", "expected")):
             ax.tricontour(x, y, np.log10(table[column]), levels=[0.0], colors="k", linestyles=ls)
             ax.plot([], [], "k" + ls, label=f"{label} exclusion (limit = 1)")
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-    ax.set_title(f"{grid.grid}: {len(table)} signal hypotheses", fontsize="medium")
+    ax.set_title(f"{signal_grid.grid}: {len(table)} signal hypotheses", fontsize="medium")
     ax.legend(fontsize="small")
     return fig
 
@@ -211,7 +211,7 @@ def run_plot_signal_grid(job, grid_path: str, style: dict, output: str) -> None:
 
     Args:
         job: the `runtime.Job`.
-        grid_path: the grid's limits.csv.
+        grid_path: the signal grid's limits.csv.
         style: the `figures` config.
         output: the figure path.
     """
