@@ -107,7 +107,7 @@ def raw_workspace(spec: Mapping) -> dict:
     Returns:
         The (patched) workspace specification.
     """
-    workspace = read_json(spec["workspace"], "workspace")
+    workspace = _workspace_json(spec)
     if "patchset" in spec:
         import jsonpatch
 
@@ -118,12 +118,49 @@ def raw_workspace(spec: Mapping) -> dict:
     return workspace
 
 
+def _workspace_json(spec: Mapping) -> dict:
+    """The `workspace` of an entry: a file's JSON, or the specification itself (a `scaled_entry`)."""
+    source = spec["workspace"]
+    return dict(source) if isinstance(source, Mapping) else read_json(source, "workspace")
+
+
+def specification(spec: Mapping) -> tuple[dict, str]:
+    """A model entry's workspace specification, also for a simple counting model.
+
+    Args:
+        spec: a model entry.
+
+    Returns:
+        (the patched workspace specification, the name of the measurement it is fitted with).
+    """
+    if "simple" not in spec:
+        workspace = raw_workspace(spec)
+        return workspace, _measurement(workspace, spec.get("measurement"))["name"]
+    with _numpy_backend():
+        channels = _simple_model(spec["simple"]).spec["channels"]
+    return {
+        "channels": channels,
+        "measurements": [{"name": "simple", "config": {"poi": "mu", "parameters": []}}],
+        "observations": [{"name": c["name"], "data": list(spec["simple"]["background"])} for c in channels],
+        "version": "1.0.0",
+    }, "simple"
+
+
+def _simple_model(simple: Mapping):
+    """Pyhf's one-channel counting model (uncorrelated background uncertainty) of a `simple` entry."""
+    import pyhf
+
+    return pyhf.simplemodels.uncorrelated_background(
+        signal=list(simple["signal"]), bkg=list(simple["background"]), bkg_uncertainty=list(simple["background_uncertainty"])
+    )
+
+
 def _workspace(spec: Mapping):
     """The pyhf Workspace of a workspace entry, with its patch applied when it names one."""
     import pyhf
 
     try:
-        workspace = pyhf.Workspace(read_json(spec["workspace"], "workspace"))
+        workspace = pyhf.Workspace(_workspace_json(spec))
     except ModelError:
         raise
     except Exception as err:  # pyhf raises several types for invalid workspaces
@@ -258,12 +295,7 @@ def _build_model(spec: Mapping):
     import pyhf
 
     if "simple" in spec:
-        simple = spec["simple"]
-        model = pyhf.simplemodels.uncorrelated_background(
-            signal=list(simple["signal"]),
-            bkg=list(simple["background"]),
-            bkg_uncertainty=list(simple["background_uncertainty"]),
-        )
+        model = _simple_model(spec["simple"])
         observed = None
     else:
         workspace = _workspace(spec)
