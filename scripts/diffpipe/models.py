@@ -151,7 +151,9 @@ def _simple_model(simple: Mapping):
     import pyhf
 
     return pyhf.simplemodels.uncorrelated_background(
-        signal=list(simple["signal"]), bkg=list(simple["background"]), bkg_uncertainty=list(simple["background_uncertainty"])
+        signal=list(simple["signal"]),
+        bkg=list(simple["background"]),
+        bkg_uncertainty=list(simple["background_uncertainty"]),
     )
 
 
@@ -292,7 +294,6 @@ def _numpy_backend():
 
 
 def _build_model(spec: Mapping):
-    import pyhf
 
     if "simple" in spec:
         model = _simple_model(spec["simple"])

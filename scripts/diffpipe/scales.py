@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class Modifier:
     """One systematic whose magnitude has a scale (all modifiers of that name, of every kind).
@@ -170,7 +169,9 @@ def scaled_workspace(
     out = copy.deepcopy(dict(workspace))
     for channel in out["channels"]:
         for sample in channel["samples"]:
-            c = np.broadcast_to(np.asarray(yields.get((channel["name"], sample["name"]), 1.0), float), (len(sample["data"]),))
+            c = np.broadcast_to(
+                np.asarray(yields.get((channel["name"], sample["name"]), 1.0), float), (len(sample["data"]),)
+            )
             nominal = np.asarray(sample["data"], float)
             for mod in sample["modifiers"]:
                 s = float(modifiers.get(mod["name"], 1.0))

@@ -94,7 +94,9 @@ class InferenceGradients:
         return Statistic(
             value=max(2.0 * float(values[0] - values[1]), 0.0),
             dphi=_combine(
-                (2.0, {k: v[0] for k, v in dphi.items()}), (-2.0, {k: v[1] for k, v in dphi.items()}), (1.0, through_data)
+                (2.0, {k: v[0] for k, v in dphi.items()}),
+                (-2.0, {k: v[1] for k, v in dphi.items()}),
+                (1.0, through_data),
             ),
             dmu=2.0 * float(dtheta[0, self.poi]),
         )

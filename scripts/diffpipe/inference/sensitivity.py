@@ -58,7 +58,9 @@ def differentiable(analysis: Analysis, spec: dict):
     workspace, _ = specification(spec)
     scales = Scales(kernel(analysis.model), lumi_modifiers(workspace))
     asimov = spec.get("data", "asimov") != "observed"
-    return Differentiable(analysis, scales, "asimov" if asimov else "observed", _asimov_pars(analysis, spec) if asimov else None)
+    return Differentiable(
+        analysis, scales, "asimov" if asimov else "observed", _asimov_pars(analysis, spec) if asimov else None
+    )
 
 
 def _asimov_pars(analysis: Analysis, spec: dict) -> np.ndarray:

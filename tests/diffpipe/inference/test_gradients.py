@@ -91,7 +91,9 @@ def _central(case, modifiers=None, yields=None):
         mods = {k: 1.0 + sign * STEP * v for k, v in (modifiers or {}).items()}
         ys = {k: 1.0 + sign * STEP * np.asarray(v, float) for k, v in (yields or {}).items()}
         limits, z = refit(case["spec"], case["analysis"], mods, ys)
-        results.append((np.array([limits["observed"], *limits["expected"]]), np.array([z["observed_z"], z["expected_z"]])))
+        results.append(
+            (np.array([limits["observed"], *limits["expected"]]), np.array([z["observed_z"], z["expected_z"]]))
+        )
     return [(a - b) / (2 * STEP) for a, b in zip(results[0], results[1])]
 
 
@@ -141,11 +143,19 @@ def test_scaling_a_signal_that_has_only_normalisation_modifiers_divides_its_limi
     dm = case["model"]
     poi = case["analysis"].names[case["analysis"].poi]
     s = dm.scales.signal_sample(specification(case["spec"])[0], poi)
-    kinds = {m["type"] for c in specification(case["spec"])[0]["channels"] for smp in c["samples"] if smp["name"] == dm.scales.samples[s] for m in smp["modifiers"]}
+    kinds = {
+        m["type"]
+        for c in specification(case["spec"])[0]["channels"]
+        for smp in c["samples"]
+        if smp["name"] == dm.scales.samples[s]
+        for m in smp["modifiers"]
+    }
     if not kinds <= {"normfactor", "normsys", "lumi"}:
         pytest.skip(f"the signal has modifiers in events ({sorted(kinds)})")
     for key in LIMIT_KEYS:
-        limit = case["limits"]["observed"] if key == "observed" else case["limits"]["expected"][LIMIT_KEYS.index(key) - 1]
+        limit = (
+            case["limits"]["observed"] if key == "observed" else case["limits"]["expected"][LIMIT_KEYS.index(key) - 1]
+        )
         _close(np.sum(case["limit_grads"][key]["yields"][s]) / limit, -1.0, rel=1e-7)
 
 
