@@ -48,8 +48,10 @@ run: $(STAMP)
 sysdeps:
 	@bash tests/harness/install_sysdeps.sh
 
+# The unit and the pipeline tests run side by side (tests/harness/suites.sh); with PYTEST_ARGS,
+# one pytest run of what they select.
 test: $(DEV_STAMP) sysdeps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(if $(strip $(PYTEST_ARGS)),$(BIN)/python -m pytest $(PYTEST_ARGS),bash tests/harness/suites.sh $(BIN)/python)
 
 # Kernel timings, inference timings against cabinetry and pyhf (test tools: dev pins), whole-pipeline
 # timings (fresh copies) and the report with them.

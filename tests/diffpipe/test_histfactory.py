@@ -306,7 +306,9 @@ def test_every_patch_of_the_shipped_patchsets():
 
 @pytest.mark.parametrize("analysis", ["ATLAS-SUSY-2018-06_3L-eRJR", "ATLAS-SUSY-2019-08_1Lbb"])
 def test_published_likelihoods(analysis):
-    """Background-only and two patches in full against pyhf, four more patches' values; numbers laid out as pyhf's."""
+    """Background-only in full against pyhf (values, gradients, Hessians, expected data); three
+    patches' values and structured gradients (a patch changes numbers, not the structure whose
+    derivatives the background-only comparison checks); numbers laid out as pyhf's."""
     import pyhf
 
     workspace = pyhf.Workspace(json.loads((PUBLISHED / analysis / "BkgOnly.json").read_text()))
@@ -314,16 +316,11 @@ def test_published_likelihoods(analysis):
     assert_agrees(model, workspace.data(model), n=POINTS)
     patchset = pyhf.PatchSet(json.loads((PUBLISHED / analysis / "patchset.json").read_text()))
     patches = patchset.patches
-    stride = max(1, len(patches) // 4)  # building a 1Lbb patch's pyhf model takes ~4 s
-    for k, patch in enumerate(patches):
-        if k % stride and k != len(patches) - 1:
-            continue
+    for k in sorted({0, len(patches) // 2, len(patches) - 1}):  # building a 1Lbb patch's model takes ~4 s
+        patch = patches[k]
         patched = patchset.apply(workspace, patch.name)
         model = patched.model()
-        if k in (0, len(patches) - 1):
-            assert_agrees(model, patched.data(model), n=10, seed=k)
-        else:
-            assert_values_agree(model, patched.data(model), seed=k)
+        assert_values_agree(model, patched.data(model), seed=k)
         own = HistFactory(model)
         for key, value in own.layout(patched).items():
             np.testing.assert_array_equal(value, own.numbers[key], err_msg=f"{patch.name}: {key}")

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole suite as two pytest processes side by side: the unit tests (tests/diffpipe) and the
+# pipeline tests (real Snakemake runs, SLURM, headless Chromium: much of their time is spent
+# waiting on other processes). Each prints its own report, the pipeline one as it runs, the unit
+# one when it ends. Exit status: 0 when both pass, else the first non-zero one (pytest's 5, "no
+# tests collected", included: a half that collects nothing is a broken suite).
+# Usage: suites.sh PYTHON [pytest args...]
+set -u
+python=$1
+shift
+unit_log=$(mktemp -t diffpipe-unit-tests.XXXXXX.log)
+"$python" -m pytest tests/diffpipe "$@" >"$unit_log" 2>&1 &
+unit=$!
+trap 'kill "$unit" 2>/dev/null' INT TERM
+"$python" -m pytest tests --ignore=tests/diffpipe "$@"
+pipeline_rc=$?
+wait "$unit"
+unit_rc=$?
+echo "=== unit tests (tests/diffpipe) ==="
+cat "$unit_log"
+rm -f "$unit_log"
+echo "=== pipeline tests: exit $pipeline_rc; unit tests: exit $unit_rc ==="
+if [ "$pipeline_rc" -ne 0 ]; then exit "$pipeline_rc"; fi
+exit "$unit_rc"
