@@ -26,23 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffpipe.interpolation import derive_terms, derive_terms_np, histosys_shift, normsys_factor
 from diffpipe.poisson import poisson_nll
 
 NORMSYS_CODES = ("code1", "code4")
 HISTOSYS_CODES = ("code0", "code2", "code4p")
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-
-# The inverse of code4's boundary-condition matrix for alpha0 = 1 (pyhf's interpolators.code4).
-_CODE4_AINV = np.array(
-    [
-        [15.0 / 16, -15.0 / 16, -7.0 / 16, -7.0 / 16, 1.0 / 16, -1.0 / 16],
-        [3.0 / 2, 3.0 / 2, -9.0 / 16, 9.0 / 16, 1.0 / 16, 1.0 / 16],
-        [-5.0 / 8, 5.0 / 8, 5.0 / 8, 5.0 / 8, -1.0 / 8, 1.0 / 8],
-        [3.0 / -2, 3.0 / -2, -7.0 / -8, 7.0 / -8, -1.0 / 8, -1.0 / 8],
-        [3.0 / 16, -3.0 / 16, -3.0 / 16, -3.0 / 16, 1.0 / 16, -1.0 / 16],
-        [1.0 / 2, 1.0 / 2, -5.0 / 16, 5.0 / 16, 1.0 / 16, 1.0 / 16],
-    ]
-)
 
 
 class KernelError(ValueError):
@@ -265,7 +254,7 @@ class HistFactory:
         self.naux = aux
         self._gauss_sigma_default = self._pyhf_sigmas(config)
         self.numbers = self.layout(model.spec)
-        self._default = _derive_np(self.structure, self.numbers)
+        self._default = derive_terms_np(self.structure, self.numbers)
         self._check_widths(config)
 
     @staticmethod
@@ -388,7 +377,7 @@ class HistFactory:
         Returns:
             A dict of arrays (a pytree): nominal, the interpolation terms, gauss_sigma, tau.
         """
-        return _derive(self.structure, numbers)
+        return derive_terms(self.structure, numbers)
 
     def default(self) -> dict:
         """`derive` of the model's own numbers (NumPy arrays: constants wherever they are traced).
@@ -408,8 +397,8 @@ class HistFactory:
         import jax.numpy as jnp
 
         st = self.structure
-        shift, d1, d2 = _histosys(st.histosys_code, pars[st.histosys_par], derived, order)
-        factor, lfac, qfac = _normsys(st.normsys_code, pars[st.normsys_par], derived, order)
+        shift, d1, d2 = histosys_shift(st.histosys_code, pars[st.histosys_par], derived, order)
+        factor, lfac, qfac = normsys_factor(st.normsys_code, pars[st.normsys_par], derived, order)
         ext = jnp.concatenate([pars, jnp.ones(1, pars.dtype)])
         additive = derived["nominal"] + jnp.sum(shift, axis=0)
         return additive, ext[st.direct], jnp.prod(factor, axis=0), (d1, d2), (lfac, qfac)
@@ -607,113 +596,3 @@ class HistFactory:
             grad = grad.at[st.poisson_par].add((1.0 - a / rate) * tau)
             diag = diag.at[st.poisson_par].add(a / (gamma * gamma))
         return value, grad, hess + jnp.diag(diag)
-
-
-def _derive(st: Structure, numbers: dict, xp=None) -> dict:
-    """`HistFactory.derive` for a structure, in JAX (or NumPy with xp=numpy)."""
-    if xp is None:
-        import jax.numpy as xp
-    nominal = numbers["nominal"]
-    out = {"nominal": nominal}
-    hi, lo = numbers["normsys_hi"], numbers["normsys_lo"]
-    log_hi = xp.log(xp.where(st.normsys_mask, hi, 1.0))
-    log_lo = xp.log(xp.where(st.normsys_mask, lo, 1.0))
-    out["normsys_log_hi"], out["normsys_log_lo"] = log_hi, log_lo
-    if st.normsys_code == "code4":
-        up, dn = xp.exp(log_hi), xp.exp(log_lo)
-        b = xp.stack([up - 1.0, dn - 1.0, log_hi * up, -log_lo * dn, log_hi**2 * up, log_lo**2 * dn])
-        out["normsys_coef"] = xp.einsum("rc,cksb->rksb", _CODE4_AINV, b)
-    nom = nominal[None]
-    up = xp.where(st.histosys_mask, numbers["histosys_hi"] - nom, 0.0)
-    dn = xp.where(st.histosys_mask, nom - numbers["histosys_lo"], 0.0)
-    out["histosys_up"], out["histosys_dn"] = up, dn
-    # staterror widths: sqrt(sum_s delta_sb^2) / sum_s nominal_sb over the samples it covers
-    k, b = st.gauss_staterror[:, 0], st.gauss_staterror[:, 1]
-    sigma = numbers["gauss_sigma"]
-    if st.staterror:
-        covered = xp.sum(xp.where(st.staterror_mask, nom, 0.0), axis=1)  # (Ks, B)
-        safe = xp.where(covered > 0, covered, 1.0)
-        rel = xp.sqrt(xp.sum(xp.where(covered[:, None] > 0, (numbers["staterror"] / safe[:, None]) ** 2, 0.0), axis=1))
-        stat = k >= 0
-        from_yields = rel[xp.where(stat, k, 0), xp.where(stat, b, 0)]
-        from_yields = xp.where(from_yields > 0, from_yields, 1.0)
-        sigma = xp.where(stat, from_yields, sigma)
-    out["gauss_sigma"] = sigma
-    if st.shapesys:
-        k, b = st.poisson_source[:, 0], st.poisson_source[:, 1]
-        nom_kb = xp.sum(xp.where(st.shapesys_mask, nom, 0.0), axis=1)[k, b]
-        unc_kb = xp.sum(xp.where(st.shapesys_mask, numbers["shapesys"], 0.0), axis=1)[k, b]
-        valid = (nom_kb > 0) & (unc_kb > 0)
-        out["tau"] = xp.where(valid, nom_kb**2 / xp.where(valid, unc_kb, 1.0) ** 2, 1.0)
-    else:
-        out["tau"] = xp.zeros(0)
-    return out
-
-
-def _derive_np(st: Structure, numbers: dict) -> dict:
-    return _derive(st, numbers, xp=np)
-
-
-def _normsys(code: str, alpha, derived, order: int):
-    """Normsys factors f (Kn, S, B) and, for order 2, f'/f and (ln f)'' as well."""
-    import jax.numpy as jnp
-
-    a = alpha[:, None, None]
-    log_hi, log_lo = derived["normsys_log_hi"], derived["normsys_log_lo"]
-    # the exponential branches: hi^a for a >= 0 (code1) or a >= 1 (code4), lo^-a below
-    upper = a > 0 if code == "code1" else a >= 1.0
-    expo_log = jnp.where(upper, log_hi, -log_lo)
-    expo = jnp.exp(a * expo_log)
-    if code == "code1":
-        factor, dlog, d2log = expo, expo_log, jnp.zeros_like(expo)
-    else:
-        coef = derived["normsys_coef"]
-        lower = a <= -1.0
-        a_in = jnp.where(upper | lower, 0.0, a)  # keeps the unused branch finite
-        powers = jnp.stack([a_in**i for i in range(1, 7)])
-        poly = 1.0 + jnp.sum(coef * powers, axis=0)
-        inner = upper | lower
-        factor = jnp.where(inner, expo, poly)
-        if order:
-            dpoly = sum(i * coef[i - 1] * a_in ** (i - 1) for i in range(1, 7))
-            d2poly = sum(i * (i - 1) * coef[i - 1] * a_in ** (i - 2) for i in range(2, 7))
-            safe = jnp.where(inner, 1.0, poly)
-            dlog = jnp.where(inner, expo_log, dpoly / safe)
-            d2log = jnp.where(inner, 0.0, d2poly / safe - (dpoly / safe) ** 2)
-        else:
-            dlog = d2log = None
-    return factor, dlog, d2log
-
-
-def _histosys(code: str, alpha, derived, order: int):
-    """Histosys shifts (Kh, S, B) and, for order 2, their first and second derivatives."""
-    import jax.numpy as jnp
-
-    a = alpha[:, None, None]
-    up, dn = derived["histosys_up"], derived["histosys_dn"]
-    zero = jnp.zeros_like(up)
-    if code == "code0":
-        slope = jnp.where(a > 0, up, dn)
-        return a * slope, slope, zero
-    if code == "code2":
-        half_a = 0.5 * (up - dn)  # a = (hi + lo)/2 - nom
-        half_b = 0.5 * (up + dn)  # b = (hi - lo)/2
-        quad = half_a * a * a + half_b * a
-        above, below = a > 1.0, a >= -1.0
-        shift = jnp.where(below, jnp.where(above, (a - 1.0) * (half_b + 2 * half_a), quad), a * (half_b - 2 * half_a))
-        d1 = jnp.where(below, jnp.where(above, half_b + 2 * half_a, 2 * half_a * a + half_b), half_b - 2 * half_a)
-        d2 = jnp.where(below & ~above, 2 * half_a, 0.0)
-        return shift, d1, d2
-    s, asym = 0.5 * (up + dn), 0.0625 * (up - dn)
-    a2 = a * a
-    inner = a2 * (a2 * (a2 * 3.0 - 10.0) + 15.0)
-    poly = inner * asym + a * s
-    above, below = a > 1.0, a < -1.0
-    shift = jnp.where(below, a * dn, jnp.where(above, a * up, poly))
-    if not order:
-        return shift, None, None
-    dpoly = s + asym * a * (30.0 + a2 * (-40.0 + 18.0 * a2))
-    d2poly = asym * (30.0 + a2 * (-120.0 + 90.0 * a2))
-    d1 = jnp.where(below, dn, jnp.where(above, up, dpoly))
-    d2 = jnp.where(below | above, 0.0, d2poly)
-    return shift, d1, d2
