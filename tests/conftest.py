@@ -109,6 +109,7 @@ PLOT_RULES = frozenset(
         "plot_optimizer",
         "plot_likelihood",
         "plot_inference",
+        "plot_sensitivity",
         "plot_postfit",
         "plot_signal_grid",
         "plot_toy_coverage",
@@ -136,6 +137,10 @@ TIMING_FIELDS = (
     "time_q05",
     "time_q95",
     "rank_time",
+    # the sensitivity stage's timings
+    "limit_s",
+    "gradient_s",
+    "halving_s",
 )
 
 

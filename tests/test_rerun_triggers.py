@@ -51,8 +51,8 @@ BASE_ADDITIONS = {
     },
 }
 
-LIKELIHOOD_MODEL_READERS = {"fit", "grid_scan", "inference", "toys", "toy_hypotest", "benchmark"}
-PATCHED_READERS = {"fit", "grid_scan", "inference"}
+LIKELIHOOD_MODEL_READERS = {"fit", "grid_scan", "inference", "sensitivity", "toys", "toy_hypotest", "benchmark"}
+PATCHED_READERS = {"fit", "grid_scan", "inference", "sensitivity"}
 GRID_READERS = {"signal_grid", "benchmark_inference"}
 DELETE = object()  # an edit that removes a key
 RESOURCE_ONLY = set()  # resources and threads are not rerun triggers (README, Reproducibility)
@@ -151,9 +151,11 @@ EDITS = {
     ),
     "likelihood.models.*.grid.points": ("likelihood.models.counting.grid.points", 11, {"grid_scan", "benchmark"}),
     "likelihood.models.*.grid.arrows": ("likelihood.models.counting.grid.arrows", 3, {"grid_scan", "benchmark"}),
-    "inference.cl": ("inference.cl", 0.9, {"inference", "signal_grid", "toy_hypotest"}),
+    "inference.cl": ("inference.cl", 0.9, {"inference", "sensitivity", "signal_grid", "toy_hypotest"}),
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
-    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference"}),
+    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity"}),
+    "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
+    "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 1, {"sensitivity"}),
     "inference.signal_grids.*.workspace": ("inference.signal_grids.example.workspace", "copy:workspace", GRID_READERS),
     "inference.signal_grids.*.patchset": ("inference.signal_grids.example.patchset", "copy:patchset", GRID_READERS),
     "inference.signal_grids.*.measurement": (

@@ -173,6 +173,20 @@ def inference_settings(*keys):
     return {key: config["inference"][key] for key in keys}
 
 
+def sensitivity_settings():
+    """The keys `sensitivity` reads: the limits' confidence level and how many
+    systematics it refits at half their size."""
+    return {
+        "cl": config["inference"]["cl"],
+        "halve_top": config["inference"]["sensitivity"]["halve_top"],
+    }
+
+
+def sensitivity_models():
+    """Models with a POI whose sensitivity is computed (all of them, unless switched off)."""
+    return POI_MODELS if config["inference"]["sensitivity"]["enabled"] else []
+
+
 def figure_style(colormap=False):
     """The `figures` keys of a plot: size and dpi, and the colormap where it draws one
     (`format` is in the output file names)."""
@@ -353,6 +367,10 @@ def report_inputs(wildcards):
         "cls_figure": rules.plot_inference.output.cls,
         "ranking_figure": rules.plot_inference.output.ranking,
     }
+    by_sensitivity_model = {
+        "sensitivity": rules.sensitivity.output.sensitivity,
+        "budget_figure": rules.plot_sensitivity.output.figure,
+    }
     by_grid = {
         "signal_grids": rules.signal_grid.output.limits,
         "signal_figures": rules.plot_signal_grid.output.figure,
@@ -374,6 +392,7 @@ def report_inputs(wildcards):
         (by_problem, problems, "problem"),
         (by_model, models, "model"),
         (by_poi_model, POI_MODELS, "model"),
+        (by_sensitivity_model, sensitivity_models(), "model"),
         (by_grid, grids, "signal_grid"),
         (by_cls_model, cls_models, "model"),
         (by_toy_model, toy_models, "model"),
@@ -394,6 +413,8 @@ def report_inputs(wildcards):
         *expand(rules.plot_postfit.benchmark, model=NO_POI_MODELS),
         *expand(rules.inference.benchmark, model=POI_MODELS),
         *expand(rules.plot_inference.benchmark, model=POI_MODELS),
+        *expand(rules.sensitivity.benchmark, model=sensitivity_models()),
+        *expand(rules.plot_sensitivity.benchmark, model=sensitivity_models()),
         *expand(rules.signal_grid.benchmark, signal_grid=grids),
         *expand(rules.plot_signal_grid.benchmark, signal_grid=grids),
         *[

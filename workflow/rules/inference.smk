@@ -87,6 +87,63 @@ rule signal_grid:
         entry_script("signal_grid")
 
 
+rule sensitivity:
+    input:
+        model_inputs,
+        code=code("sensitivity"),
+    output:
+        sensitivity="results/inference/{model}/sensitivity.json",
+    log:
+        "results/logs/sensitivity/{model}.log",
+    benchmark:
+        "results/benchmarks/sensitivity/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=gpu_for("sensitivity"),
+    params:
+        model=model_definition,
+        settings=sensitivity_settings(),
+    script:
+        entry_script("sensitivity")
+
+
+rule plot_sensitivity:
+    input:
+        sensitivity=rules.sensitivity.output.sensitivity,
+        code=code("plot_sensitivity"),
+    output:
+        figure=report(
+            f"results/figures/inference/{{model}}_budget.{FIG}",
+            caption="../report/inference_budget.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "systematics budget"},
+        ),
+    log:
+        "results/logs/plot_sensitivity/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_sensitivity/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(POI_MODELS),
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        figures=figure_style(),
+        top=config["inference"]["ranking_top"],
+    script:
+        entry_script("plot_sensitivity")
+
+
 rule plot_postfit:
     input:
         yields="results/inference/{model}/yields.csv",

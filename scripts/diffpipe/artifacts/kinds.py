@@ -327,6 +327,47 @@ class Significance(ModelInference, JsonArtifact):
 
 
 @dataclass(kw_only=True)
+class Sensitivity(ModelInference, JsonArtifact):
+    """inference/{model}/sensitivity.json: the systematics budget (gradients with respect to the specification).
+
+    Attributes:
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        poi: the POI's name.
+        cl: confidence level of the limits.
+        limits: {observed, expected_median} upper limits at the published specification.
+        expected_z: expected discovery significance there.
+        modifiers: per systematic: modifier, kinds, dln_expected_limit and dln_observed_limit
+            (d ln(limit) / d ln(scale of its magnitude)), d_expected_z (dZ_A / d ln scale);
+            null where `failures` says why.
+        samples: per sample: the same with respect to its normalisation.
+        signal_sample: the sample the POI scales (null: none).
+        signal_bins: per main bin of the signal: channel, bin, signal_yield [events],
+            d_expected_limit_per_event, d_observed_limit_per_event, d_expected_z_per_event
+            (null where the bin has no signal).
+        halving: for the systematics with the largest |dln_expected_limit|: modifier,
+            expected_limit, predicted_at_half (linear in the scale), refit_at_half (the model
+            rebuilt with the scale at 0.5 and fitted again; null with refit_failure).
+        failures: quantity -> why it has no gradient.
+        timing: limit_s, gradient_s, halving_s [s, timing].
+    """
+
+    KIND: ClassVar[str] = "sensitivity"
+    poi: str
+    cl: float
+    limits: dict
+    expected_z: float
+    modifiers: list
+    samples: list
+    signal_sample: str | None
+    signal_bins: list
+    halving: list
+    failures: dict
+    timing: dict
+
+
+@dataclass(kw_only=True)
 class GoodnessOfFit(ModelInference, JsonArtifact):
     """inference/{model}/gof.json: saturated-model goodness of fit.
 

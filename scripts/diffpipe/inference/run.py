@@ -156,3 +156,48 @@ def run_signal_grid(job, name: str, signal_grid: dict, settings: dict, output: s
             shared_compilation=shared,
             provenance=prov,
         ).write(output)
+
+
+def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> None:
+    """Rule `sensitivity`: the systematics budget of one model with a POI.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the model's name.
+        spec: its config entry (without `grid`).
+        settings: {cl (the `inference` key), halve_top (`inference.sensitivity`)}.
+        output: path of sensitivity.json.
+    """
+    from diffpipe.artifacts import Sensitivity
+    from diffpipe.inference.sensitivity import sensitivity
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import compute_job
+
+    with compute_job(job) as device:
+        started = time.perf_counter()
+        analysis, origin = _analysis(spec)
+        if analysis.poi is None:
+            raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): no limit to differentiate")
+        budget = sensitivity(analysis, spec, settings["cl"], settings["halve_top"])
+        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
+        top = budget["halving"][0] if budget["halving"] else None
+        log.info(
+            "%s: gradients of the limits with respect to %d systematics and %d samples in %.3g s (limit: %.3g s)%s",
+            name,
+            len(budget["modifiers"]),
+            len(budget["samples"]),
+            budget["timing"]["gradient_s"],
+            budget["timing"]["limit_s"],
+            f"; largest: {top['modifier']}" if top else "",
+        )
+        for what, why in budget["failures"].items():
+            log.warning("%s: %s: %s", name, what, why)
+        Sensitivity(
+            model=name,
+            definition=spec,
+            origin=origin,
+            poi=analysis.names[analysis.poi],
+            cl=settings["cl"],
+            provenance=prov,
+            **budget,
+        ).write(output)

@@ -15,6 +15,7 @@ import numpy as np
 
 from diffpipe.inference.analysis import Analysis, prepare
 from diffpipe.inference.limits import BAND, CLsScan, significance, upper_limits
+from diffpipe.models import specification
 
 
 def refit(spec: dict, like: Analysis, modifiers: dict | None = None, yields: dict | None = None, cl: float = 0.95):
@@ -52,7 +53,7 @@ def differentiable(analysis: Analysis, spec: dict):
         The `implicit.Differentiable`.
     """
     from diffpipe.implicit import Differentiable
-    from diffpipe.models import kernel, specification
+    from diffpipe.models import kernel
     from diffpipe.scales import Scales, lumi_modifiers
 
     workspace, _ = specification(spec)
@@ -138,10 +139,7 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
         }
         for s, name in enumerate(scales.samples)
     ]
-    workspace_poi = analysis.names[analysis.poi]
-    from diffpipe.models import specification
-
-    signal = scales.signal_sample(specification(spec)[0], workspace_poi)
+    signal = scales.signal_sample(specification(spec)[0], analysis.names[analysis.poi])
     signal_bins = []
     if signal is not None:
         nominal = model.hf.numbers["nominal"][signal]
@@ -181,7 +179,7 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
             }
         )
     return {
-        "limits": values,
+        "limits": {k: v if math.isfinite(v) else None for k, v in values.items()},
         "expected_z": z["expected_z"],
         "modifiers": modifiers,
         "samples": samples,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from diffpipe.artifacts import Impacts, Limits, SignalGrid, Yields
+from diffpipe.artifacts import Impacts, Limits, Sensitivity, SignalGrid, Yields
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
@@ -217,3 +217,47 @@ def run_plot_signal_grid(job, grid_path: str, style: dict, output: str) -> None:
     """
     with logged(job):
         save(plot_signal_grid(SignalGrid.read(grid_path), style), output, style)
+
+
+def plot_sensitivity(budget: Sensitivity, top: int, style: dict):
+    """The systematics budget: d ln(limit) / d ln(scale) of the systematics that move the expected limit most.
+
+    Args:
+        budget: the model's sensitivity artifact.
+        top: systematics shown.
+        style: the `figures` config.
+
+    Returns:
+        The figure.
+    """
+    rows = [r for r in budget.modifiers if r["dln_expected_limit"] is not None]
+    rows = sorted(rows, key=lambda r: -abs(r["dln_expected_limit"]))[:top][::-1]
+    fig, axes = new_figure({**style, "height": max(style["height"], 0.3 * len(rows) + 1.2)})
+    ax = axes[0, 0]
+    y = np.arange(len(rows))
+    ax.barh(y + 0.2, [r["dln_expected_limit"] for r in rows], 0.4, color="tab:blue", label="expected limit")
+    observed = [r["dln_observed_limit"] for r in rows]
+    ax.barh(y - 0.2, [np.nan if v is None else v for v in observed], 0.4, color="tab:orange", label="observed limit")
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set_yticks(y, [f"{r['modifier']} ({r['kinds']})" for r in rows], fontsize="small")
+    ax.set_xlabel("d ln(upper limit) / d ln(scale of the systematic)")
+    ax.set_title(f"{budget.model}: systematics budget ({len(budget.modifiers)} systematics)", fontsize="medium")
+    if rows:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no gradient: " + "; ".join(budget.failures.values()), ha="center", transform=ax.transAxes)
+    return fig
+
+
+def run_plot_sensitivity(job, sensitivity_path: str, top: int, style: dict, output: str) -> None:
+    """Rule `plot_sensitivity`: the systematics budget figure of one model.
+
+    Args:
+        job: the `runtime.Job`.
+        sensitivity_path: the model's sensitivity.json.
+        top: systematics shown (`inference.ranking_top`).
+        style: the `figures` config.
+        output: the figure path.
+    """
+    with logged(job):
+        save(plot_sensitivity(Sensitivity.read(sensitivity_path), top, style), output, style)

@@ -63,6 +63,7 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
             "yields": table(rows),
             "figures": [embed(figure, "post-fit yields")],
             "limits": None,
+            "budget": None,
         }
     keys = ("limits", "significance", "impacts", "cls_figure", "ranking_figure")
     for _, (lim_path, sig_path, imp_path, cls_fig, rank_fig) in entries(inputs, *keys):
@@ -88,6 +89,10 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
                 ],
             }
         )
+    for _, (budget_path, budget_fig) in entries(inputs, "sensitivity", "budget_figure"):
+        budget = load(budget_path)
+        by_model[budget.model]["budget"] = budget_section(budget)
+        by_model[budget.model]["figures"].append(embed(budget_fig, "systematics budget"))
     grids = []
     for _, (grid_path, figure) in entries(inputs, "signal_grids", "signal_figures"):
         grid = load(grid_path)
@@ -103,6 +108,26 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
             }
         )
     return {"models": list(by_model.values()), "grids": grids}
+
+
+def budget_section(budget) -> dict:
+    """What the report shows of a sensitivity artifact: the top systematics and the halving checks.
+
+    Args:
+        budget: the model's `Sensitivity` artifact.
+
+    Returns:
+        {"artifact", "top" (table), "halving" (table), "samples" (table)}.
+    """
+    rows = [r for r in budget.modifiers if r["dln_expected_limit"] is not None]
+    top = pd.DataFrame(sorted(rows, key=lambda r: -abs(r["dln_expected_limit"]))[:10])
+    halving = pd.DataFrame(budget.halving)
+    return {
+        "artifact": budget,
+        "top": table(top, floatfmt="{:.3g}") if len(top) else None,
+        "halving": table(halving, floatfmt="{:.4g}") if len(halving) else None,
+        "samples": table(pd.DataFrame(budget.samples), floatfmt="{:.3g}") if budget.samples else None,
+    }
 
 
 def inference_summary(inference: dict) -> tuple[list[dict], list[dict]]:

@@ -112,3 +112,29 @@ def test_benchmark_figure_has_a_bar_per_backend_and_size_and_the_grid_curve():
     bars = sorted(round(p.get_height(), 6) for p in fig.axes[0].patches)
     assert bars == [10.0, 20.0, 100.0, 300.0]  # milliseconds
     np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [1.0, 30.0])
+
+
+def test_budget_figure_ranks_the_systematics_by_their_expected_limit_gradient():
+    rows = [
+        {"modifier": name, "kinds": "normsys", "dln_expected_limit": v, "dln_observed_limit": w, "d_expected_z": None}
+        for name, v, w in (("small", 0.01, 0.0), ("large", -0.4, -0.2), ("medium", 0.2, 0.1), ("none", None, None))
+    ]
+    budget = artifacts.Sensitivity(
+        **COMMON,
+        poi="mu",
+        cl=0.95,
+        limits={"observed": 1.0, "expected_median": 0.9},
+        expected_z=1.5,
+        modifiers=rows,
+        samples=[],
+        signal_sample=None,
+        signal_bins=[],
+        halving=[],
+        failures={},
+        timing={"limit_s": 1.0, "gradient_s": 0.5, "halving_s": 0.1},
+    )
+    ax = plot_inference.plot_sensitivity(budget, 2, STYLE).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["medium (normsys)", "large (normsys)"]  # the two largest |gradient|, largest on top
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths == [-0.4, -0.2, 0.1, 0.2]
