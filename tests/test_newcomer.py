@@ -28,6 +28,8 @@ EXPECTED = {  # overlay -> (rule, wildcards) its dry run schedules, as the READM
         ("plot_likelihood", "model=gauss_example"),
         ("inference", "model=gauss_example"),
         ("plot_inference", "model=gauss_example"),
+        ("sensitivity", "model=gauss_example"),
+        ("plot_sensitivity", "model=gauss_example"),
         ("report", ""),
     },
     "add-function.yaml": {("gradients", ""), ("report", "")},

@@ -207,6 +207,8 @@ EDITS = {
         {
             ("inference", "model=counting"),
             ("plot_inference", "model=counting"),
+            ("sensitivity", "model=counting"),
+            ("plot_sensitivity", "model=counting"),
             ("signal_grid", "signal_grid=example"),
             ("plot_signal_grid", "signal_grid=example"),
             ("toy_hypotest", "model=counting"),
@@ -216,7 +218,7 @@ EDITS = {
     ),
     "figure setting": (
         lambda c: c["inference"].update(ranking_top=3),
-        {("plot_inference", "model=counting"), ("report", "")},
+        {("plot_inference", "model=counting"), ("plot_sensitivity", "model=counting"), ("report", "")},
     ),
     "one fractal": (
         lambda c: c["fractals"]["julia"].update(iterations=70),
@@ -271,6 +273,8 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
         ("plot_likelihood", "model=second"),
         ("inference", "model=second"),
         ("plot_inference", "model=second"),
+        ("sensitivity", "model=second"),
+        ("plot_sensitivity", "model=second"),
         ("optimize", "problem=quad"),
         ("plot_optimizer", "problem=quad"),
         ("report", ""),
@@ -309,6 +313,8 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "postfit",
         "signal_grid",
         "plot_inference",
+        "sensitivity",
+        "plot_sensitivity",
         "plot_postfit",
         "plot_signal_grid",
         "toys",
@@ -447,7 +453,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 22  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 23  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption
