@@ -9,5 +9,6 @@ run_benchmark_inference(
     signal_grid=snakemake.params.signal_grid,
     patch=snakemake.params.patch,
     timeout_s=snakemake.params.timeout_s,
+    gradient_models=snakemake.params.gradient_models,
     output=snakemake.output.table,
 )

@@ -207,6 +207,11 @@ EDITS = {
     "benchmark.grid_model": ("benchmark.grid_model", "no_poi", {"benchmark"}),
     "benchmark.grid_sizes": ("benchmark.grid_sizes", [11], {"benchmark"}),
     "benchmark.inference.models": ("benchmark.inference.models", {}, {"benchmark_inference"}),
+    "benchmark.inference.gradient_models": (
+        "benchmark.inference.gradient_models",
+        {"counting": COUNTING},
+        {"benchmark_inference"},
+    ),
     "benchmark.inference.grid": ("benchmark.inference.grid", None, {"benchmark_inference"}),
     "benchmark.inference.patch": ("benchmark.inference.patch", None, {"benchmark_inference"}),
     "benchmark.inference.peer_timeout_s": (

@@ -50,6 +50,7 @@ rule benchmark_inference:
         signal_grid=benchmark_inference_signal_grid(),
         patch=config["benchmark"]["inference"]["patch"],
         timeout_s=config["benchmark"]["inference"]["peer_timeout_s"],
+        gradient_models=config["benchmark"]["inference"]["gradient_models"],
     script:
         entry_script("benchmark_inference")
 

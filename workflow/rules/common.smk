@@ -301,7 +301,10 @@ def benchmark_inference_signal_grid():
 def benchmark_inference_inputs(wildcards):
     files = [
         f
-        for spec in benchmark_inference_models().values()
+        for spec in [
+            *benchmark_inference_models().values(),
+            *config["benchmark"]["inference"]["gradient_models"].values(),
+        ]
         for f in (spec.get("workspace"), spec.get("patchset"))
         if f
     ]

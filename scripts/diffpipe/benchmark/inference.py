@@ -76,6 +76,7 @@ TASKS = {"cabinetry_model": _cabinetry_model, "pyhf_patch": _pyhf_patch, "pyhf_t
 MODULES = {
     "ours_model": "diffpipe.inference.timing",
     "ours_grid": "diffpipe.inference.timing",
+    "ours_gradient": "diffpipe.inference.timing",
     "ours_toys": "diffpipe.toys.timing",
 }
 
@@ -113,6 +114,40 @@ def _env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SCRIPTS), env.get("PYTHONPATH", "")])
     return env
+
+
+def gradient_rows(name: str, spec: dict) -> list[dict]:
+    """The gradient of every limit with respect to every systematic against the limit and against finite differences.
+
+    Args:
+        name: the model's name.
+        spec: its entry (with a POI).
+
+    Returns:
+        Two rows: the gradient (warm) against the limit itself (warm), and the gradient (cold,
+        compilation included) against finite differences (two refits per systematic).
+    """
+    ours, _ = run_task("ours_gradient", spec, 3600)
+    detail = json.dumps(ours)
+    common = {"model": name, "parameters": ours["parameters"], "peer_capped": False, "detail": detail}
+    return [
+        {
+            "kernel": f"gradient of the limits, {ours['scales']} systematics (compiled)",
+            "ours_s": ours["gradient_s"],
+            "peer": "the limits themselves (compiled)",
+            "peer_s": ours["limit_s"],
+            "speedup": ours["limit_s"] / ours["gradient_s"],
+            **common,
+        },
+        {
+            "kernel": f"gradient of the limits, {ours['scales']} systematics (cold)",
+            "ours_s": ours["gradient_cold_s"],
+            "peer": "finite differences: 2 refits per systematic (one timed, times the systematics)",
+            "peer_s": ours["fd_s"],
+            "speedup": ours["fd_s"] / ours["gradient_cold_s"],
+            **common,
+        },
+    ]
 
 
 def inference_timings(models: dict, signal_grid: dict | None, patch: str | None, timeout_s: float) -> pd.DataFrame:
@@ -181,9 +216,15 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
 
 
 def run_benchmark_inference(
-    job, models: dict, signal_grid: dict | None, patch: str | None, timeout_s: float, output: str
+    job,
+    models: dict,
+    signal_grid: dict | None,
+    patch: str | None,
+    timeout_s: float,
+    output: str,
+    gradient_models: dict | None = None,
 ) -> None:
-    """Rule `benchmark_inference`: inference timings against cabinetry and pyhf.
+    """Rule `benchmark_inference`: inference timings against cabinetry and pyhf, gradients against the limits.
 
     Args:
         job: the `runtime.Job`.
@@ -192,12 +233,21 @@ def run_benchmark_inference(
         patch: its patch timed against pyhf.
         timeout_s: cap on each peer run.
         output: results/benchmark/inference.csv.
+        gradient_models: name -> model entry whose limit gradients are timed (`gradient_rows`).
     """
+    gradient_models = gradient_models or {}
+
+    def measure():
+        rows = [row for name, spec in gradient_models.items() for row in gradient_rows(name, spec)]
+        return pd.concat(
+            [inference_timings(models, signal_grid, patch, timeout_s), pd.DataFrame(rows)], ignore_index=True
+        )
+
     _timed_table(
         job,
         "inference",
-        lambda: inference_timings(models, signal_grid, patch, timeout_s),
-        {"models": models, "signal_grid": signal_grid, "patch": patch},
+        measure,
+        {"models": models, "signal_grid": signal_grid, "patch": patch, "gradient_models": gradient_models},
         output,
     )
 

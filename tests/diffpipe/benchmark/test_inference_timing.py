@@ -1,9 +1,11 @@
 """The inference benchmark's runner: fresh processes, results as JSON, a capped peer as a lower bound."""
 
+import json
+
 import pytest
 from conftest import ROOT
 
-from diffpipe.benchmark.inference import inference_timings, run_task
+from diffpipe.benchmark.inference import gradient_rows, inference_timings, run_task
 
 COUNTING = {
     "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
@@ -44,3 +46,21 @@ def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
     assert row["speedup_cold"] == pytest.approx(500 / row["cold_s"] / row["peer_toys_per_s"])
     assert row["cold_s"] > row["warm_s"] and row["peak_rss_mb"] > 50
     assert row["target_speedup"] == 1e-6 and not row["meets_target"]
+
+
+def test_the_gradient_rows_time_it_against_the_limits_and_finite_differences(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    spec = {
+        "workspace": "resources/pyhf/example_bkgonly.json",
+        "patchset": "resources/pyhf/example_patchset.json",
+        "patch": "patch_channel1_signal_syst1",
+        "measurement": "GaussExample",
+        "data": "observed",
+    }
+    against_limit, against_fd = gradient_rows("example", spec)
+    detail = json.loads(against_limit["detail"])
+    assert detail["scales"] == 5 and detail["fd_s"] == pytest.approx(5 * detail["fd_one_scale_s"])
+    assert detail["gradient_top"] == pytest.approx(detail["fd_top"], rel=1e-4)  # the same number, two ways
+    assert detail["gradient_cold_s"] > detail["gradient_s"]  # compiling is paid once
+    assert against_limit["speedup"] == pytest.approx(detail["limit_s"] / detail["gradient_s"])
+    assert against_fd["speedup"] == pytest.approx(detail["fd_s"] / detail["gradient_cold_s"])
