@@ -155,7 +155,7 @@ EDITS = {
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
     "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity"}),
     "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
-    "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 1, {"sensitivity"}),
+    "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 2, {"sensitivity"}),
     "inference.signal_grids.*.workspace": ("inference.signal_grids.example.workspace", "copy:workspace", GRID_READERS),
     "inference.signal_grids.*.patchset": ("inference.signal_grids.example.patchset", "copy:patchset", GRID_READERS),
     "inference.signal_grids.*.measurement": (

@@ -98,6 +98,9 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     toy_cls = artifacts.ToyHypotest.read(results / "toys" / "counting" / "cls.json")
     assert toy_cls.mu == [1.0, 2.0, 3.0, 4.0] and len(toy_cls.samples[0]["sb"]) == 200
     assert toy_cls.observed_limit == pytest.approx(limits.observed, rel=0.25)  # toys vs asymptotics
+    budget = artifacts.Sensitivity.read(results / "inference" / "counting" / "sensitivity.json")
+    assert [m["modifier"] for m in budget.modifiers] == ["uncorr_bkguncrt"] and len(budget.halving) == 1
+    assert budget.limits["expected_median"] == pytest.approx(limits.expected[2], rel=1e-9)
     assert 'id="toys-counting"' in page
     assert 'id="inference-counting"' in page and 'id="inference-no_poi"' in page and 'id="grid-example"' in page
     assert page.count("data:image/png;base64,") >= 15
@@ -421,6 +424,7 @@ GPU_CAPABLE = {
     "grid_scan",
     "fractal",
     "inference",
+    "sensitivity",
     "postfit",
     "signal_grid",
     "toys",

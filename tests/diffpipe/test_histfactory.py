@@ -276,7 +276,7 @@ def test_shipped_workspaces(path):
     assert_agrees(model, workspace.data(model))
 
 
-def test_every_patch_of_the_shipped_patchsets():
+def test_patches_of_the_shipped_patchsets():
     import jax
     import jax.numpy as jnp
     import pyhf
@@ -288,7 +288,10 @@ def test_every_patch_of_the_shipped_patchsets():
         workspace = pyhf.Workspace(json.loads((ROOT / bkg).read_text()))
         patches = pyhf.PatchSet(json.loads((ROOT / patchset).read_text()))
         first, compiled = None, None
+        # the first patch in full, then every third (each builds a pyhf model, ~1 s)
         for k, patch in enumerate(patches.patches):
+            if k % 3:
+                continue
             patched = patches.apply(workspace, patch.name)
             model = patched.model()
             data = np.asarray(patched.data(model), float)

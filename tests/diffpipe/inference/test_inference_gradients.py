@@ -44,7 +44,7 @@ MODELS = {
             "patch": "sig_800_200",
             "data": "observed",
         },
-        "modifiers": None,  # one of each kind, chosen below
+        "modifiers": None,  # the lumi and a histosys (the other kinds: above), chosen below
     },
 }
 
@@ -67,10 +67,7 @@ def case(request):
     grads = InferenceGradients(dm)
     names = entry["modifiers"]
     if names is None:
-        first = {}
-        for m in dm.scales.modifiers:
-            first.setdefault(m.kinds, m.name)
-        names = list(first.values())
+        names = [next(m.name for m in dm.scales.modifiers if kind in m.kinds) for kind in ("lumi", "histosys")]
     return {
         "name": request.param,
         "spec": spec,
@@ -106,7 +103,7 @@ def test_the_kinds_of_modifiers_covered(case):
         "example_patch": {"normsys", "staterror"},
         "simple": {"shapesys"},
         "multichannel": {"histosys"},
-        "generated": {"normsys", "histosys", "staterror", "shapesys", "lumi"},
+        "generated": {"histosys", "lumi"},
     }[case["name"]]
     assert want <= kinds
 
