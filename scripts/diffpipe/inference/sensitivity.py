@@ -96,11 +96,15 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
     z = significance(analysis)
     limit_s = time.perf_counter() - started
     model = differentiable(analysis, spec)
-    grads = InferenceGradients(model, cl)
-    limit_grads = grads.limits(limits, scan)
-    z_grads = grads.significance()
-    gradient_s = time.perf_counter() - started - limit_s
     failures = {k: v for k, v in limits["failures"].items()}
+    try:
+        grads = InferenceGradients(model, cl)
+        limit_grads = grads.limits(limits, scan)
+        z_grads = grads.significance()
+    except ValueError as err:  # a fit the gradients start from did not converge
+        failures["gradients"] = str(err)
+        limit_grads, z_grads = {}, {}
+    gradient_s = time.perf_counter() - started - limit_s
     values = {"observed": limits["observed"], "expected_median": limits["expected"][BAND.index(0)]}
     keys = {"observed": "observed", "expected_median": "expected_+0sigma"}
     for what, key in keys.items():
@@ -167,15 +171,18 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
     )
     for row in ranked[:halve_top]:
         predicted = values["expected_median"] * (1.0 - 0.5 * row["dln_expected_limit"])
-        refitted, _ = refit(spec, analysis, {row["modifier"]: 0.5}, cl=cl)
-        actual = refitted["expected"][BAND.index(0)]
+        try:
+            refitted, _ = refit(spec, analysis, {row["modifier"]: 0.5}, cl=cl)
+            actual, why = refitted["expected"][BAND.index(0)], refitted["failures"].get("expected_+0sigma", "")
+        except ValueError as err:  # the scaled specification cannot be built or fitted
+            actual, why = math.nan, str(err)
         halving.append(
             {
                 "modifier": row["modifier"],
                 "expected_limit": values["expected_median"],
                 "predicted_at_half": predicted,
                 "refit_at_half": actual if math.isfinite(actual) else None,
-                "refit_failure": refitted["failures"].get("expected_+0sigma", ""),
+                "refit_failure": why or ("" if math.isfinite(actual) else "no limit at half the systematic"),
             }
         )
     return {

@@ -52,3 +52,19 @@ def test_a_model_without_a_poi_has_no_budget():
     analysis = prepare(*build_model({**spec, "poi": None}))
     with pytest.raises(ValueError, match="no POI"):
         sensitivity(analysis, spec)
+
+
+def test_a_fit_that_does_not_converge_is_a_recorded_failure_not_a_number(monkeypatch):
+    from diffpipe.implicit import Differentiable
+
+    use_jax_backend()
+    spec = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}
+
+    def fails(*args, **kwargs):
+        raise ValueError("a fit did not converge")
+
+    monkeypatch.setattr(Differentiable, "fit_point", fails)
+    budget = sensitivity(prepare(*build_model(spec)), spec, halve_top=1)
+    assert budget["failures"]["gradients"] == "a fit did not converge"
+    assert all(r["dln_expected_limit"] is None and r["d_expected_z"] is None for r in budget["modifiers"])
+    assert budget["halving"] == [] and budget["limits"]["expected_median"] > 0  # the limit itself stands
