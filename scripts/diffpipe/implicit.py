@@ -68,6 +68,7 @@ class Differentiable:
         self.asimov_pars = None if asimov_pars is None else np.asarray(asimov_pars, float)
         self._nbins = self.hf.structure.nbins
         self._functions = None
+        self._grad_hess = None
         if data_mode == "observed":
             st, tau = self.hf.structure, self.hf.default()["tau"]
             aux = analysis.data[self._nbins :]
@@ -154,7 +155,7 @@ class Differentiable:
         return FitPoint(x=x, free=free, hessian=padded)
 
     def _derivatives(self, x, data):
-        if not hasattr(self, "_grad_hess"):
+        if self._grad_hess is None:
             import jax
 
             self._grad_hess = jax.jit(self.hf.nll_grad_hess)
