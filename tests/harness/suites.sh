@@ -9,10 +9,10 @@ set -u
 python=$1
 shift
 unit_log=$(mktemp -t diffpipe-unit-tests.XXXXXX.log)
-"$python" -m pytest tests/diffpipe "$@" >"$unit_log" 2>&1 &
+"$python" -m pytest tests/diffpipe --durations=30 "$@" >"$unit_log" 2>&1 &
 unit=$!
 trap 'kill "$unit" 2>/dev/null' INT TERM
-"$python" -m pytest tests --ignore=tests/diffpipe "$@"
+"$python" -m pytest tests --ignore=tests/diffpipe --durations=30 "$@"
 pipeline_rc=$?
 wait "$unit"
 unit_rc=$?
