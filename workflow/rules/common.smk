@@ -76,6 +76,7 @@ wildcard_constraints:
     model=NAME,
     fractal=NAME,
     signal_grid=NAME,
+    design=NAME,
     shard=r"\d+",
 
 
@@ -185,6 +186,24 @@ def sensitivity_settings():
 def sensitivity_models():
     """Models with a POI whose sensitivity is computed (all of them, unless switched off)."""
     return POI_MODELS if config["inference"]["sensitivity"]["enabled"] else []
+
+
+def design_config(wildcards):
+    return config["optimize_analysis"][wildcards.design]
+
+
+def design_inputs(wildcards):
+    """A design's events file (when it reads one): editing it reruns the design."""
+    events = design_config(wildcards)["events"]
+    return [events["npz"]] if "npz" in events else []
+
+
+def design_runtime(wildcards):
+    """Minutes of a design job: compiling (~15 s), ~10 fits per step and grid point, pyhf's
+    three limits (~5 s), with a wide margin."""
+    spec = design_config(wildcards)
+    steps = spec["steps"] + spec["grid"]["points"] + spec["bootstrap"]["replicas"]
+    return 5 + steps // 60
 
 
 def figure_style(colormap=False):
@@ -340,6 +359,7 @@ def report_inputs(wildcards):
     grids = list(config["inference"]["signal_grids"])
     toy_models = list(config["toys"])
     cls_models = [m for m in toy_models if "cls" in config["toys"][m]]
+    designs = list(config["optimize_analysis"])
     inputs = {
         "gradients": rules.gradients.output.table,
         "controlflow": rules.controlflow.output.table,
@@ -387,6 +407,10 @@ def report_inputs(wildcards):
         "coverage": rules.toy_coverage.output.coverage,
         "coverage_figure": rules.plot_toy_coverage.output.figure,
     }
+    by_design = {
+        "designs": rules.optimize_analysis.output.design,
+        "design_figures": rules.plot_optimize_analysis.output.figure,
+    }
     by_fractal = {
         "fractal_counts": rules.fractal.output.counts,
         "fractal_images": rules.plot_fractal.output.image,
@@ -399,6 +423,7 @@ def report_inputs(wildcards):
         (by_grid, grids, "signal_grid"),
         (by_cls_model, cls_models, "model"),
         (by_toy_model, toy_models, "model"),
+        (by_design, designs, "design"),
         (by_fractal, fractals, "fractal"),
     ):
         for kind, pattern in group.items():
@@ -429,6 +454,8 @@ def report_inputs(wildcards):
         *expand(rules.toy_hypotest.benchmark, model=cls_models),
         *expand(rules.plot_toy_hypotest.benchmark, model=cls_models),
         *expand(rules.plot_toy_coverage.benchmark, model=toy_models),
+        *expand(rules.optimize_analysis.benchmark, design=designs),
+        *expand(rules.plot_optimize_analysis.benchmark, design=designs),
         *expand(rules.fractal.benchmark, fractal=fractals),
         *expand(rules.plot_fractal.benchmark, fractal=fractals),
         rules.plot_fractals.benchmark,

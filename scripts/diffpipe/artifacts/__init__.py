@@ -32,6 +32,7 @@ from diffpipe.artifacts.formats import (
     unreadable,
 )
 from diffpipe.artifacts.kinds import (
+    AnalysisDesign,
     BenchmarkTable,
     ControlFlowTable,
     Coverage,
@@ -56,6 +57,7 @@ from diffpipe.artifacts.kinds import (
 from diffpipe.storage import from_json, to_json, write_with
 
 __all__ = [
+    "AnalysisDesign",
     "DIGEST_KEY",
     "TABLE_PREFIX",
     "VERSION",
@@ -108,6 +110,7 @@ KINDS: dict[str, type[Artifact]] = {
         Limits,
         Significance,
         Sensitivity,
+        AnalysisDesign,
         GoodnessOfFit,
         Impacts,
         Yields,

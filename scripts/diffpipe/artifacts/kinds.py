@@ -368,6 +368,49 @@ class Sensitivity(ModelInference, JsonArtifact):
 
 
 @dataclass(kw_only=True)
+class AnalysisDesign(JsonArtifact):
+    """design/{design}.json: a selection and binning trained end to end on the expected sensitivity.
+
+    Attributes:
+        design: the entry's name.
+        definition: its config entry.
+        events: where the events come from ({generator: {seed, events_per_sample}} or
+            {npz, sha256}) and the simulated events per sample (`simulated`).
+        loss: cls (expected CLs at mu_test), limit (expected upper limit) or
+            inverse_significance (1 / Z_A).
+        cl: confidence level of the limits.
+        start, trained: cut, edges and logits of the start and of the trained design (the
+            step of lowest loss).
+        best_step: that step.
+        history: per step: step, loss, cut, edges (the parameters the loss was computed at).
+        histograms: start and trained, hard and soft: per sample (signal, background_1,
+            background_2) its yields per bin [events], and the edges.
+        validation: start, trained, grid_best: cut, expected_limit (the compiled kernel's) and
+            pyhf_expected_limit (pyhf's upper_limit of the hard analysis rebuilt as a
+            workspace); grid: per cut expected_limit (null with failure); mc_error (bootstrap
+            spread of trained - grid-best); beats_start, within_grid (pyhf's limits); null
+            where `failures` says why.
+        failures: stage part (training, validation) -> why it has no result.
+        timing: compile_s, train_s, validate_s [s, timing].
+    """
+
+    KIND: ClassVar[str] = "analysis_design"
+    design: str
+    definition: dict
+    events: dict
+    loss: str
+    cl: float
+    start: dict
+    trained: dict | None
+    best_step: int | None
+    history: list
+    histograms: dict
+    validation: dict | None
+    failures: dict
+    timing: dict
+
+
+@dataclass(kw_only=True)
 class GoodnessOfFit(ModelInference, JsonArtifact):
     """inference/{model}/gof.json: saturated-model goodness of fit.
 

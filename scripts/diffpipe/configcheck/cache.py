@@ -145,7 +145,7 @@ def user_module_file(name: str) -> list[str]:
 
 
 def named_files(config: Any) -> list[str]:
-    """Files a raw config names (workspaces, user-function modules), for cache keys.
+    """Files a raw config names (workspaces, events files, user-function modules), for cache keys.
 
     Args:
         config: the config as loaded (not yet validated: any shape).
@@ -165,6 +165,10 @@ def named_files(config: Any) -> list[str]:
         for key in ("workspace", "patchset"):
             if isinstance(spec, Mapping) and isinstance(spec.get(key), str):
                 files.append(spec[key])
+    for spec in section("optimize_analysis").values():
+        events = spec.get("events") if isinstance(spec, Mapping) else None
+        if isinstance(events, Mapping) and isinstance(events.get("npz"), str):
+            files.append(events["npz"])
     for keys in (("gradients", "functions"), ("optimizers", "problems")):
         for spec in section(*keys).values():
             if isinstance(spec, Mapping) and isinstance(spec.get("function"), str):

@@ -392,6 +392,40 @@ def check_resources(config: Mapping) -> None:
             )
 
 
+def check_designs(designs: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Ranges are ordered, the bins fit the range, a design's events file is readable in the layout.
+
+    Args:
+        designs: the `optimize_analysis` section.
+        cache: cache of passed checks.
+    """
+    for name, spec in designs.items():
+        where = f"optimize_analysis.{name}"
+        _ordered(spec["range"], f"{where}.range")
+        _ordered(spec["grid"]["cut"], f"{where}.grid.cut")
+        if spec["bins"] * spec["min_width"] >= 1.0:
+            raise ConfigError(
+                f"config key '{where}.min_width': {spec['bins']} bins of at least {spec['min_width']:g} "
+                "of the range do not fit in it (bins x min_width must be < 1)"
+            )
+        if spec["mu_test"] >= spec["mu_max"]:
+            raise ConfigError(f"config key '{where}.mu_test': must be below mu_max ({spec['mu_max']:g})")
+        path = spec["events"].get("npz")
+        if path is not None:
+            cache.run(["design-events", path], [path], lambda path=path, where=where: _check_events(path, where))
+
+
+def _check_events(path: str, where: str) -> None:
+    from diffpipe.design.events import EventsError, read_npz
+
+    if not Path(path).is_file():
+        raise ConfigError(f"config key '{where}.events.npz': no such file {path!r}")
+    try:
+        read_npz(path)
+    except EventsError as err:
+        raise ConfigError(f"config key '{where}.events.npz': {err}") from None
+
+
 def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     """Checks JSON Schema cannot express; `config` has its defaults filled.
 
@@ -406,6 +440,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     check_inference(config["inference"], cache)
     check_toys(config["toys"], config["likelihood"]["models"], cache)
     check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
+    check_designs(config["optimize_analysis"], cache)
     bench = config["benchmark"]
     if bench["enabled"]:
         timed = bench["inference"]

@@ -13,6 +13,7 @@ import yaml
 
 from diffpipe.artifacts import read_any
 from diffpipe.report.benchmark import benchmark_context, benchmark_summary, runtimes_table
+from diffpipe.report.design import design_context, design_summary
 from diffpipe.report.gradients import gradients_context, gradients_summary
 from diffpipe.report.html import embed, entries, group_inputs, table
 from diffpipe.report.inference import inference_context, inference_summary
@@ -30,6 +31,7 @@ def summary_context(
     benchmark,
     inference: dict | None = None,
     toys: list[dict] | None = None,
+    designs: list[dict] | None = None,
 ) -> dict:
     """The report's opening summary: each stage's own rows and notes, in the page's order.
 
@@ -41,6 +43,7 @@ def summary_context(
         benchmark: `benchmark_context` (None when not run).
         inference: `inference_context` (None: not part of this build).
         toys: `toys_context` (None: not part of this build).
+        designs: `design_context` (None: not part of this build).
 
     Returns:
         rows (stage, anchor, headline, status) and notes (anchor, status, text) for flags and failures.
@@ -52,6 +55,7 @@ def summary_context(
         likelihood_summary(models),
         inference_summary(inference or {}),
         toys_summary(toys or []),
+        design_summary(designs or []),
         ([{"stage": "Fractals", "anchor": "fractals", "headline": sizes, "status": "pass"}], []),
         benchmark_summary(benchmark),
     ]
@@ -141,15 +145,17 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
     benchmark = benchmark_context(inputs, load)
     inference = inference_context(inputs, load, {m["name"]: m["poi"] for m in models})
     toys = toys_context(inputs, load)
+    designs = design_context(inputs, load)
     counts = [load(files[0]) for _, files in fractals]
     context = {
-        "summary": summary_context(gradients, optimizers, models, counts, benchmark, inference, toys),
+        "summary": summary_context(gradients, optimizers, models, counts, benchmark, inference, toys, designs),
         "provenance": provenance_context(list(loaded.values()), list(inputs.get("runtimes", [])), config),
         "gradients": gradients,
         "optimizers": optimizers,
         "models": models,
         "inference": inference,
         "toys": toys,
+        "designs": designs,
         "fractals": {
             "figure": embed(inputs["fractals_figure"], "side by side"),
             "images": [embed(files[1], name) for name, files in fractals],
