@@ -110,6 +110,7 @@ PLOT_RULES = frozenset(
         "plot_likelihood",
         "plot_inference",
         "plot_sensitivity",
+        "plot_optimize_analysis",
         "plot_postfit",
         "plot_signal_grid",
         "plot_toy_coverage",
@@ -141,6 +142,10 @@ TIMING_FIELDS = (
     "limit_s",
     "gradient_s",
     "halving_s",
+    # the analysis design's
+    "compile_s",
+    "train_s",
+    "validate_s",
 )
 
 

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from conftest import PLOT_RULES, ROOT, copy_project, parsed_workflow
 
+from diffpipe.design.events import generate, write_npz
+
 pytestmark = pytest.mark.workflow
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -54,6 +56,7 @@ BASE_ADDITIONS = {
 LIKELIHOOD_MODEL_READERS = {"fit", "grid_scan", "inference", "sensitivity", "toys", "toy_hypotest", "benchmark"}
 PATCHED_READERS = {"fit", "grid_scan", "inference", "sensitivity"}
 GRID_READERS = {"signal_grid", "benchmark_inference"}
+DESIGN = "optimize_analysis.design"  # the small experiment's design
 DELETE = object()  # an edit that removes a key
 RESOURCE_ONLY = set()  # resources and threads are not rerun triggers (README, Reproducibility)
 
@@ -151,7 +154,11 @@ EDITS = {
     ),
     "likelihood.models.*.grid.points": ("likelihood.models.counting.grid.points", 11, {"grid_scan", "benchmark"}),
     "likelihood.models.*.grid.arrows": ("likelihood.models.counting.grid.arrows", 3, {"grid_scan", "benchmark"}),
-    "inference.cl": ("inference.cl", 0.9, {"inference", "sensitivity", "signal_grid", "toy_hypotest"}),
+    "inference.cl": (
+        "inference.cl",
+        0.9,
+        {"inference", "sensitivity", "signal_grid", "toy_hypotest", "optimize_analysis"},
+    ),
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
     "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity"}),
     "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
@@ -185,6 +192,33 @@ EDITS = {
     "toys.*.parameters": ("toys.counting.parameters", {"mu": 2.0}, {"toys"}),
     "toys.*.cls.mu": ("toys.counting.cls.mu", [1.0, 2.0], {"toy_hypotest"}),
     "toys.*.cls.n": ("toys.counting.cls.n", 100, {"toy_hypotest"}),
+    "optimize_analysis.*.events.generator.seed": (f"{DESIGN}.events.generator.seed", 5, {"optimize_analysis"}),
+    "optimize_analysis.*.events.generator.events_per_sample": (
+        f"{DESIGN}.events.generator.events_per_sample",
+        500,
+        {"optimize_analysis"},
+    ),
+    # the user's events replace the generator's
+    "optimize_analysis.*.events.npz": (
+        f"{DESIGN}.events.npz",
+        "design_events.npz",
+        {"optimize_analysis"},
+        {f"{DESIGN}.events.generator": DELETE},
+    ),
+    "optimize_analysis.*.bins": (f"{DESIGN}.bins", 4, {"optimize_analysis"}),
+    "optimize_analysis.*.range": (f"{DESIGN}.range", [0.0, 0.9], {"optimize_analysis"}),
+    "optimize_analysis.*.bandwidth": (f"{DESIGN}.bandwidth", 0.05, {"optimize_analysis"}),
+    "optimize_analysis.*.min_width": (f"{DESIGN}.min_width", 0.05, {"optimize_analysis"}),
+    "optimize_analysis.*.start_cut": (f"{DESIGN}.start_cut", 0.3, {"optimize_analysis"}),
+    "optimize_analysis.*.loss": (f"{DESIGN}.loss", "cls", {"optimize_analysis"}),
+    "optimize_analysis.*.mu_test": (f"{DESIGN}.mu_test", 0.5, {"optimize_analysis"}),
+    "optimize_analysis.*.mu_max": (f"{DESIGN}.mu_max", 20.0, {"optimize_analysis"}),
+    "optimize_analysis.*.steps": (f"{DESIGN}.steps", 4, {"optimize_analysis"}),
+    "optimize_analysis.*.learning_rate": (f"{DESIGN}.learning_rate", 0.02, {"optimize_analysis"}),
+    "optimize_analysis.*.grid.cut": (f"{DESIGN}.grid.cut", [0.1, 0.7], {"optimize_analysis"}),
+    "optimize_analysis.*.grid.points": (f"{DESIGN}.grid.points", 5, {"optimize_analysis"}),
+    "optimize_analysis.*.bootstrap.replicas": (f"{DESIGN}.bootstrap.replicas", 5, {"optimize_analysis"}),
+    "optimize_analysis.*.bootstrap.seed": (f"{DESIGN}.bootstrap.seed", 7, {"optimize_analysis"}),
     # a mandelbrot set takes no constant: the edit removes it too
     "fractals.*.kind": ("fractals.julia.kind", "mandelbrot", {"fractal"}, {"fractals.julia.c": DELETE}),
     "fractals.*.c": ("fractals.julia.c", [-0.8, 0.156], {"fractal"}),
@@ -315,6 +349,7 @@ def dag_fingerprints(tmp_path_factory):
     second = {**copy.deepcopy(patchset["patches"][0]), "metadata": {"name": "patch_two", "values": [1]}}
     patchset["patches"].append(second)
     (pyhf_files / "copy_example_patchset.json").write_text(json.dumps(patchset))
+    write_npz(generate(3, 50), work / "design_events.npz")
 
     def fingerprints(config: dict, command_line: dict | None = None) -> dict:
         (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))

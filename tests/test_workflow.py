@@ -77,6 +77,7 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
         "Likelihood fits",
         "Inference",
         "Pseudo-experiments",
+        "Analysis design",
         "Fractals",
         "Benchmark",
         "Provenance",
@@ -101,6 +102,15 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     budget = artifacts.Sensitivity.read(results / "inference" / "counting" / "sensitivity.json")
     assert [m["modifier"] for m in budget.modifiers] == ["uncorr_bkguncrt"] and len(budget.halving) == 1
     assert budget.limits["expected_median"] == pytest.approx(limits.expected[2], rel=1e-9)
+    # the trained design's hard analysis beats its start and the grid's best, by pyhf's limits
+    design = artifacts.AnalysisDesign.read(results / "design" / "design.json")
+    check = design.validation
+    assert design.failures == {} and check["beats_start"] and check["within_grid"]
+    assert check["trained"]["pyhf_expected_limit"] < check["start"]["pyhf_expected_limit"]
+    for name in ("start", "trained", "grid_best"):
+        assert check[name]["pyhf_expected_limit"] == pytest.approx(check[name]["expected_limit"], rel=1e-3)
+    assert len(design.history) == 9 and len(check["grid"]) == 4
+    assert 'id="design-design"' in page
     assert 'id="toys-counting"' in page
     assert 'id="inference-counting"' in page and 'id="inference-no_poi"' in page and 'id="grid-example"' in page
     assert page.count("data:image/png;base64,") >= 15
@@ -318,6 +328,8 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_inference",
         "sensitivity",
         "plot_sensitivity",
+        "optimize_analysis",
+        "plot_optimize_analysis",
         "plot_postfit",
         "plot_signal_grid",
         "toys",
@@ -429,6 +441,7 @@ GPU_CAPABLE = {
     "signal_grid",
     "toys",
     "toy_hypotest",
+    "optimize_analysis",
 }
 
 
@@ -457,7 +470,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 23  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 24  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption

@@ -4,6 +4,7 @@ import copy
 import json
 import math
 
+import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, SMALL_CONFIG
@@ -205,6 +206,20 @@ BAD = {
         "likelihood.models.counting.simple.signal",
     ),
     "bad entry name": (edit(["fractals", "9lives"], {"kind": "mandelbrot"}), "fractals"),
+    "design: bins wider than the range": (
+        edit(["optimize_analysis", "design", "min_width"], 0.4),
+        "optimize_analysis.design.min_width",
+    ),
+    "design: unordered grid": (edit(["optimize_analysis", "design", "grid", "cut"], [0.8, 0.2]), "design.grid.cut"),
+    "design: unknown loss": (edit(["optimize_analysis", "design", "loss"], "auc"), "optimize_analysis.design.loss"),
+    "design: two event sources": (
+        edit(["optimize_analysis", "design", "events", "npz"], "x.npz"),
+        "optimize_analysis.design.events",
+    ),
+    "design: missing events file": (
+        edit(["optimize_analysis", "design", "events"], {"npz": "no/such/events.npz"}),
+        "optimize_analysis.design.events.npz",
+    ),
 }
 
 
@@ -217,6 +232,38 @@ def test_bad_config_names_the_key(name):
         check(cfg)
     assert key in str(err.value), str(err.value)
     assert "\n" not in str(err.value)  # one message, one line
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("missing", "background_1_up: missing"),
+        ("shape", "signal: shape (30,), not (n, 2)"),
+        ("negative", "background_2_weight: weights must be >= 0"),
+        ("not npz", "not a readable .npz file"),
+    ],
+)
+def test_a_design_events_file_that_breaks_the_layout_is_refused_naming_file_and_key(tmp_path, damage, message):
+    from diffpipe.design.events import generate
+
+    arrays = generate(1, 30).arrays()
+    if damage == "missing":
+        del arrays["background_1_up"]
+    elif damage == "shape":
+        arrays["signal"] = arrays["signal"][:, 0]
+    elif damage == "negative":
+        arrays["background_2_weight"][3] = -1.0
+    path = tmp_path / "events.npz"
+    if damage == "not npz":
+        path.write_text("x,y\n1,2\n")
+    else:
+        np.savez(path, **arrays)
+    cfg = copy.deepcopy(base_config())
+    cfg["optimize_analysis"]["design"]["events"] = {"npz": str(path)}
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert "optimize_analysis.design.events.npz" in str(err.value) and str(path) in str(err.value)
+    assert message in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -136,8 +136,8 @@ def generate(seed: int, events_per_sample: int) -> Events:
     return Events(
         x=x,
         w=w,
-        shape_up=np.clip(x["background_1"] + shift, 0.0, 1.0),
-        shape_down=np.clip(x["background_1"] - shift, 0.0, 1.0),
+        shape_up=x["background_1"] + shift,  # events shifted out of the binned range are lost
+        shape_down=x["background_1"] - shift,
         weight_up=w["background_2"] * (1.0 + variation),
         weight_down=w["background_2"] * (1.0 - variation),
         source={"generator": {"seed": int(seed), "events_per_sample": int(n)}},

@@ -133,3 +133,18 @@ def test_flags_read_as_one_line_per_cause_and_one_per_parameter_only_where_a_rea
         f"38 of 40 parameters: minos_lower differs from the autodiff σ by 1%–8.4%: {NON_PARABOLIC}",
         f"gamma_0: hesse differs by 20% from the autodiff σ: {HESSE_DIFFERS}",
     ]
+
+
+def test_a_design_that_misses_its_checks_is_flagged_and_one_without_a_result_fails():
+    from design_artifact import design as make_design
+
+    from diffpipe.report import design
+
+    good, missing = make_design(True), make_design(False)
+    worse = make_design(True)
+    worse.validation = {**worse.validation, "within_grid": False}
+    rows, notes = design.design_summary([{"name": "d", "design": d} for d in (good, worse, missing)])
+    assert [r["status"] for r in rows] == ["pass", "flag", "fail"]
+    assert "0.4 trained, 1.5 at the start, 0.5 at the grid's best cut" in rows[0]["headline"]
+    assert [n["status"] for n in notes] == ["flag", "fail"]
+    assert "worse than the grid's best" in notes[0]["text"] and "did not converge" in notes[1]["text"]
