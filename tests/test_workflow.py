@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import PLOT_RULES, ROOT, SNAKEMAKE, numeric_digests, planned_jobs, snakemake
+from conftest import PLOT_RULES, ROOT, SNAKEMAKE, numeric_digests, parsed_workflow, planned_jobs, snakemake
 
 from diffpipe import artifacts
 
@@ -142,26 +142,40 @@ def test_a_second_run_has_nothing_to_do(pipeline_run):
     assert planned_jobs(pipeline_run) == set()
 
 
-def test_deleted_artifacts_and_figures_come_back_with_a_plain_run(pipeline_run, tmp_path):
-    """One artifact of each kind and one figure of each plot rule deleted: a plain run rebuilds
-    them, and every artifact's numbers equal the finished run's."""
+def test_every_file_of_the_run_is_a_target_and_deleted_ones_come_back_with_a_plain_run(pipeline_run, tmp_path):
+    """Every file the small run wrote under results/ (logs and job records aside) is an input of
+    `all`, so a plain run rebuilds whichever is deleted; an artifact of each storage format
+    (table, JSON, arrays) and a figure of each plot rule deleted for real come back with the same
+    numbers."""
     work = clone_run(pipeline_run, tmp_path / "w")
     results = work / "results"
+    written = {
+        str(p.relative_to(work))
+        for p in results.rglob("*")
+        if p.is_file() and not {"logs", "benchmarks"} & set(p.relative_to(results).parts)
+    }
+    with parsed_workflow(work) as workflow:
+        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        targets = {str(f) for job in workflow.dag.jobs if job.rule.name == "all" for f in job.input}
+    assert len(written) >= 60 and written - targets == set()
     before = numeric_digests(results)
-    kinds: dict[str, Path] = {}
-    for path in sorted(p for p in results.rglob("*") if p.suffix in (".json", ".csv", ".npz")):
-        if not {"logs", "benchmarks"} & set(path.relative_to(results).parts):
-            kinds.setdefault(artifacts.kind_of(path), path)
+    deleted = [
+        results / "gradients" / "controlflow.csv",
+        results / "inference" / "no_poi" / "gof.json",
+        results / "fractals" / "julia" / "counts.npz",
+    ]
     figures = [results / "figures" / name for name in ("controlflow.png", "fractals.png", "signal/example.png")]
     figures += [
         results / "figures" / "optimizers" / "rosenbrock_2d_ranking.png",
-        results / "fractals" / "julia" / "image.png",
+        results / "fractals" / "mandelbrot" / "image.png",
     ]
     figures += [results / "figures" / sub for sub in ("likelihood/no_poi_pulls.png", "inference/counting_cls.png")]
     figures += [results / "figures" / sub for sub in ("inference/no_poi_yields.png", "toys/counting_cls.png")]
-    figures += [results / "figures" / "toys" / "counting_coverage.png"]
-    deleted = [*kinds.values(), *figures]
-    assert len(kinds) >= 15 and all(p.is_file() for p in deleted)
+    figures += [results / "figures" / sub for sub in ("toys/counting_coverage.png", "design/design.png")]
+    figures += [results / "figures" / "inference" / "counting_budget.png"]
+    deleted += figures
+    assert all(p.is_file() for p in deleted)
     for path in deleted:
         path.unlink()
     snakemake(work)

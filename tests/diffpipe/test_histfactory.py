@@ -25,8 +25,8 @@ def _jax():
     use_jax_backend()
 
 
-def _references(model, data):
-    """pyhf's -ln L, gradient, Hessian and expected data, vmapped over points (one compilation)."""
+def _references(model, data, hessian=True):
+    """pyhf's -ln L, gradient, Hessian (None without) and expected data, vmapped over points (one compilation)."""
     import jax
 
     def nll(p):
@@ -34,7 +34,7 @@ def _references(model, data):
 
     def everything(p):
         value, grad = jax.value_and_grad(nll)(p)
-        return value, grad, jax.hessian(nll)(p), model.expected_data(p)
+        return value, grad, jax.hessian(nll)(p) if hessian else None, model.expected_data(p)
 
     return jax.jit(jax.vmap(everything))
 
@@ -65,16 +65,24 @@ def _points(model, n, seed=0, start=True):
     return points
 
 
-def assert_agrees(model, data=None, n=POINTS, seed=0, start=True):
-    """Kernel and pyhf agree to 1e-10 relative at n points (the first one the suggested start)."""
+def assert_agrees(model, data=None, n=POINTS, seed=0, start=True, pyhf_hessian=True):
+    """Kernel and pyhf agree to 1e-10 relative at n points (the first one the suggested start).
+
+    Without `pyhf_hessian` (pyhf's Hessian graph of a published likelihood takes most of a
+    minute to compile) the structured Hessian is checked against central differences of the
+    structured gradient, itself checked against pyhf's.
+    """
     import jax.numpy as jnp
 
     data = np.asarray(model.expected_data(model.config.suggested_init()) if data is None else data, float)
     hf = HistFactory(model)
     derived = hf.default()
     points = _points(model, n, seed, start)
-    ref_f, ref_g, ref_h, ref_e = (np.asarray(a) for a in _references(model, jnp.asarray(data))(points))
-    f, g_auto, sf, sg, sh, expected = (np.asarray(a) for a in _ours(hf, data, derived)(points))
+    ref_f, ref_g, ref_h, ref_e = (
+        None if a is None else np.asarray(a) for a in _references(model, jnp.asarray(data), pyhf_hessian)(points)
+    )
+    ours = _ours(hf, data, derived)
+    f, g_auto, sf, sg, sh, expected = (np.asarray(a) for a in ours(points))
     assert_close_to_pyhf(f, ref_f, pyhf_rounding(hf, points, data, derived))
     assert_close_to_pyhf(sf, ref_f, pyhf_rounding(hf, points, data, derived))
     # gradient components are differences of terms up to shapesys' tau (1e11 in a published
@@ -82,9 +90,21 @@ def assert_agrees(model, data=None, n=POINTS, seed=0, start=True):
     scale = np.abs(ref_g) + np.max(np.abs(ref_g), axis=1, keepdims=True) + _tau_scale(hf)[None, :]
     assert np.all(np.abs(g_auto - ref_g) <= 1e-10 * scale)
     assert np.all(np.abs(sg - ref_g) <= 1e-10 * scale)
-    h_scale = np.abs(ref_h) + np.max(np.abs(ref_h), axis=(1, 2), keepdims=True)
-    assert np.all(np.abs(sh - ref_h) <= 1e-10 * h_scale)
     np.testing.assert_allclose(expected, ref_e, rtol=1e-10, atol=1e-300)
+    if pyhf_hessian:
+        h_scale = np.abs(ref_h) + np.max(np.abs(ref_h), axis=(1, 2), keepdims=True)
+        assert np.all(np.abs(sh - ref_h) <= 1e-10 * h_scale)
+        return
+    # H v against (g(x + e v) - g(x - e v)) / 2e along random directions, at the first points
+    rng = np.random.default_rng(seed)
+    for i in range(3):
+        v = rng.normal(size=points.shape[1])
+        step = 1e-5 * (1.0 + np.abs(points[i]))
+        moved = np.stack([points[i] + step * v, points[i] - step * v])
+        g_plus, g_minus = np.asarray(ours(moved)[3])
+        fd = (g_plus - g_minus) / 2.0
+        hv = sh[i] @ (step * v)
+        assert np.linalg.norm(hv - fd) <= 1e-6 * np.linalg.norm(hv), (i, np.linalg.norm(hv - fd) / np.linalg.norm(hv))
 
 
 def assert_values_agree(model, data, n=10, seed=0):
@@ -288,9 +308,9 @@ def test_patches_of_the_shipped_patchsets():
         workspace = pyhf.Workspace(json.loads((ROOT / bkg).read_text()))
         patches = pyhf.PatchSet(json.loads((ROOT / patchset).read_text()))
         first, compiled = None, None
-        # the first patch in full, then every third (each builds a pyhf model, ~1 s)
+        # the first patch in full, then every sixth (each builds a pyhf model, ~1 s)
         for k, patch in enumerate(patches.patches):
-            if k % 3:
+            if k % 6:
                 continue
             patched = patches.apply(workspace, patch.name)
             model = patched.model()
@@ -309,17 +329,18 @@ def test_patches_of_the_shipped_patchsets():
 
 @pytest.mark.parametrize("analysis", ["ATLAS-SUSY-2018-06_3L-eRJR", "ATLAS-SUSY-2019-08_1Lbb"])
 def test_published_likelihoods(analysis):
-    """Background-only in full against pyhf (values, gradients, Hessians, expected data); three
-    patches' values and structured gradients (a patch changes numbers, not the structure whose
-    derivatives the background-only comparison checks); numbers laid out as pyhf's."""
+    """Background-only against pyhf (values, gradients, expected data; the structured Hessian
+    against differences of the gradient); one patch's values and structured gradients (a patch
+    changes numbers, not the structure whose derivatives the background-only comparison checks);
+    its numbers laid out as pyhf's."""
     import pyhf
 
     workspace = pyhf.Workspace(json.loads((PUBLISHED / analysis / "BkgOnly.json").read_text()))
     model = workspace.model(poi_name=None)
-    assert_agrees(model, workspace.data(model), n=POINTS)
+    assert_agrees(model, workspace.data(model), n=POINTS, pyhf_hessian=False)
     patchset = pyhf.PatchSet(json.loads((PUBLISHED / analysis / "patchset.json").read_text()))
     patches = patchset.patches
-    for k in sorted({0, len(patches) // 2, len(patches) - 1}):  # building a 1Lbb patch's model takes ~4 s
+    for k in [len(patches) // 2]:  # building a 1Lbb patch's model takes ~5-10 s
         patch = patches[k]
         patched = patchset.apply(workspace, patch.name)
         model = patched.model()
