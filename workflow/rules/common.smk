@@ -479,7 +479,8 @@ def report_inputs(wildcards):
 
 
 def default_targets(wildcards):
-    """The report and every artifact and figure it is made from (runtimes excepted)."""
+    """The report, every artifact and figure it is made from (runtimes excepted) and the toy
+    shards its coverage is merged from."""
     inputs = report_inputs(wildcards)
     del inputs["runtimes"]
     files = [
@@ -487,4 +488,9 @@ def default_targets(wildcards):
         for value in inputs.values()
         for f in ([value] if isinstance(value, str) else value)
     ]
-    return ["results/report.html", *files]
+    shards = [
+        f"results/toys/{model}/shard{k}.npz"
+        for model in config["toys"]
+        for k in range(shard_count(model))
+    ]
+    return ["results/report.html", *files, *shards]
