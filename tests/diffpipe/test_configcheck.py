@@ -356,3 +356,12 @@ def test_resource_estimates_cover_the_outputs_and_the_cap_refuses_big_jobs():
     cfg["fractals"]["big"] = spec
     with pytest.raises(ConfigError, match=r"fractals.big': its \w+ job needs about \d+ MB"):
         check(cfg)
+    # a design's soft histograms hold a row per simulated event: their memory follows the events
+    design = yaml.safe_load(SMALL_CONFIG.read_text())["optimize_analysis"]["design"]
+    small = resources.design_job({**design, "bins": 3, "steps": 8, "grid": {"points": 4}, "bootstrap": {"replicas": 3}})
+    assert 1000 < small["mem_mb"] < 2000 and small["runtime"] <= 10
+    cfg = base_config()
+    cfg["compute"]["max_mem_mb"] = 8000
+    cfg["optimize_analysis"]["design"]["events"] = {"generator": {"events_per_sample": 10**7}}
+    with pytest.raises(ConfigError, match=r"optimize_analysis.design': its optimize_analysis job needs about \d+ MB"):
+        check(cfg)

@@ -19,6 +19,7 @@ from diffpipe.models import (
     select_patches,
 )  # noqa: E402
 from diffpipe.resources import (
+    design_job,
     fractal_job,
     grid_scan_job,
     toy_runtime,
@@ -198,12 +199,9 @@ def design_inputs(wildcards):
     return [events["npz"]] if "npz" in events else []
 
 
-def design_runtime(wildcards):
-    """Minutes of a design job: compiling (~15 s), ~10 fits per step and grid point, pyhf's
-    three limits (~5 s), with a wide margin."""
-    spec = design_config(wildcards)
-    steps = spec["steps"] + spec["grid"]["points"] + spec["bootstrap"]["replicas"]
-    return 5 + steps // 60
+def design_resource(key):
+    """A design job's mem_mb or runtime (diffpipe.resources.design_job)."""
+    return lambda wildcards: design_job(design_config(wildcards))[key]
 
 
 def figure_style(colormap=False):

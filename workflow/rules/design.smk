@@ -16,8 +16,8 @@ rule optimize_analysis:
         "../../environment.yml"
     threads: compute_threads()
     resources:
-        mem_mb=2000,
-        runtime=design_runtime,
+        mem_mb=design_resource("mem_mb"),
+        runtime=design_resource("runtime"),
         gpu=gpu_for("optimize_analysis"),
     params:
         design=design_config,

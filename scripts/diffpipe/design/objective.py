@@ -61,7 +61,6 @@ class Objective:
         self.fixed = np.asarray(setup.fixed, bool)
         self.poi = model.config.poi_index
         self.solver = Solver(make_nll(model), np.asarray(setup.bounds, float), derivatives=make_derivatives(model))
-        self.fits = 0
         poi, init = self.poi, jnp.asarray(self.init)
 
         def at(mu):
@@ -97,7 +96,6 @@ class Objective:
         start[self.poi] = mu
         self.solver.numbers = derived
         batch, _ = fit_all(self.solver, start, np.asarray(data), fixed, start)
-        self.fits += 1
         if not batch.converged[0]:
             raise DesignError(f"the fit with {mu=:.4g} held did not converge")
         self._warm = batch.x[0]

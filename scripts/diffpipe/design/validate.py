@@ -71,11 +71,11 @@ def validate(objective: Objective, start: dict, trained: dict, grid: dict, boots
         cl: confidence level.
 
     Returns:
-        {"start", "trained", "grid_best": {cut, edges-free parameters' expected_limit
-        (compiled) and pyhf_expected_limit}, "grid": per cut its compiled expected_limit
-        (null with the reason where none), "mc_error": the bootstrap spread of trained -
-        grid-best, "beats_start", "within_grid" (pyhf's limits: trained < start, and trained <=
-        grid-best + mc_error)}.
+        {"start", "trained", "grid_best": {cut, expected_limit (the compiled kernel's),
+        pyhf_expected_limit}, "grid": per cut its compiled expected_limit (null, with the
+        failure, where none), "mc_error": the bootstrap spread of trained - grid-best,
+        "beats_start", "within_grid" (pyhf's limits: trained < start, and trained <= grid-best +
+        mc_error)}.
     """
     events, binning, mu_max = objective.events, objective.binning, objective.mu_max
     analyses = {"start": start, "trained": trained}
