@@ -108,11 +108,12 @@ def grid_timings(model_entry: dict, sizes, repeats: int, targets: dict | None = 
     Returns:
         One row per size with first_call_s, steady_s, per_point_s, target_s, meets_target.
     """
-    from diffpipe.models import build_model, make_grid_evaluator, use_jax_backend
+    from diffpipe.models import build_model, make_grid_evaluator
+    from diffpipe.runtime import enable_float64
 
     targets = targets or {}
 
-    use_jax_backend()
+    enable_float64()
     model, data = build_model(model_entry)
     base = np.asarray(model.config.suggested_init(), float)
     evaluate = make_grid_evaluator(model, data, base, 0, 1)

@@ -45,12 +45,13 @@ class Objective:
         import jax.numpy as jnp
         import pyhf
 
-        from diffpipe.models import kernel, make_derivatives, make_nll, parameter_setup, use_jax_backend
+        from diffpipe.models import kernel, make_derivatives, make_nll, parameter_setup
+        from diffpipe.runtime import enable_float64
         from diffpipe.solver import Solver
 
         if loss not in LOSSES:
             raise ValueError(f"loss {loss!r} is not one of {LOSSES}")
-        use_jax_backend()
+        enable_float64()
         self.events, self.binning, self.loss = events, binning, loss
         self.level, self.mu_test, self.mu_max = 1.0 - cl, float(mu_test), float(mu_max)
         self.crossing = float(norm.isf(self.level / 2.0))  # median expected: CLs = 2 Φ(-√q̃μ,A)

@@ -16,9 +16,10 @@ log = logging.getLogger("diffpipe")
 
 def _analysis(spec: dict):
     from diffpipe.inference.analysis import prepare
-    from diffpipe.models import build_model, model_origin, use_jax_backend
+    from diffpipe.models import build_model, model_origin
+    from diffpipe.runtime import enable_float64
 
-    use_jax_backend()
+    enable_float64()
     model, data = build_model(spec)
     return prepare(model, data, spec.get("bounds")), model_origin(spec)
 
@@ -129,13 +130,12 @@ def run_signal_grid(job, name: str, signal_grid: dict, settings: dict, output: s
     """
     from diffpipe.artifacts import SignalGrid
     from diffpipe.inference.signal import grid_limits
-    from diffpipe.models import read_json, use_jax_backend
+    from diffpipe.models import read_json
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import compute_job
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        use_jax_backend()
         rows, shared, poi = grid_limits(name, signal_grid, settings)
         labels = read_json(signal_grid["patchset"], "patchset")["metadata"]["labels"]
         prov = Provenance.record(

@@ -20,10 +20,11 @@ def ours_model(spec: dict) -> dict:
     from diffpipe.inference.analysis import prepare
     from diffpipe.inference.impacts import impacts
     from diffpipe.inference.limits import CLsScan, upper_limits
-    from diffpipe.models import build_model, use_jax_backend
+    from diffpipe.models import build_model
+    from diffpipe.runtime import enable_float64
 
     started = time.perf_counter()
-    use_jax_backend()
+    enable_float64()
     model, data = build_model(spec)
     analysis = prepare(model, data, spec.get("bounds"))
     analysis.best_fit()
@@ -52,10 +53,10 @@ def ours_grid(signal_grid: dict) -> dict:
         total_s, patches, per_patch_s (mean over the patches after the first), shared.
     """
     from diffpipe.inference.signal import grid_limits
-    from diffpipe.models import use_jax_backend
+    from diffpipe.runtime import enable_float64
 
     started = time.perf_counter()
-    use_jax_backend()
+    enable_float64()
     rows, shared, _ = grid_limits("bench", signal_grid, {"cl": 0.95})
     total = time.perf_counter() - started
     later = [r["seconds"] for r in rows[1:]] or [total]
@@ -81,9 +82,10 @@ def ours_gradient(spec: dict) -> dict:
     from diffpipe.inference.gradients import InferenceGradients
     from diffpipe.inference.limits import BAND, CLsScan, upper_limits
     from diffpipe.inference.sensitivity import differentiable, refit
-    from diffpipe.models import build_model, use_jax_backend
+    from diffpipe.models import build_model
+    from diffpipe.runtime import enable_float64
 
-    use_jax_backend()
+    enable_float64()
     analysis = prepare(*build_model(spec), spec.get("bounds"))
     times, model = {}, None
     for when in ("cold", "warm"):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from diffpipe.models import ParameterSetup, build_model, nll_function, parameter_setup, use_jax_backend
+from diffpipe.models import ParameterSetup, build_model, nll_function, parameter_setup
+from diffpipe.runtime import enable_float64
 
 log = logging.getLogger("diffpipe")
 NEWTON_MAX_STEPS = 50
@@ -462,7 +463,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
     Returns:
         The fields of `artifacts.FitResult` except model, definition and provenance.
     """
-    use_jax_backend()
+    enable_float64()
     model, data = build_model(spec)
     lik = make_likelihood(model, data, spec.get("bounds"))
     fit = fit_mle(lik)

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from diffpipe.models import build_model, make_grid_evaluator, use_jax_backend
+from diffpipe.models import build_model, make_grid_evaluator
 
 
 def grid_axes(grid: dict, fit) -> dict:
@@ -97,7 +97,6 @@ def run_grid_scan(job, definition: dict, grid: dict, fit_path: str, output: str)
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        use_jax_backend()
         fit = FitResult.read(fit_path)
         model, data = build_model(definition)
         axes = grid_axes(grid, fit)

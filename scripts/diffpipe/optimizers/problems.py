@@ -59,9 +59,10 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
 
     where = f"optimizers.problems.{name}"
     if spec.get("likelihood_model"):
-        from diffpipe.models import build_model, nll_function, use_jax_backend
+        from diffpipe.models import build_model, nll_function
+        from diffpipe.runtime import enable_float64
 
-        use_jax_backend()
+        enable_float64()
         model, data = build_model(fit.definition)
         full_nll = nll_function(model, data)
         free = np.array([fit.all_parameters.index(n) for n in fit.parameters], dtype=int)

@@ -19,14 +19,12 @@ def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, outp
         output: path of the shard's .npz.
     """
     from diffpipe.artifacts import ToyShard
-    from diffpipe.models import use_jax_backend
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import compute_job, peak_rss_mb
     from diffpipe.toys.shard import run_shard
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        use_jax_backend()
         result = run_shard(name, spec, toys, start, stop)
         elapsed = time.perf_counter() - started
         result["peak_rss_mb"] = peak_rss_mb()
@@ -95,14 +93,12 @@ def run_toy_hypotest(job, name: str, spec: dict, settings: dict, seed: int, cl: 
         output: path of cls.json.
     """
     from diffpipe.artifacts import ToyHypotest
-    from diffpipe.models import use_jax_backend
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import compute_job
     from diffpipe.toys.hypotest import toy_cls
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        use_jax_backend()
         result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl)
         log.info(
             "%s: toy-based CLs limit %s (expected %s)", name, result["observed_limit"], result["expected_limits"][2]

@@ -27,14 +27,13 @@ def ours_toys(arg: dict) -> dict:
     started = time.perf_counter()
     import tempfile
 
-    from diffpipe.models import use_jax_backend
-    from diffpipe.runtime import enable_compilation_cache, peak_rss_mb
+    from diffpipe.runtime import enable_compilation_cache, enable_float64, peak_rss_mb
     from diffpipe.toys.shard import ShardRunner
 
     n, spec, toys = arg["n"], arg["spec"], {"seed": 1}
     with tempfile.TemporaryDirectory() as cache:
         enable_compilation_cache(cache)
-        use_jax_backend()
+        enable_float64()
         refitted = ShardRunner("bench", spec, toys).run(0, n)["refitted"]
         cold_s = time.perf_counter() - started
         second = time.perf_counter()
