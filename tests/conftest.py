@@ -197,3 +197,27 @@ def pipeline_run(tmp_path_factory):
     snakemake(workdir)
     RUN_WALL_S["local"] = time.perf_counter() - started
     return workdir
+
+
+def _pyhf_numpy() -> None:
+    import pyhf
+
+    if pyhf.get_backend()[0].name != "numpy":
+        pyhf.set_backend("numpy", precision="64b")
+
+
+@pytest.fixture(autouse=True)
+def _pyhf_backend(request):
+    """Tests compute as the pipeline's jobs do: pyhf on its numpy backend (the kernel does every
+    fit). A test marked `pyhf_jax` gets pyhf's JAX graph, the reference it compares with
+    (autodiff gradients and Hessians of pyhf's own log-pdf), for its own duration only."""
+    if request.node.get_closest_marker("pyhf_jax") is None:
+        if "pyhf" in sys.modules:
+            _pyhf_numpy()
+        yield
+        return
+    from diffpipe.models import use_jax_backend
+
+    use_jax_backend()
+    yield
+    _pyhf_numpy()

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, RUN_WALL_S, copy_project, numeric_digests, require, snakemake
 
+from diffpipe.runtime import COMPILE_CACHE
+
 pytestmark = pytest.mark.slurm
 HARNESS = ROOT / "tests" / "harness"
 RUN_LIMIT_S = 900
@@ -59,8 +61,12 @@ def run_on_slurm(workdir: Path, *args: str):
 
 
 @pytest.fixture(scope="session")
-def slurm_run(slurm_cluster, tmp_path_factory):
+def slurm_run(slurm_cluster, pipeline_run, tmp_path_factory):
+    """A clean run of the small config on SLURM (empty results/ and Snakemake metadata). Its jobs
+    share the local run's compiled XLA programs (`runtime.COMPILE_CACHE`), as a second run of a
+    user's would: the same executables, so the numbers are the same."""
     workdir = copy_project(tmp_path_factory.mktemp("slurm"))
+    shutil.copytree(pipeline_run / COMPILE_CACHE, workdir / COMPILE_CACHE)
     first = last_job_id()
     started = time.perf_counter()
     run_on_slurm(workdir)
@@ -143,7 +149,8 @@ def test_failing_job_is_retried_and_leaves_nothing_half_written(slurm_cluster, t
 
 
 def test_slurm_wall_time_against_a_local_run_is_measured(slurm_run, pipeline_run, tmp_path):
-    """The small config's wall time on this SLURM against the same config run locally (2 cores).
+    """The small config's wall time on this SLURM against the same config run locally (2 cores;
+    the local run compiles every XLA program, the SLURM run finds them in the compile cache).
 
     A measurement, not a speed check (speed targets live in `make bench`): written as JSON to
     $DIFFPIPE_SLURM_TIMING (.ci/run prints it), with where the SLURM time went: each submission's
@@ -156,6 +163,7 @@ def test_slurm_wall_time_against_a_local_run_is_measured(slurm_run, pipeline_run
         seconds[job["Comment"]] = {"queued_s": (start - submit).total_seconds(), "ran_s": (end - start).total_seconds()}
     record = {
         "config": "config/experiments/small.yaml",
+        "compile_cache": "the SLURM run starts with the local run's",
         "local_s": round(RUN_WALL_S["local"], 1),
         "slurm_s": round(RUN_WALL_S["slurm"], 1),
         "ratio": round(RUN_WALL_S["slurm"] / RUN_WALL_S["local"], 2),

@@ -14,15 +14,10 @@ import pytest
 from conftest import ROOT
 
 from diffpipe.histfactory import HistFactory, KernelError
-from diffpipe.models import use_jax_backend
 
+pytestmark = pytest.mark.pyhf_jax  # pyhf's JAX graph is the reference
 POINTS = 100
 PUBLISHED = ROOT / "resources" / "published"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _jax():
-    use_jax_backend()
 
 
 def _references(model, data, hessian=True):

@@ -63,8 +63,8 @@ def test_count_parameters_from_the_json_equals_pyhf(spec):
     assert npars == model.config.npars and ndata == len(data)
 
 
+@pytest.mark.pyhf_jax
 def test_the_kernel_functions_equal_pyhf_logpdf():
-    models.use_jax_backend()
     model, data = models.build_model(WORKSPACE)
     pars = np.asarray(model.config.suggested_init(), float) * 1.05
     reference = float(model.logpdf(pyhf.tensorlib.astensor(pars), pyhf.tensorlib.astensor(data))[0])
@@ -78,7 +78,6 @@ def test_the_kernel_functions_equal_pyhf_logpdf():
 
 
 def test_the_grid_evaluator_gives_lnl_and_its_gradient_at_each_point():
-    models.use_jax_backend()
     model, data = models.build_model(COUNTING)
     base = np.asarray(model.config.suggested_init(), float)
     xs, ys = np.array([0.5, 1.0, 1.5]), np.array([0.9, 1.0, 1.1])
@@ -107,7 +106,6 @@ def test_model_origin_says_what_a_fit_used():
 
 def test_a_patch_lays_its_numbers_out_for_the_first_patchs_model():
     patched = {**WORKSPACE, "patchset": str(PYHF / "example_patchset.json"), "patch": "patch_channel1_signal_syst1"}
-    models.use_jax_backend()
     model, data = models.build_model(patched)
     workspace = json.loads(json.dumps(models.raw_workspace(patched)))
     numbers = models.patch_numbers(model, workspace)

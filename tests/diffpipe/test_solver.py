@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.models import build_model, make_nll, parameter_setup, use_jax_backend
+from diffpipe.models import build_model, make_nll, parameter_setup
 from diffpipe.solver import Solver, fit_all, minuit_refit
 
 SPEC = {
@@ -16,7 +16,6 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def problem():
-    use_jax_backend()
     model, data = build_model(SPEC)
     setup = parameter_setup(model)
     return Solver(make_nll(model), setup.bounds), np.asarray(data), setup
@@ -54,7 +53,6 @@ def test_batched_equals_one_by_one(problem):
 
 def test_unconverged_fits_are_refitted_with_minuit_not_dropped(problem):
     _, data, setup = problem
-    use_jax_backend()
     model, _ = build_model(SPEC)
     capped = Solver(make_nll(model), setup.bounds, max_iter=1)
     batch, refitted = fit_all(capped, setup.init, data, setup.fixed, setup.init)
@@ -132,14 +130,15 @@ def test_small_solve_equals_lapack():
     ],
     ids=["simple", "example", "multichannel"],
 )
+@pytest.mark.pyhf_jax
 def test_model_built_under_numpy_evaluates_as_one_built_under_jax(spec):
-    """build_model builds under numpy (no per-operation compilation), then hands back jax."""
+    """Under pyhf's jax backend (a user's choice; the pipeline leaves pyhf on numpy),
+    build_model builds under numpy (no per-operation compilation), then hands back jax."""
     import jax
     import pyhf
 
     from diffpipe.models import _build_model
 
-    use_jax_backend()
     model, data = build_model(spec)
     assert pyhf.tensorlib.name == "jax" and pyhf.tensorlib.precision == "64b"
     reference, reference_data = _build_model(spec)  # built under jax
@@ -163,7 +162,6 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
     from diffpipe.models import make_derivatives
     from diffpipe.toys.shard import make_sampler, sample_toys
 
-    use_jax_backend()
     spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}
     model, _ = build_model(spec)
     setup = parameter_setup(model)

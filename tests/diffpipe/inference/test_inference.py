@@ -16,7 +16,7 @@ from diffpipe.inference.gof import goodness_of_fit
 from diffpipe.inference.impacts import impacts
 from diffpipe.inference.limits import CLsScan, significance, upper_limits
 from diffpipe.inference.yields import yield_table
-from diffpipe.models import build_model, use_jax_backend
+from diffpipe.models import build_model
 
 REFERENCE = Path(__file__).with_name("reference.py")
 MODELS = {
@@ -63,7 +63,6 @@ def case(request, monkeypatch_module=None):
 
     os.chdir(ROOT)
     spec = MODELS[request.param]
-    use_jax_backend()
     model, data = build_model(spec)
     analysis = prepare(model, data, spec.get("bounds"))
     scan = CLsScan(analysis)
@@ -175,7 +174,6 @@ def test_profile_is_the_lower_envelope_of_minuit_fits():
     """multichannel: every fit equals the lower of MINUIT's minima from two starts."""
     from diffpipe.solver import minuit_refit
 
-    use_jax_backend()
     model, data = build_model(MULTICHANNEL)
     analysis = prepare(model, data)
     scan = CLsScan(analysis)

@@ -10,7 +10,7 @@ from diffpipe.inference.analysis import prepare
 from diffpipe.inference.gradients import InferenceGradients
 from diffpipe.inference.limits import BAND, CLsScan, upper_limits
 from diffpipe.inference.sensitivity import differentiable, refit
-from diffpipe.models import build_model, specification, use_jax_backend
+from diffpipe.models import build_model, specification
 
 STEP = 1e-4
 # one model per modifier kind: normsys + staterror (observed data), shapesys (Asimov data of a
@@ -56,7 +56,6 @@ def _close(ours, reference, rel=1e-4, abs_=1e-6):
 
 @pytest.fixture(scope="module", params=list(MODELS))
 def case(request):
-    use_jax_backend()
     entry = MODELS[request.param]
     spec = entry["spec"]
     model, data = build_model(spec)
@@ -190,7 +189,6 @@ def test_a_published_likelihood_s_limit_gradient_equals_finite_differences_along
     contracted with one random direction of scales, against the central difference of the
     limits of the pyhf models rebuilt at 1 ± step along that direction (two refits check every
     component at once)."""
-    use_jax_backend()
     spec = {
         "workspace": "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json",
         "patchset": "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/patchset.json",

@@ -5,7 +5,7 @@ import pytest
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.sensitivity import sensitivity
-from diffpipe.models import build_model, use_jax_backend
+from diffpipe.models import build_model
 
 SPEC = {
     "workspace": "resources/pyhf/example_bkgonly.json",
@@ -18,7 +18,6 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def budget():
-    use_jax_backend()
     return sensitivity(prepare(*build_model(SPEC)), SPEC, cl=0.95, halve_top=2)
 
 
@@ -47,7 +46,6 @@ def test_the_signal_normalisation_divides_the_limit_and_the_bins_add_up_to_it(bu
 
 
 def test_a_model_without_a_poi_has_no_budget():
-    use_jax_backend()
     spec = {"workspace": "resources/pyhf/example_bkgonly.json", "measurement": "GaussExample", "data": "observed"}
     analysis = prepare(*build_model({**spec, "poi": None}))
     with pytest.raises(ValueError, match="no POI"):
@@ -57,7 +55,6 @@ def test_a_model_without_a_poi_has_no_budget():
 def test_a_fit_that_does_not_converge_is_a_recorded_failure_not_a_number(monkeypatch):
     from diffpipe.implicit import Differentiable
 
-    use_jax_backend()
     spec = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}
 
     def fails(*args, **kwargs):

@@ -20,7 +20,6 @@ from diffpipe.models import (
     patch_numbers,
     read_json,
     select_patches,
-    use_jax_backend,
 )
 
 GENERATED = {
@@ -33,7 +32,6 @@ GENERATED = {
 @pytest.fixture(autouse=True)
 def _root(monkeypatch):
     monkeypatch.chdir(ROOT)
-    use_jax_backend()
 
 
 def test_generator_is_deterministic_and_its_outputs_are_the_shipped_ones(tmp_path):

@@ -3,7 +3,7 @@ import pytest
 from conftest import ROOT
 
 from diffpipe.likelihood import fit as L
-from diffpipe.models import ModelError, build_model, use_jax_backend
+from diffpipe.models import ModelError, build_model
 
 SETTINGS = {"flag_rtol": 0.01, "profile_points": 11, "profile_span_sigma": 3.0, "minos_max_parameters": 60}
 COUNTING = {
@@ -33,7 +33,6 @@ def test_asimov_fit_recovers_the_generating_parameters(counting_fit):
 
 
 def test_covariance_is_inverse_hessian_of_nll_not_of_2nll():
-    use_jax_backend()
     model, data = build_model(COUNTING)
     lik = L.make_likelihood(model, data, COUNTING["bounds"])
     x = np.array([1.0, 1.0])

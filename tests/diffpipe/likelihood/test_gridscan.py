@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from diffpipe.likelihood import gridscan
-from diffpipe.models import build_model, use_jax_backend
+from diffpipe.models import build_model
 
 MODEL = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}
 GRID = {"x": "mu", "y": "uncorr_bkguncrt[0]", "x_range": [0.5, 1.5], "y_range": [0.6, 1.4], "points": 7, "arrows": 3}
@@ -12,7 +12,6 @@ GRID = {"x": "mu", "y": "uncorr_bkguncrt[0]", "x_range": [0.5, 1.5], "y_range": 
 
 @pytest.fixture(scope="module")
 def scan():
-    use_jax_backend()
     model, data = build_model(MODEL)
     return model, data, gridscan.scan(model, data, np.array([1.0, 1.0]), ["mu", "uncorr_bkguncrt[0]"], GRID)
 

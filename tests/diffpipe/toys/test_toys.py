@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.models import build_model, make_nll, parameter_setup, use_jax_backend
+from diffpipe.models import build_model, make_nll, parameter_setup
 from diffpipe.solver import Solver, minuit_refit
 from diffpipe.toys.coverage import NOMINAL, binomial, coverage, verdict
 from diffpipe.toys.shard import make_sampler, run_shard, sample_toys, true_parameters
@@ -19,11 +19,6 @@ GAUSS = {
     "measurement": "GaussExample",
     "data": "observed",
 }
-
-
-@pytest.fixture(autouse=True)
-def _jax():
-    use_jax_backend()
 
 
 @pytest.mark.parametrize("spec", [COUNTING, GAUSS], ids=["counting", "gauss"])
