@@ -7,5 +7,6 @@ run_postfit(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
     spec=snakemake.params.model,
+    settings=snakemake.params.settings,
     outputs=dict(snakemake.output),
 )

@@ -1,4 +1,4 @@
-"""Rule signal_grid: CLs upper limits for every selected patch of a signal grid."""
+"""Rule signal_grid: a signal grid's limits table from its blocks of patches."""
 
 from diffpipe.inference.run import run_signal_grid
 from diffpipe.runtime import job_from_snakemake
@@ -7,6 +7,6 @@ run_signal_grid(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.signal_grid,
     signal_grid=snakemake.params.signal_grid,
-    settings=snakemake.params.settings,
+    blocks=list(snakemake.input.blocks),
     output=snakemake.output.limits,
 )

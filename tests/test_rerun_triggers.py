@@ -55,7 +55,10 @@ BASE_ADDITIONS = {
 
 LIKELIHOOD_MODEL_READERS = {"fit", "grid_scan", "inference", "sensitivity", "toys", "toy_hypotest", "benchmark"}
 PATCHED_READERS = {"fit", "grid_scan", "inference", "sensitivity"}
-GRID_READERS = {"signal_grid", "benchmark_inference"}
+GRID_READERS = {"signal_grid_block", "signal_grid", "benchmark_inference"}
+# the patches a grid selects: its table (the merge) and the benchmark; a block job reads only
+# its own patches (here the same single one)
+SELECTION_READERS = {"signal_grid", "benchmark_inference"}
 DESIGN = "optimize_analysis.design"  # the small experiment's design
 DELETE = object()  # an edit that removes a key
 RESOURCE_ONLY = set()  # resources and threads are not rerun triggers (README, Reproducibility)
@@ -157,9 +160,15 @@ EDITS = {
     "inference.cl": (
         "inference.cl",
         0.9,
-        {"inference", "sensitivity", "signal_grid", "toy_hypotest", "optimize_analysis"},
+        {"inference", "sensitivity", "signal_grid_block", "toy_hypotest", "optimize_analysis"},
     ),
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
+    "inference.poi_bound_max": (
+        "inference.poi_bound_max",
+        500,
+        {"inference", "sensitivity", "signal_grid_block"},
+    ),
+    "inference.gof_toys": ("inference.gof_toys", 10, {"inference", "postfit"}),
     "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity"}),
     "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
     "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 2, {"sensitivity"}),
@@ -179,13 +188,14 @@ EDITS = {
     "inference.signal_grids.*.patches": (
         "inference.signal_grids.example.patches",
         ["patch_channel1_signal_syst1"],
-        GRID_READERS,
+        SELECTION_READERS,
     ),
     "inference.signal_grids.*.patches.<oneOf>.values": (
         "inference.signal_grids.example.patches",
         {"values": [[0]]},
-        GRID_READERS,
+        SELECTION_READERS,
     ),
+    "inference.signal_grids.*.patches_per_job": ("inference.signal_grids.example.patches_per_job", 1, {"signal_grid"}),
     "toys.*.n": ("toys.counting.n", 600, {"toys", "toy_coverage"}),
     "toys.*.shard_size": ("toys.counting.shard_size", 100, {"toys", "toy_coverage"}),
     "toys.*.seed": ("toys.counting.seed", 4, {"toys", "toy_hypotest"}),
@@ -400,3 +410,24 @@ def test_an_edit_reaches_exactly_the_jobs_that_read_it(dag_fingerprints, key):
     entry = edited_key.split(".")[key.split(".").index("*")] if "*" in key else None
     if entry:  # a per-entry key reaches only that entry's jobs (or jobs without wildcards)
         assert all(not wildcards or entry in wildcards for rule, wildcards in changed if rule not in PLOT_RULES)
+
+
+def test_patches_added_to_a_split_grid_reach_only_the_new_blocks(dag_fingerprints):
+    """patches_per_job: 1 on a two-patch patchset: adding the second patch to the selection adds
+    its block and remakes the table; the first block's job (params, inputs) is unchanged, so a
+    run after the edit computes only the new patch."""
+    base, _, fingerprints = dag_fingerprints
+    config = copy.deepcopy(base)
+    grid = config["inference"]["signal_grids"]["example"]
+    grid.update(patchset=resolved("copy:patchset"), patches_per_job=1, patches=["patch_channel1_signal_syst1"])
+    before = fingerprints(config)
+    grid["patches"] = ["patch_channel1_signal_syst1", "patch_two"]
+    after = fingerprints(config)
+    changed = {job for job in before.keys() | after.keys() if before.get(job) != after.get(job)}
+    assert changed == {
+        ("signal_grid_block", "signal_grid=example, block=1"),
+        ("signal_grid", "signal_grid=example"),
+        ("benchmark_inference", ""),  # it times the whole selection in one process
+        ("report", ""),
+    }, changed
+    assert after[("signal_grid_block", "signal_grid=example, block=1")][0].count("patch_two") == 1

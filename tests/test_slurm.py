@@ -106,7 +106,7 @@ def test_two_clean_runs_local_and_on_slurm_give_identical_numbers(slurm_run, pip
     same numbers in every data artifact, compared by content hash (timing fields aside)."""
     workdir, _ = slurm_run
     digests = numeric_digests(pipeline_run / "results")
-    assert len(digests) == 24 and numeric_digests(workdir / "results") == digests
+    assert len(digests) == 25 and numeric_digests(workdir / "results") == digests
 
 
 def test_gpu_rules_are_submitted_with_gpus_and_see_a_device(slurm_run):

@@ -223,6 +223,7 @@ EDITS = {
             ("plot_inference", "model=counting"),
             ("sensitivity", "model=counting"),
             ("plot_sensitivity", "model=counting"),
+            ("signal_grid_block", "signal_grid=example, block=0"),
             ("signal_grid", "signal_grid=example"),
             ("plot_signal_grid", "signal_grid=example"),
             ("toy_hypotest", "model=counting"),
@@ -327,6 +328,7 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_likelihood",
         "inference",
         "postfit",
+        "signal_grid_block",
         "signal_grid",
         "plot_inference",
         "sensitivity",
@@ -441,7 +443,7 @@ GPU_CAPABLE = {
     "inference",
     "sensitivity",
     "postfit",
-    "signal_grid",
+    "signal_grid_block",
     "toys",
     "toy_hypotest",
     "optimize_analysis",
@@ -473,7 +475,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 24  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 25  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption

@@ -160,7 +160,7 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
     without MINUIT, at MINUIT's minimum (before -ln L was computed without cancellation, 12 of 50
     ran into the iteration cap)."""
     from diffpipe.models import make_derivatives
-    from diffpipe.toys.shard import make_sampler, sample_toys
+    from diffpipe.sampling import make_sampler, sample_toys
 
     spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}
     model, _ = build_model(spec)

@@ -1,4 +1,5 @@
 # Configuration checks (before any job runs) and helpers shared by the rule files.
+import functools
 import os
 import re
 from pathlib import Path
@@ -176,10 +177,11 @@ def inference_settings(*keys):
 
 
 def sensitivity_settings():
-    """The keys `sensitivity` reads: the limits' confidence level and how many
-    systematics it refits at half their size."""
+    """The keys `sensitivity` reads: the limits' confidence level and largest POI bound, and
+    how many systematics it refits at half their size."""
     return {
         "cl": config["inference"]["cl"],
+        "poi_bound_max": config["inference"]["poi_bound_max"],
         "halve_top": config["inference"]["sensitivity"]["halve_top"],
     }
 
@@ -220,12 +222,42 @@ def signal_grid_inputs(wildcards):
     return [signal_grid["workspace"], signal_grid["patchset"]]
 
 
-def signal_grid_runtime(wildcards):
-    """Minutes for a signal grid: ~1.5 s per patch here plus compiling, with a wide margin."""
+@functools.cache
+def signal_grid_blocks(name):
+    """A signal grid's patch names per job: `patches_per_job` at a time (default: all in one),
+    in the patchset's order. A block's job depends only on its own patches, so patches added
+    to the selection leave the complete blocks as they are."""
+    signal_grid = config["inference"]["signal_grids"][name]
+    names = [
+        p["name"]
+        for p in select_patches(
+            read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"]
+        )
+    ]
+    size = signal_grid.get("patches_per_job") or len(names)
+    return tuple(tuple(names[k : k + size]) for k in range(0, len(names), size))
+
+
+def signal_grid_block_entry(wildcards):
+    """A block job's entry: the grid's, with its own patches (not the grid's selection or split)."""
     signal_grid = signal_grid_config(wildcards)
-    patches = select_patches(
-        read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"]
-    )
+    entry = {
+        k: v for k, v in signal_grid.items() if k not in ("patches", "patches_per_job")
+    }
+    blocks = signal_grid_blocks(wildcards.signal_grid)
+    return {**entry, "patches": list(blocks[int(wildcards.block)])}
+
+
+def signal_grid_block_files(wildcards):
+    return [
+        f"results/signal/{wildcards.signal_grid}/block{k}.csv"
+        for k in range(len(signal_grid_blocks(wildcards.signal_grid)))
+    ]
+
+
+def signal_grid_runtime(wildcards):
+    """Minutes for a block of a signal grid: ~1.5 s per patch here plus compiling, with a wide margin."""
+    patches = signal_grid_block_entry(wildcards)["patches"]
     return 10 + len(patches) // 10
 
 
@@ -311,8 +343,12 @@ def benchmark_inference_models():
 
 
 def benchmark_inference_signal_grid():
+    """The benchmarked signal grid's entry (timed in one process: its split into jobs aside)."""
     name = config["benchmark"]["inference"]["grid"]
-    return config["inference"]["signal_grids"][name] if name else None
+    if not name:
+        return None
+    signal_grid = config["inference"]["signal_grids"][name]
+    return {k: v for k, v in signal_grid.items() if k != "patches_per_job"}
 
 
 def benchmark_inference_inputs(wildcards):

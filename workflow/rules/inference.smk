@@ -27,6 +27,7 @@ rule postfit:
         gpu=gpu_for("postfit"),
     params:
         model=model_definition,
+        settings=inference_settings("gof_toys"),
     script:
         entry_script("postfit")
 
@@ -57,21 +58,23 @@ rule inference:
         gpu=gpu_for("inference"),
     params:
         model=model_definition,
-        settings=inference_settings("cl", "curve_points"),
+        settings=inference_settings("cl", "curve_points", "poi_bound_max", "gof_toys"),
     script:
         entry_script("inference")
 
 
-rule signal_grid:
+rule signal_grid_block:
     input:
         signal_grid_inputs,
-        code=code("signal_grid"),
+        code=code("signal_grid_block"),
     output:
-        limits="results/signal/{signal_grid}/limits.csv",
+        block="results/signal/{signal_grid}/block{block}.csv",
     log:
-        "results/logs/signal_grid/{signal_grid}.log",
+        "results/logs/signal_grid_block/{signal_grid}-{block}.log",
     benchmark:
-        "results/benchmarks/signal_grid/{signal_grid}.tsv"
+        "results/benchmarks/signal_grid_block/{signal_grid}-{block}.tsv"
+    wildcard_constraints:
+        block=r"\d+",
     priority: 30
     conda:
         "../../environment.yml"
@@ -81,8 +84,31 @@ rule signal_grid:
         runtime=signal_grid_runtime,
         gpu=gpu_for("signal_grid"),
     params:
+        signal_grid=signal_grid_block_entry,
+        settings=inference_settings("cl", "poi_bound_max"),
+    script:
+        entry_script("signal_grid_block")
+
+
+rule signal_grid:
+    input:
+        blocks=signal_grid_block_files,
+        code=code("signal_grid"),
+    output:
+        limits="results/signal/{signal_grid}/limits.csv",
+    log:
+        "results/logs/signal_grid/{signal_grid}.log",
+    benchmark:
+        "results/benchmarks/signal_grid/{signal_grid}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
         signal_grid=signal_grid_config,
-        settings=inference_settings("cl"),
     script:
         entry_script("signal_grid")
 

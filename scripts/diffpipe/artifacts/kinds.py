@@ -282,9 +282,12 @@ class Limits(ModelInference, JsonArtifact):
         expected: expected limits at the band positions `band_sigma` (+2, +1, 0, -1, -2 σ of
             the background-only test statistic: lower to upper edge of the band).
         band_sigma: the band positions.
-        failures: curve -> why it has no limit (none bracketed below the POI upper bound).
+        failures: curve -> why it has no limit (none bracketed below the POI upper bound,
+            widened up to `inference.poi_bound_max`).
         curves: mu, observed CLs, expected CLs (5 curves, `band_sigma` order) on a POI grid.
-        poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ).
+        poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ; high
+            widened from the declared bound where a limit lay above it).
+        declared_poi_upper: the model's own upper bound of the POI.
         n_fits: fits made; free_fit_restarts: free fits redone after a fixed fit beat them.
     """
 
@@ -297,6 +300,7 @@ class Limits(ModelInference, JsonArtifact):
     failures: dict
     curves: dict
     poi_bounds: list[float]
+    declared_poi_upper: float
     n_fits: int
     free_fit_restarts: int
 
@@ -419,7 +423,12 @@ class GoodnessOfFit(ModelInference, JsonArtifact):
         definition: its config entry.
         origin: see `Limits.origin`.
         twice_nll: -2 ln L at the best fit; twice_nll_saturated: of the saturated model.
-        chi2: their difference; ndof: bins - floating unconstrained parameters; p_value.
+        chi2: their difference; ndof: bins - floating unconstrained parameters; p_value: the
+            asymptotic (χ²_ndof) p-value.
+        toys: toys drawn at the best fit (`inference.gof_toys`; 0: none, or ndof = 0); toys_converged: those
+            whose fit converged; toy_p_value: the fraction of them with a statistic at or above
+            chi2, toy_p_error its binomial error, toy_chi2_mean their mean statistic (None
+            without toys).
     """
 
     KIND: ClassVar[str] = "gof"
@@ -428,6 +437,11 @@ class GoodnessOfFit(ModelInference, JsonArtifact):
     chi2: float
     ndof: int
     p_value: float | None
+    toys: int
+    toys_converged: int
+    toy_p_value: float | None
+    toy_p_error: float | None
+    toy_chi2_mean: float | None
 
 
 @dataclass(kw_only=True)
@@ -482,8 +496,9 @@ class SignalGrid(TableArtifact):
             below 1: the hypothesis is excluded at `cl`).
         grid: the grid's name; definition: its config entry.
         labels: the patchset's value labels; cl: confidence level; poi: the POI's name.
-        shared_compilation: whether all patches ran on one compiled likelihood (patches that
-            differ only in yields), and why not when they did not.
+        shared_compilation: whether each job's patches ran on one compiled likelihood (patches
+            of one structure), why not when they did not, and `blocks`: the jobs the grid was
+            split into (`patches_per_job`).
         n_excluded: how many hypotheses are excluded.
     """
 
@@ -495,6 +510,28 @@ class SignalGrid(TableArtifact):
     poi: str
     shared_compilation: dict
     n_excluded: int
+
+
+@dataclass(kw_only=True)
+class SignalGridBlock(TableArtifact):
+    """signal/{signal_grid}/block{k}.csv: the limits of one block of a signal grid's patches (one job).
+
+    Attributes:
+        table: as `SignalGrid`'s, without `excluded` (the merge adds it).
+        grid: the grid's name; block: its index (patches_per_job at a time, in the patchset's
+            order); definition: the block's entry (the grid's, with `patches` = the block's).
+        labels, cl, poi: as `SignalGrid`'s.
+        shared_compilation: whether the block's patches ran on one compiled likelihood.
+    """
+
+    KIND: ClassVar[str] = "signal_grid_block"
+    grid: str
+    block: int
+    definition: dict
+    labels: list[str]
+    cl: float
+    poi: str
+    shared_compilation: dict
 
 
 @dataclass(kw_only=True)

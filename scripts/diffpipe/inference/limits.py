@@ -32,6 +32,8 @@ MU_FLOOR = 1e-9
 XTOL = 1e-9  # relative precision of a limit
 MAX_ROOT_STEPS = 200
 Z_CLIP = 40.0
+AT_BOUND = "up to the POI upper bound"
+WIDEN_FACTOR = 10.0  # a limit above the POI's upper bound: the bound is raised this much at a time
 
 
 def _cls(t: float, sqrt_qa: float) -> float:
@@ -79,6 +81,30 @@ class CLsScan:
         self._q: dict[bool, dict[float, float]] = {False: {}, True: {}}
         self._x: dict[bool, dict[float, np.ndarray]] = {False: {}, True: {}}
         self.restarts = 0
+        self.declared_upper = float(self.bounds[self.poi, 1])
+
+    def widen(self, upper: float) -> None:
+        """Raise the POI's upper bound to `upper` (what pyhf users do by hand with par_bounds).
+
+        Fits with μ held are unaffected; a free fit that stopped at the old bound is redone,
+        and the q values of its dataset with it.
+
+        Args:
+            upper: the new upper bound (above the current one).
+        """
+        old = self.bounds[self.poi, 1]
+        self.bounds[self.poi, 1] = self.upper = float(upper)
+        for asimov in (False, True):
+            x, _ = self.free[asimov]
+            if x[self.poi] < old * (1.0 - 1e-9):
+                continue
+            data = self.asimov if asimov else self.a.data
+            fit = self.a.fit(data=data, starts=x, bounds=self.bounds)
+            self.free[asimov] = (fit.x[0], float(fit.nll[0]))
+            if asimov:
+                self.free_asimov_fit = fit
+            self._q[asimov].clear()
+            self._x[asimov].clear()
 
     def _warm_start(self, mu: float, asimov: bool) -> np.ndarray:
         """The best fit held at the nearest μ already fitted on this dataset (else the free fit)."""
@@ -153,6 +179,18 @@ class CLsScan:
         }
 
 
+def shown(limit: float) -> str:
+    """A limit as logs print it: its value, or "none" (never "nan"; the reason is logged beside it).
+
+    Args:
+        limit: the limit (NaN when it failed).
+
+    Returns:
+        The text.
+    """
+    return f"{limit:.4g}" if np.isfinite(limit) else "none"
+
+
 def _log_cls(t: float, sqrt_qa: float) -> float:
     """Log of CLs from the test statistic t and √q̃μ,A (accurate where CLs underflows)."""
     return float(norm.logsf(t + sqrt_qa) - norm.logsf(t))
@@ -196,7 +234,7 @@ def _root(func, guess: float, upper: float, what: str, known: dict | None = None
         hi = min(max(guess, 2 * lo), upper)
         while f(hi) < 0:
             if hi >= upper:
-                return float("nan"), f"{what} up to the POI upper bound {upper:g}"
+                return float("nan"), f"{what} {AT_BOUND} {upper:g}"
             lo, hi = hi, min(2 * hi, upper)
     previous = math.inf
     for _ in range(MAX_ROOT_STEPS):
@@ -270,24 +308,30 @@ def expected_crossing(n_sigma: float, level: float) -> float:
     return _z(math.log(level) + float(norm.logsf(n_sigma))) - n_sigma
 
 
-def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41) -> dict:
+def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bound_max: float | None = None) -> dict:
     """Observed and expected CLs upper limits on the POI, and CLs curves for plotting.
+
+    A limit above the POI's upper bound widens the bound (×`WIDEN_FACTOR` each time, up to
+    `poi_bound_max`); one still above it is a failure naming both bounds.
 
     Args:
         scan: the `CLsScan` of the model.
         cl: confidence level (0.95: CLs = 0.05 at the limit).
         curve_points: μ values of the plotted curves (0 to 1.5 x the largest limit; 0: none).
+        poi_bound_max: the largest upper bound of the POI tried (default: the declared bound,
+            no widening).
 
     Returns:
         {"observed", "expected" (5, BAND order), "band_sigma", "failures", "curves", "cl",
-         "poi_bounds", "n_fits", "free_fit_restarts"}.
+         "poi_bounds" (as searched: widened or declared), "declared_poi_upper", "n_fits",
+         "free_fit_restarts"}.
     """
     level = 1.0 - cl
     cov_a = scan.a.covariance(scan.free_asimov_fit)
     sigma_a = float(np.sqrt(cov_a[scan.poi, scan.poi]))
     guess = max(2.0 * sigma_a, MU_FLOOR * 10)
     failures = {}
-    what = f"CLs > {level}"
+    what = f"CLs > {level:.4g}"
     z_level = _z(math.log(level))
 
     def observed(mu: float) -> float:
@@ -295,15 +339,28 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41) -> dic
         sqa = math.sqrt(qa)
         return _z(_log_cls(pyhf_teststat(q, qa), sqa)) - z_level
 
-    both = set(scan._q[False]) & set(scan._q[True])
-    observed_mu, why = _root(observed, guess, scan.upper, what, {m: observed(m) for m in both})
+    widen_to = max(scan.upper, poi_bound_max or scan.upper)
+
+    def search(func, known) -> tuple[float, str]:
+        while True:
+            value, why = _root(func, guess, scan.upper, what, known())
+            if not why.startswith(f"{what} {AT_BOUND}") or scan.upper >= widen_to:
+                break
+            scan.widen(min(WIDEN_FACTOR * scan.upper, widen_to))
+        if why and scan.upper > scan.declared_upper:
+            why += f" (widened from {scan.declared_upper:g}, the largest allowed)"
+        return value, why
+
+    observed_mu, why = search(observed, lambda: {m: observed(m) for m in set(scan._q[False]) & set(scan._q[True])})
     if why:
         failures["observed"] = why
     expected = []
     for n in BAND:
         s_level = expected_crossing(n, level)
-        known = {m: math.sqrt(q) - s_level for m, q in scan._q[True].items()}
-        value, why = _root(lambda m, s=s_level: math.sqrt(scan._fixed_q(m, True)) - s, guess, scan.upper, what, known)
+        value, why = search(
+            lambda m, s=s_level: math.sqrt(scan._fixed_q(m, True)) - s,
+            lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan._q[True].items()},
+        )
         expected.append(value)
         if why:
             failures[f"expected_{n:+d}sigma"] = why
@@ -318,6 +375,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41) -> dic
         "failures": failures,
         "curves": scan.curves(mus),
         "poi_bounds": scan.bounds[scan.poi].tolist(),
+        "declared_poi_upper": scan.declared_upper,
         "n_fits": len(scan._q[False]) + len(scan._q[True]) + 3 + 2 * scan.restarts,
         "free_fit_restarts": scan.restarts,
     }

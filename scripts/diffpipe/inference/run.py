@@ -24,11 +24,19 @@ def _analysis(spec: dict):
     return prepare(model, data, spec.get("bounds")), model_origin(spec)
 
 
-def _postfit(analysis) -> tuple[dict, list[dict]]:
-    from diffpipe.inference.gof import goodness_of_fit
+GOF_SEED = 0  # root seed of the goodness-of-fit toys (their keys also fold in the model's name)
+
+
+def _postfit(analysis, name: str, gof_toys: int) -> tuple[dict, list[dict]]:
+    from diffpipe.inference.gof import goodness_of_fit, toy_p_value
     from diffpipe.inference.yields import yield_table
 
-    return goodness_of_fit(analysis), yield_table(analysis)
+    gof = goodness_of_fit(analysis)
+    if gof_toys and gof["ndof"] > 0:  # no degrees of freedom: the statistic is 0 up to rounding
+        gof.update(toy_p_value(analysis, gof["chi2"], gof_toys, GOF_SEED, name))
+    else:
+        gof.update(toys=0, toys_converged=0, toy_p_value=None, toy_p_error=None, toy_chi2_mean=None)
+    return gof, yield_table(analysis)
 
 
 def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov, outputs: dict) -> None:
@@ -38,6 +46,10 @@ def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov
     config = analysis.model.config
     common = {"model": name, "definition": spec, "origin": origin, "provenance": prov}
     log.info("%s: chi2 = %.4g for %d dof, p = %.4g", name, gof["chi2"], gof["ndof"], gof["p_value"])
+    if gof["toy_p_value"] is not None:
+        log.info(
+            "%s: from %d toys p = %.4g ± %.2g", name, gof["toys_converged"], gof["toy_p_value"], gof["toy_p_error"]
+        )
     GoodnessOfFit(**common, **gof).write(outputs["gof"])
     Yields(
         table=pd.DataFrame(rows),
@@ -48,13 +60,14 @@ def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov
     ).write(outputs["yields"])
 
 
-def run_postfit(job, name: str, spec: dict, outputs: dict) -> None:
+def run_postfit(job, name: str, spec: dict, settings: dict, outputs: dict) -> None:
     """Rule `postfit`: goodness of fit and pre/post-fit yields of one model without a POI.
 
     Args:
         job: the `runtime.Job`.
         name: the model's name.
         spec: its config entry (without `grid`).
+        settings: the `inference` keys (gof_toys).
         outputs: paths `gof` and `yields`.
     """
     from diffpipe.provenance import Provenance
@@ -63,8 +76,8 @@ def run_postfit(job, name: str, spec: dict, outputs: dict) -> None:
     with compute_job(job) as device:
         started = time.perf_counter()
         analysis, origin = _analysis(spec)
-        products = _postfit(analysis)
-        prov = Provenance.record({"model": spec}, device, time.perf_counter() - started)
+        products = _postfit(analysis, name, settings["gof_toys"])
+        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
         _write_postfit(analysis, products, name, spec, origin, prov, outputs)
 
 
@@ -75,12 +88,12 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         job: the `runtime.Job`.
         name: the model's name.
         spec: its config entry (without `grid`).
-        settings: the `inference` keys (cl, curve_points).
+        settings: the `inference` keys (cl, curve_points, poi_bound_max, gof_toys).
         outputs: paths `limits`, `significance`, `impacts`, `gof` and `yields`.
     """
     from diffpipe.artifacts import Impacts, Limits, Significance
     from diffpipe.inference.impacts import impacts, ranked
-    from diffpipe.inference.limits import CLsScan, significance, upper_limits
+    from diffpipe.inference.limits import CLsScan, shown, significance, upper_limits
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import compute_job
 
@@ -90,19 +103,19 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): nothing to test")
         poi = analysis.names[analysis.poi]
-        limits = upper_limits(CLsScan(analysis), settings["cl"], settings["curve_points"])
+        limits = upper_limits(CLsScan(analysis), settings["cl"], settings["curve_points"], settings["poi_bound_max"])
         sig = significance(analysis)
         rows = ranked(impacts(analysis))
         best, cov = analysis.best_fit().x[0], analysis.covariance()
-        products = _postfit(analysis)
+        products = _postfit(analysis, name, settings["gof_toys"])
         prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
         common = {"model": name, "definition": spec, "origin": origin, "poi": poi, "provenance": prov}
         log.info(
-            "%s: CLs limit %s < %.4g (expected %.4g); Z = %.3g",
+            "%s: CLs limit %s < %s (expected %s); Z = %.3g",
             name,
             poi,
-            limits["observed"],
-            limits["expected"][2],
+            shown(limits["observed"]),
+            shown(limits["expected"][2]),
             sig["observed_z"],
         )
         if analysis.refits:
@@ -118,17 +131,18 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         _write_postfit(analysis, products, name, spec, origin, prov, outputs)
 
 
-def run_signal_grid(job, name: str, signal_grid: dict, settings: dict, output: str) -> None:
-    """Rule `signal_grid`: CLs limits for every selected patch of a signal grid.
+def run_signal_grid_block(job, name: str, block: int, signal_grid: dict, settings: dict, output: str) -> None:
+    """Rule `signal_grid_block`: CLs limits for one block of a signal grid's patches.
 
     Args:
         job: the `runtime.Job`.
         name: the signal grid's name.
-        signal_grid: its config entry.
-        settings: the `inference` keys.
-        output: path of limits.csv.
+        block: the block's index.
+        signal_grid: the block's entry (the grid's, `patches` = the block's patch names).
+        settings: the `inference` keys (cl, poi_bound_max).
+        output: path of the block's CSV.
     """
-    from diffpipe.artifacts import SignalGrid
+    from diffpipe.artifacts import SignalGridBlock
     from diffpipe.inference.signal import grid_limits
     from diffpipe.models import read_json
     from diffpipe.provenance import Provenance
@@ -141,18 +155,57 @@ def run_signal_grid(job, name: str, signal_grid: dict, settings: dict, output: s
         prov = Provenance.record(
             {"signal_grid": signal_grid, "settings": settings}, device, time.perf_counter() - started
         )
+        SignalGridBlock(
+            table=pd.DataFrame(rows),
+            grid=name,
+            block=block,
+            definition=signal_grid,
+            labels=labels,
+            cl=settings["cl"],
+            poi=poi,
+            shared_compilation=shared,
+            provenance=prov,
+        ).write(output)
+
+
+def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output: str) -> None:
+    """Rule `signal_grid`: a signal grid's table from its blocks of patches.
+
+    Args:
+        job: the `runtime.Job`.
+        name: the signal grid's name.
+        signal_grid: its config entry.
+        blocks: paths of its blocks' CSVs, in block order.
+        output: path of limits.csv.
+    """
+    from diffpipe.artifacts import SignalGrid, SignalGridBlock
+    from diffpipe.inference.signal import merge_blocks
+    from diffpipe.provenance import Provenance
+    from diffpipe.runtime import Device, logged
+
+    with logged(job):
+        started = time.perf_counter()
+        parts = [SignalGridBlock.read(p) for p in blocks]
+        rows, shared = merge_blocks(parts)
+        first = parts[0]
+        prov = Provenance.record(
+            {"signal_grid": signal_grid, "cl": first.cl}, Device("cpu", "cpu"), time.perf_counter() - started
+        )
         table = pd.DataFrame(rows)
         # The signal hypothesis is excluded where the observed limit on its strength is below 1
         # (a failed patch, with no limit, is not).
         table["excluded"] = table["observed"].fillna(np.inf) < 1.0
+        log.info(
+            "%s: %d patches from %d blocks, %d excluded", name, len(table), len(parts), int(table["excluded"].sum())
+        )
         SignalGrid(
             table=table,
             n_excluded=int(table["excluded"].sum()),
             grid=name,
             definition=signal_grid,
-            labels=labels,
-            cl=settings["cl"],
-            poi=poi,
+            labels=first.labels,
+            cl=first.cl,
+            poi=first.poi,
             shared_compilation=shared,
             provenance=prov,
         ).write(output)
@@ -165,7 +218,7 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
         job: the `runtime.Job`.
         name: the model's name.
         spec: its config entry (without `grid`).
-        settings: {cl (the `inference` key), halve_top (`inference.sensitivity`)}.
+        settings: {cl, poi_bound_max (the `inference` keys), halve_top (`inference.sensitivity`)}.
         output: path of sensitivity.json.
     """
     from diffpipe.artifacts import Sensitivity
@@ -178,7 +231,7 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
         analysis, origin = _analysis(spec)
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): no limit to differentiate")
-        budget = sensitivity(analysis, spec, settings["cl"], settings["halve_top"])
+        budget = sensitivity(analysis, spec, settings["cl"], settings["halve_top"], settings["poi_bound_max"])
         prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
         top = budget["halving"][0] if budget["halving"] else None
         log.info(

@@ -18,7 +18,14 @@ from diffpipe.inference.limits import BAND, CLsScan, significance, upper_limits
 from diffpipe.models import specification
 
 
-def refit(spec: dict, like: Analysis, modifiers: dict | None = None, yields: dict | None = None, cl: float = 0.95):
+def refit(
+    spec: dict,
+    like: Analysis,
+    modifiers: dict | None = None,
+    yields: dict | None = None,
+    cl: float = 0.95,
+    poi_bound_max: float | None = None,
+):
     """The non-differentiated pipeline on a scaled specification: pyhf rebuilds the model, the fits run again.
 
     Args:
@@ -27,6 +34,7 @@ def refit(spec: dict, like: Analysis, modifiers: dict | None = None, yields: dic
         modifiers: {modifier name: scale}.
         yields: {(channel, sample): scale or per-bin scales}.
         cl: confidence level.
+        poi_bound_max: the largest POI upper bound a limit is searched to (`upper_limits`).
 
     Returns:
         (upper_limits' result, significance's result) of the rebuilt model.
@@ -39,7 +47,7 @@ def refit(spec: dict, like: Analysis, modifiers: dict | None = None, yields: dic
     model, data = build_model(scaled_entry(spec, modifiers, yields))
     numbers = {k: jnp.asarray(v) for k, v in kernel(model).default().items()}
     analysis = prepare(model, data, spec.get("bounds"), numbers=numbers, like=like)
-    return upper_limits(CLsScan(analysis), cl, curve_points=0), significance(analysis)
+    return upper_limits(CLsScan(analysis), cl, 0, poi_bound_max), significance(analysis)
 
 
 def differentiable(analysis: Analysis, spec: dict):
@@ -72,7 +80,9 @@ def _asimov_pars(analysis: Analysis, spec: dict) -> np.ndarray:
     return pars
 
 
-def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int = 3) -> dict:
+def sensitivity(
+    analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int = 3, poi_bound_max: float | None = None
+) -> dict:
     """The systematics budget of one model with a POI.
 
     Args:
@@ -81,6 +91,7 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
         cl: confidence level of the limits.
         halve_top: how many of the systematics with the largest expected-limit elasticity to
             refit at scale 0.5.
+        poi_bound_max: the largest POI upper bound a limit is searched to (`upper_limits`).
 
     Returns:
         {"limits": {observed, expected_median}, "expected_z", "modifiers": rows, "samples": rows,
@@ -92,10 +103,11 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
 
     started = time.perf_counter()
     scan = CLsScan(analysis)
-    limits = upper_limits(scan, cl, curve_points=0)
+    limits = upper_limits(scan, cl, 0, poi_bound_max)
     z = significance(analysis)
     limit_s = time.perf_counter() - started
     model = differentiable(analysis, spec)
+    model.bounds[model.poi, 1] = scan.bounds[scan.poi, 1]  # as widened for a limit above the declared bound
     failures = {k: v for k, v in limits["failures"].items()}
     try:
         grads = InferenceGradients(model, cl)
@@ -172,7 +184,7 @@ def sensitivity(analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int
     for row in ranked[:halve_top]:
         predicted = values["expected_median"] * (1.0 - 0.5 * row["dln_expected_limit"])
         try:
-            refitted, _ = refit(spec, analysis, {row["modifier"]: 0.5}, cl=cl)
+            refitted, _ = refit(spec, analysis, {row["modifier"]: 0.5}, cl=cl, poi_bound_max=poi_bound_max)
             actual, why = refitted["expected"][BAND.index(0)], refitted["failures"].get("expected_+0sigma", "")
         except ValueError as err:  # the scaled specification cannot be built or fitted
             actual, why = math.nan, str(err)

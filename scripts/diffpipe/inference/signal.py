@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from diffpipe.inference.analysis import prepare
-from diffpipe.inference.limits import CLsScan, upper_limits
+from diffpipe.inference.limits import CLsScan, shown, upper_limits
 from diffpipe.models import ModelError, build_model, kernel, patch_numbers, read_json, select_patches
 
 log = logging.getLogger("diffpipe")
@@ -69,7 +69,7 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
     Args:
         name: the signal grid's name.
         signal_grid: its config entry (workspace, patchset, measurement, patches, data, bounds).
-        settings: the `inference` keys (cl, curve_points).
+        settings: the `inference` keys (cl; poi_bound_max, default: no widening).
 
     Returns:
         (rows per patch, shared-compilation record {shared, reason}, the POI's name).
@@ -86,6 +86,7 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
         for key in ("workspace", "patchset", "measurement", "data", "bounds")
         if key in signal_grid
     }
+    began = time.perf_counter()
     for k, patch in enumerate(patches):
         started = time.perf_counter()
         if first is None or not shared["shared"]:
@@ -100,20 +101,26 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
             analysis = prepare(first.model, first.data, signal_grid.get("bounds"), numbers=numbers, like=first)
             _check_finite(analysis, patch["name"])
         poi_name = analysis.model.config.poi_name
-        result = upper_limits(CLsScan(analysis), settings["cl"], curve_points=0)
+        result = upper_limits(CLsScan(analysis), settings["cl"], 0, settings.get("poi_bound_max"))
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
         row["observed"] = result["observed"]
         row.update({col: value for col, value in zip(EXPECTED_COLUMNS, result["expected"], strict=True)})
         row["failure"] = "; ".join(f"{k}: {v}" for k, v in result["failures"].items())
         row["fits"] = result["n_fits"] + analysis.refits
         row["seconds"] = time.perf_counter() - started
+        rate = (k + 1) / (time.perf_counter() - began)
         log.info(
-            "%s %s: observed %.4g, expected %.4g (%.2f s)",
+            "%s %s: observed %s, expected %s (%.2f s)%s; %d of %d patches, %.2g patches/s, ~%.0f s left",
             name,
             patch["name"],
-            row["observed"],
-            row["expected"],
+            shown(row["observed"]),
+            shown(row["expected"]),
             row["seconds"],
+            f"; {row['failure']}" if row["failure"] else "",
+            k + 1,
+            len(patches),
+            rate,
+            (len(patches) - k - 1) / rate,
         )
         rows.append(row)
     return rows, shared, poi_name
@@ -176,3 +183,31 @@ def grid_paths(grid: dict) -> list[str]:
         The workspace and patchset paths.
     """
     return [str(Path(grid["workspace"])), str(Path(grid["patchset"]))]
+
+
+def merge_blocks(blocks: list) -> tuple[list[dict], dict]:
+    """The rows of a signal grid computed in blocks of patches, in block order, and how they shared compilation.
+
+    Args:
+        blocks: the `artifacts.SignalGridBlock`s, in block order.
+
+    Returns:
+        (rows per patch, shared-compilation record {shared, reason, blocks}: shared when every
+        block ran its patches on one compiled likelihood; each block compiles its own).
+    """
+    indices = [b.block for b in blocks]
+    if indices != list(range(len(blocks))):
+        raise ValueError(f"signal grid blocks {indices} are not 0..{len(blocks) - 1} in order")
+    rows = [row for b in blocks for row in b.table.to_dict("records")]
+    names = [row["patch"] for row in rows]
+    if len(set(names)) != len(names):
+        raise ValueError("a patch appears in more than one block")
+    unshared = [
+        f"block {b.block}: {b.shared_compilation['reason']}" for b in blocks if not b.shared_compilation["shared"]
+    ]
+    shared = {
+        "shared": not unshared,
+        "reason": "; ".join(unshared) or blocks[0].shared_compilation["reason"],
+        "blocks": len(blocks),
+    }
+    return rows, shared

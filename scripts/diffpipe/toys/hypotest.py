@@ -13,8 +13,8 @@ import numpy as np
 from scipy.stats import norm
 
 from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
+from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, fit_all
-from diffpipe.toys.shard import make_sampler, sample_toys
 
 BAND = (2, 1, 0, -1, -2)
 

@@ -12,11 +12,10 @@ value (2 Δ(-ln L) < 1 then says whether the profile-likelihood 68% interval cov
 Toys that do not converge are refitted one by one with MINUIT and counted, none is dropped.
 """
 
-import zlib
-
 import numpy as np
 
-from diffpipe.models import build_model, kernel, make_derivatives, make_nll, parameter_setup
+from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
+from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, fit_all
 
 
@@ -35,94 +34,6 @@ def true_parameters(model, overrides: dict) -> np.ndarray:
     for name, value in overrides.items():
         pars[names.index(name)] = value
     return pars
-
-
-def make_sampler(model):
-    """A function (key, pars) -> one toy dataset (main + auxiliary), traceable by JAX.
-
-    The parameters are an argument, so one compiled sampler serves every hypothesis.
-
-    Args:
-        model: the pyhf model (jax backend).
-
-    Returns:
-        sample(key, pars) -> array of the model's data length.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    config = model.config
-    g_aux, g_par, g_sigma, p_aux, p_par, p_factor = [], [], [], [], [], []
-    offset = 0
-    for name in config.auxdata_order:
-        pset = config.param_set(name)
-        first = config.par_slice(name).start
-        for k in range(pset.n_parameters):
-            if pset.pdf_type == "poisson":
-                p_aux.append(offset + k)
-                p_par.append(first + k)
-                p_factor.append(pset.factors[k])
-            else:
-                g_aux.append(offset + k)
-                g_par.append(first + k)
-                g_sigma.append(pset.width()[k])
-        offset += pset.n_parameters
-    naux = offset
-    hf = kernel(model)
-    numbers = hf.default()
-    g_aux, g_par, p_aux, p_par = (jnp.asarray(v, int) for v in (g_aux, g_par, p_aux, p_par))
-    g_sigma, p_factor = jnp.asarray(g_sigma, float), jnp.asarray(p_factor, float)
-
-    def sample(key, pars):
-        k_pois, k_gauss = jax.random.split(key)
-        lam = hf.expected_main(pars, numbers)
-        nmain = lam.shape[0]
-        # one Poisson draw for the main bins and the Poisson constraints (one compiled sampler)
-        counts = jax.random.poisson(k_pois, jnp.concatenate([lam, pars[p_par] * p_factor])).astype(jnp.float64)
-        aux = jnp.zeros(naux)
-        aux = aux.at[g_aux].set(pars[g_par] + g_sigma * jax.random.normal(k_gauss, g_sigma.shape))
-        aux = aux.at[p_aux].set(counts[nmain:])
-        return jnp.concatenate([counts[:nmain], aux])
-
-    return sample
-
-
-def sample_toys(sampler, seed: int, model_name: str, indices, pars: np.ndarray) -> np.ndarray:
-    """Toys with the given global indices at `pars`.
-
-    Toy i is drawn with the key fold_in(fold_in(PRNGKey(seed), crc32(model_name)), i): the same
-    dataset whatever the shard it falls in (different models draw different toys).
-
-    Args:
-        sampler: `make_sampler(model)` (compiled here once per shape, key derivation included).
-        seed: the root seed.
-        model_name: the model's name.
-        indices: global toy indices.
-        pars: the generating parameters.
-
-    Returns:
-        (n, ndata) toy datasets.
-    """
-    batched = _compiled(sampler)
-    model_key = zlib.crc32(model_name.encode())
-    indices = np.asarray(indices, np.uint32)
-    return np.asarray(batched(np.uint32(seed), np.uint32(model_key), indices, np.asarray(pars, float)))
-
-
-_COMPILED: dict = {}
-
-
-def _compiled(sampler):
-    import jax
-
-    def draw(seed, model_key, indices, pars):
-        base = jax.random.fold_in(jax.random.PRNGKey(seed), model_key)
-        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
-        return jax.vmap(sampler, in_axes=(0, None))(keys, pars)
-
-    if id(sampler) not in _COMPILED:
-        _COMPILED[id(sampler)] = (sampler, jax.jit(draw))
-    return _COMPILED[id(sampler)][1]
 
 
 def hessian_errors(hessians: np.ndarray, floating: np.ndarray) -> np.ndarray:

@@ -196,3 +196,79 @@ def test_profile_is_the_lower_envelope_of_minuit_fits():
     )
     assert scan.free[False][1] == pytest.approx(best, abs=1e-7)
     assert scan.free[False][1] <= free_nll + 1e-9
+
+
+def test_a_limit_above_the_poi_bound_widens_it_up_to_the_configured_maximum():
+    """The counting model's limits (~1.6-4.4 for the band) with μ bounded by [0, 1]: widened to
+    10 they equal those of the model declared with [0, 10]; without widening, or with a maximum
+    below them, each is a failure naming the bounds (NaN, never a number)."""
+    counting = {**MODELS["counting"], "bounds": {"mu": [0.0, 10.0]}}
+    wide = upper_limits(CLsScan(prepare(*build_model(counting), counting["bounds"])), curve_points=0)
+    assert not wide["failures"] and 1.0 < wide["expected"][4] and wide["expected"][0] < 10.0
+    narrow = {**counting, "bounds": {"mu": [0.0, 1.0]}}
+    analysis = prepare(*build_model(narrow), narrow["bounds"])
+    widened = upper_limits(CLsScan(analysis), curve_points=0, poi_bound_max=100.0)
+    assert not widened["failures"]
+    assert widened["poi_bounds"] == [0.0, 10.0] and widened["declared_poi_upper"] == 1.0
+    np.testing.assert_allclose(
+        [widened["observed"], *widened["expected"]], [wide["observed"], *wide["expected"]], rtol=1e-8
+    )
+    for cap, said in ((None, "up to the POI upper bound 1"), (2.0, "up to the POI upper bound 2 (widened from 1")):
+        capped = upper_limits(CLsScan(analysis), curve_points=0, poi_bound_max=cap)
+        assert np.isnan(capped["observed"]) and said in capped["failures"]["observed"], capped["failures"]
+        within = [v for v in capped["expected"] if np.isfinite(v)]
+        assert all(v < (cap or 1.0) for v in within)
+
+
+def test_toy_goodness_of_fit_agrees_with_a_direct_pyhf_toy_loop(tmp_path):
+    """A three-bin counting workspace whose few observed events are in some tension with its
+    shape: our toy p-value (toys at the best fit, batched fits) against pyhf's own loop (its
+    pdf's samples at its best fit, each fitted by pyhf with scipy; the saturated model from
+    pyhf's constraint pdf), within four combined binomial errors."""
+    import pyhf
+    from scipy.special import gammaln
+
+    from diffpipe.inference.gof import constraint_maximising_parameters, toy_p_value
+
+    samples = [
+        {"name": "signal", "data": [1.0, 2.0, 4.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+        {
+            "name": "background",
+            "data": [6.0, 5.0, 4.0],
+            "modifiers": [{"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.2, "lo": 0.8}}],
+        },
+    ]
+    workspace = {
+        "channels": [{"name": "sr", "samples": samples}],
+        "observations": [{"name": "sr", "data": [11.0, 2.0, 6.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+    (tmp_path / "ws.json").write_text(json.dumps(workspace))
+    spec = {"workspace": str(tmp_path / "ws.json"), "data": "observed", "bounds": {"mu": [0.0, 10.0]}}
+    model, data = build_model(spec)
+    analysis = prepare(model, data, spec["bounds"])
+    observed = goodness_of_fit(analysis)
+    ours = toy_p_value(analysis, observed["chi2"], 2000, 0, "tension")
+    assert ours["toys_converged"] == 2000
+
+    bounds = [list(b) for b in model.config.suggested_bounds()]
+    bounds[model.config.poi_index] = spec["bounds"]["mu"]
+    init = np.asarray(model.config.suggested_init(), float)
+    best = pyhf.infer.mle.fit(data, model, par_bounds=bounds)
+    nmain = model.config.nmaindata
+    toys = np.asarray(model.make_pdf(pyhf.tensorlib.astensor(best)).sample((300,)), float)
+
+    def statistic(dataset):
+        _, twice_nll = pyhf.infer.mle.fit(dataset, model, par_bounds=bounds, return_fitted_val=True)
+        main, aux = dataset[:nmain], dataset[nmain:]
+        poisson = np.sum(main * np.log(np.where(main > 0, main, 1.0)) - main - gammaln(main + 1.0))
+        pars = constraint_maximising_parameters(model, aux, init)
+        constraint = float(np.asarray(model.constraint_logpdf(aux, pars)).reshape(-1)[0])
+        return float(twice_nll) + 2.0 * (poisson + constraint)
+
+    assert statistic(data) == pytest.approx(observed["chi2"], rel=1e-5, abs=1e-6)
+    theirs = np.mean([statistic(t) >= observed["chi2"] for t in toys])
+    error = np.hypot(ours["toy_p_error"], np.sqrt(theirs * (1 - theirs) / len(toys)))
+    assert abs(ours["toy_p_value"] - theirs) < 4 * error, (ours, theirs)
+    assert 0.02 < theirs < 0.98  # a p-value the test can resolve

@@ -105,6 +105,42 @@ def test_shared_compilation_gives_each_patch_its_own_limits():
         )
 
 
+def test_a_grid_split_into_blocks_merges_into_the_one_job_table():
+    """The generated grid's three patches in one job, and in blocks of two and one (each block
+    compiling its own model): the merged rows equal the one-job rows to 1e-8, in order."""
+    import pandas as pd
+
+    from diffpipe.artifacts import SignalGridBlock
+    from diffpipe.inference.signal import merge_blocks
+
+    names = ["sig_600_100", "sig_1000_300", "sig_1200_0"]
+    whole, _, poi = grid_limits("g", {**GENERATED, "patches": names}, {"cl": 0.95})
+    blocks = []
+    for k, part in enumerate((names[:2], names[2:])):
+        rows, shared, _ = grid_limits("g", {**GENERATED, "patches": part}, {"cl": 0.95})
+        blocks.append(
+            SignalGridBlock(
+                table=pd.DataFrame(rows),
+                grid="g",
+                block=k,
+                definition={},
+                labels=[],
+                cl=0.95,
+                poi=poi,
+                shared_compilation=shared,
+            )
+        )
+    merged, shared = merge_blocks(blocks)
+    assert [r["patch"] for r in merged] == names and shared["blocks"] == 2
+    assert not shared["shared"] and "block 1: a single patch" in shared["reason"]
+    columns = ["observed", "expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2"]
+    np.testing.assert_allclose(
+        [[r[c] for c in columns] for r in merged], [[r[c] for c in columns] for r in whole], rtol=1e-8
+    )
+    with pytest.raises(ValueError, match="not 0..1 in order"):
+        merge_blocks(blocks[::-1])
+
+
 def test_patches_share_a_model_unless_their_structure_differs():
     workspace = read_json("resources/pyhf/example_bkgonly.json", "workspace")
     numbers = json.loads(json.dumps(workspace))

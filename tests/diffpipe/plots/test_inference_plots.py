@@ -25,6 +25,7 @@ def test_cls_figure_draws_the_observed_curve_the_band_and_the_limit():
         failures={},
         curves={"mu": mu.tolist(), "observed": observed.tolist(), "expected": [e.tolist() for e in expected]},
         poi_bounds=[0.0, 10.0],
+        declared_poi_upper=10.0,
         n_fits=10,
         free_fit_restarts=0,
     )

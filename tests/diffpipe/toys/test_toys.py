@@ -5,9 +5,10 @@ import pytest
 from conftest import ROOT
 
 from diffpipe.models import build_model, make_nll, parameter_setup
+from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, minuit_refit
 from diffpipe.toys.coverage import NOMINAL, binomial, coverage, verdict
-from diffpipe.toys.shard import make_sampler, run_shard, sample_toys, true_parameters
+from diffpipe.toys.shard import run_shard, true_parameters
 
 COUNTING = {
     "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
