@@ -90,6 +90,8 @@ def test_every_job_went_through_slurm_and_completed(slurm_run):
     submitted_rules = {j["Comment"].split("_wildcards")[0].removeprefix("rule_") for j in jobs}
     assert ran - local_jobs <= submitted_rules
     assert not submitted_rules & local_jobs  # figures and the report never wait in the queue
+    # a signal grid's blocks are submissions (one each), their merge runs in Snakemake's process
+    assert "signal_grid_block" in submitted_rules and "signal_grid" in local_jobs
     assert jobs and all(j["State"] == "COMPLETED" for j in jobs), jobs
     assert (workdir / "results" / "report.html").is_file()
 
