@@ -477,6 +477,11 @@ def report_inputs(wildcards):
         *expand(rules.plot_inference.benchmark, model=POI_MODELS),
         *expand(rules.sensitivity.benchmark, model=sensitivity_models()),
         *expand(rules.plot_sensitivity.benchmark, model=sensitivity_models()),
+        *[
+            f"results/benchmarks/signal_grid_block/{g}-{k}.tsv"
+            for g in grids
+            for k in range(len(signal_grid_blocks(g)))
+        ],
         *expand(rules.signal_grid.benchmark, signal_grid=grids),
         *expand(rules.plot_signal_grid.benchmark, signal_grid=grids),
         *[
@@ -513,8 +518,8 @@ def report_inputs(wildcards):
 
 
 def default_targets(wildcards):
-    """The report, every artifact and figure it is made from (runtimes excepted) and the toy
-    shards its coverage is merged from."""
+    """The report, every artifact and figure it is made from (runtimes excepted), the toy
+    shards its coverage is merged from and the blocks of every signal grid."""
     inputs = report_inputs(wildcards)
     del inputs["runtimes"]
     files = [
@@ -527,4 +532,9 @@ def default_targets(wildcards):
         for model in config["toys"]
         for k in range(shard_count(model))
     ]
-    return ["results/report.html", *files, *shards]
+    blocks = [
+        f"results/signal/{grid}/block{k}.csv"
+        for grid in config["inference"]["signal_grids"]
+        for k in range(len(signal_grid_blocks(grid)))
+    ]
+    return ["results/report.html", *files, *shards, *blocks]
