@@ -45,7 +45,9 @@ def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov
     gof, rows = products
     config = analysis.model.config
     common = {"model": name, "definition": spec, "origin": origin, "provenance": prov}
-    log.info("%s: chi2 = %.4g for %d dof, p = %.4g", name, gof["chi2"], gof["ndof"], gof["p_value"])
+    p = gof["p_value"]
+    shown_p = f"{p:.4g}" if p is not None and np.isfinite(p) else "n/a (no degrees of freedom)"
+    log.info("%s: chi2 = %.4g for %d dof, p = %s", name, gof["chi2"], gof["ndof"], shown_p)
     if gof["toy_p_value"] is not None:
         log.info(
             "%s: from %d toys p = %.4g ± %.2g", name, gof["toys_converged"], gof["toy_p_value"], gof["toy_p_error"]
