@@ -82,10 +82,12 @@ def toy_p_value(analysis: Analysis, chi2_observed: float, n_toys: int, seed: int
 
     Returns:
         {"toys": n_toys, "toys_converged", "toy_p_value", "toy_p_error" (binomial), "toy_chi2_mean"};
-        p and its error are None when no toy fit converged.
+        p and its error are None when no toy fit converged (or none was drawn: n_toys = 0).
     """
     from diffpipe.sampling import make_sampler, sample_toys
 
+    if n_toys == 0:
+        return {"toys": 0, "toys_converged": 0, "toy_p_value": None, "toy_p_error": None, "toy_chi2_mean": None}
     best = analysis.best_fit().x[0]
     toys = sample_toys(make_sampler(analysis.model), seed, name, np.arange(n_toys), best)
     fits = analysis.fit(data=toys, starts=best)

@@ -32,10 +32,9 @@ def _postfit(analysis, name: str, gof_toys: int) -> tuple[dict, list[dict]]:
     from diffpipe.inference.yields import yield_table
 
     gof = goodness_of_fit(analysis)
-    if gof_toys and gof["ndof"] > 0:  # no degrees of freedom: the statistic is 0 up to rounding
-        gof.update(toy_p_value(analysis, gof["chi2"], gof_toys, GOF_SEED, name))
-    else:
-        gof.update(toys=0, toys_converged=0, toy_p_value=None, toy_p_error=None, toy_chi2_mean=None)
+    # no degrees of freedom: the statistic is 0 up to rounding, and no toy can tell more
+    toys = gof_toys if gof["ndof"] > 0 else 0
+    gof.update(toy_p_value(analysis, gof["chi2"], toys, GOF_SEED, name))
     return gof, yield_table(analysis)
 
 
