@@ -90,11 +90,12 @@ def parsed_workflow(workdir: Path, configfiles=(), config: dict | None = None):
 
 
 def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run would execute ('all' excluded)."""
+    """(rule, wildcards) of every job a dry run would execute ('all' excluded; checkpoints count
+    as rules, and the jobs behind a checkpoint that reruns are not known before it runs)."""
     out = snakemake(workdir, "-n", *args).stdout
     jobs = set()
-    for block in re.split(r"\n(?=rule \w+:)", out):
-        m = re.match(r"rule (\w+):", block.strip())
+    for block in re.split(r"\n(?=(?:rule|checkpoint) \w+:)", out):
+        m = re.match(r"(?:rule|checkpoint) (\w+):", block.strip())
         if not m or m.group(1) == "all":
             continue
         wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
@@ -115,6 +116,7 @@ PLOT_RULES = frozenset(
         "plot_signal_grid",
         "plot_toy_coverage",
         "plot_toy_hypotest",
+        "plot_toy_limit",
         "plot_fractal",
         "plot_fractals",
         "plot_benchmark",

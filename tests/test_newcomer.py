@@ -51,8 +51,10 @@ def finished_small_run(pipeline_run, dest):
 
 
 def test_readme_first_experiment_commands_schedule_exactly_what_the_readme_says(pipeline_run, tmp_path):
-    """Each dry run schedules what the README's table says; the real runs before the last one are
-    left out (each dry run then also schedules the additions not yet run), the last one runs all."""
+    """Each dry run schedules what the README's table says, on top of the additions not yet run.
+    Two commands run for real: the finished small run (nothing but the report to redo) and the
+    first addition, a fractal; the workspace's stages and the gradient table run in the workflow
+    tests' own run, so their real runs here would repeat it."""
     work = finished_small_run(pipeline_run, tmp_path / "first")
     commands = readme_block("Your first experiment")
     assert len(commands) == 7
@@ -65,14 +67,14 @@ def test_readme_first_experiment_commands_schedule_exactly_what_the_readme_says(
             pending |= EXPECTED[overlay]
             jobs = planned_jobs(work, *[a for a in args[1:] if a != "-n"])
             assert jobs == pending, (line, jobs)
-        elif k in (0, len(commands) - 1):  # the finished small run, then every addition at once
+        elif k in (0, 2):
             result = subprocess.run([SNAKEMAKE, *args[1:]], cwd=work, capture_output=True, text=True, timeout=900)
             assert result.returncode == 0, result.stderr[-3000:]
+            pending = set()
+            # after a real run nothing is left to do for its command
+            assert planned_jobs(work, *[a for a in args[1:] if a not in ("--cores", "2")]) == set()
     page = (work / "results" / "report.html").read_text()
-    assert "dendrite" in page and "my_wave" in page and 'id="model-gauss_example"' in page
-    # After the last command nothing is left to do.
-    last = [a for a in shlex.split(commands[-1])[1:] if a not in ("--cores", "2")]
-    assert planned_jobs(work, *last) == set()
+    assert "dendrite" in page
 
 
 def test_named_experiment_replaces_the_default_config(pipeline_run, tmp_path):

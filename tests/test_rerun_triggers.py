@@ -53,7 +53,19 @@ BASE_ADDITIONS = {
     },
 }
 
-LIKELIHOOD_MODEL_READERS = {"fit", "grid_scan", "inference", "sensitivity", "toys", "toy_hypotest", "benchmark"}
+LIKELIHOOD_MODEL_READERS = {
+    "fit",
+    "grid_scan",
+    "inference",
+    "sensitivity",
+    "toys",
+    "toy_hypotest",
+    "toy_limit_points",
+    "benchmark",
+}
+# the toy-based limit's rounds: the plans (checkpoints) and the merge; the parts a plan names are
+# not in the DAG before it runs (test_workflow.py checks a tighter target on a finished run)
+LIMIT_STOPPING_READERS = {"toy_limit_plan", "toy_limit"}
 PATCHED_READERS = {"fit", "grid_scan", "inference", "sensitivity"}
 GRID_READERS = {"signal_grid_block", "signal_grid", "benchmark_inference"}
 # the patches a grid selects: its table (the merge) and the benchmark; a block job reads only
@@ -160,7 +172,7 @@ EDITS = {
     "inference.cl": (
         "inference.cl",
         0.9,
-        {"inference", "sensitivity", "signal_grid_block", "toy_hypotest", "optimize_analysis"},
+        {"inference", "sensitivity", "signal_grid_block", "toy_hypotest", "optimize_analysis", *LIMIT_STOPPING_READERS},
     ),
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
     "inference.poi_bound_max": (
@@ -202,6 +214,11 @@ EDITS = {
     "toys.*.parameters": ("toys.counting.parameters", {"mu": 2.0}, {"toys"}),
     "toys.*.cls.mu": ("toys.counting.cls.mu", [1.0, 2.0], {"toy_hypotest"}),
     "toys.*.cls.n": ("toys.counting.cls.n", 100, {"toy_hypotest"}),
+    "toys.*.limit.cls_accuracy": ("toys.counting.limit.cls_accuracy", 0.01, LIMIT_STOPPING_READERS),
+    "toys.*.limit.min_toys": ("toys.counting.limit.min_toys", 400, LIMIT_STOPPING_READERS),
+    "toys.*.limit.max_toys": ("toys.counting.limit.max_toys", 3000, LIMIT_STOPPING_READERS),
+    "toys.*.limit.toys_per_round": ("toys.counting.limit.toys_per_round", 100, LIMIT_STOPPING_READERS),
+    "toys.*.limit.points": ("toys.counting.limit.points", 5, {"toy_limit_points", "toy_limit"}),
     "optimize_analysis.*.events.generator.seed": (f"{DESIGN}.events.generator.seed", 5, {"optimize_analysis"}),
     "optimize_analysis.*.events.generator.events_per_sample": (
         f"{DESIGN}.events.generator.events_per_sample",

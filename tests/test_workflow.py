@@ -151,10 +151,15 @@ def test_every_file_of_the_run_is_a_target_and_deleted_ones_come_back_with_a_pla
         if p.is_file() and not {"logs", "benchmarks"} & set(p.relative_to(results).parts)
     }
     with parsed_workflow(work) as workflow:
-        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+        # not forced: the finished run's checkpoints (the toy-based limit's rounds) count as done,
+        # so the jobs behind them are in the DAG too
+        workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
         workflow._build_dag()
         targets = {str(f) for job in workflow.dag.jobs if job.rule.name == "all" for f in job.input}
-    assert len(written) >= 45 and written - targets == set()
+        # the toy-based limit's points, parts and plans: inputs of its merge, a target
+        merge = {str(f) for job in workflow.dag.jobs if job.rule.name == "toy_limit" for f in job.input}
+    assert len(written) >= 45 and written - targets - merge == set()
+    assert {f for f in written - targets if "/limit/" in f} == {f for f in merge if f.startswith("results/")}
     before = numeric_digests(results)
     deleted = [
         results / "gradients" / "controlflow.csv",
@@ -228,6 +233,12 @@ EDITS = {
             ("plot_signal_grid", "signal_grid=example"),
             ("toy_hypotest", "model=counting"),
             ("plot_toy_hypotest", "model=counting"),
+            # the toy-based limit's points sit around the asymptotic limits: its rounds start
+            # over (the parts behind the first round's plan are known once it has run)
+            ("toy_limit_points", "model=counting"),
+            ("toy_limit_plan", "model=counting, round=0"),
+            ("toy_limit", "model=counting"),
+            ("plot_toy_limit", "model=counting"),
             ("optimize_analysis", "design=design"),
             ("plot_optimize_analysis", "design=design"),
             ("report", ""),
@@ -267,6 +278,41 @@ def test_more_toys_schedule_only_the_new_shards(pipeline_run):
         ("plot_toy_coverage", "model=counting"),
         ("report", ""),
     }
+
+
+def test_a_tighter_toy_limit_target_adds_toys_and_keeps_every_part_made(pipeline_run, tmp_path):
+    """Tightening `cls_accuracy` reruns the rounds' plans (cheap) and adds parts where the CLs
+    error is still above the new target; every part already made stays as it is, and the result
+    equals the same rounds run in one process (a part's toys do not depend on the jobs)."""
+    from diffpipe.artifacts import ToyLimit, ToyLimitPart, ToyLimitPoints
+    from diffpipe.toys.limit import next_parts, toy_limits
+    from diffpipe.toys.limit_fits import LimitFits
+
+    work = clone_run(pipeline_run, tmp_path / "w")
+    limit_dir = work / "results" / "toys" / "counting" / "limit"
+    before = {p.name: p.stat().st_mtime_ns for p in limit_dir.glob("point*.npz")}
+    config = write_config(work, "tight.yaml", lambda c: c["toys"]["counting"]["limit"].update(cls_accuracy=0.015))
+    planned = planned_jobs(work, "--configfile", config)
+    assert {rule for rule, _ in planned} == {"toy_limit_plan", "toy_limit", "plot_toy_limit", "report"}, planned
+    snakemake(work, "--configfile", config)
+    after = {p.name: p.stat().st_mtime_ns for p in limit_dir.glob("point*.npz")}
+    assert before.items() < after.items()  # every part kept as it was, and new ones
+    limit = ToyLimit.read(work / "results" / "toys" / "counting" / "limit.json")
+    assert limit.settings["cls_accuracy"] == 0.015 and limit.accuracy["observed"]["met"]
+    assert sum(limit.n) > len(before) * limit.settings["toys_per_round"]
+    # the same rounds in one process
+    points = vars(ToyLimitPoints.read(limit_dir / "points.json"))
+    fits = LimitFits("counting", points["definition"], max(points["mu"]))
+    settings = {k: v for k, v in limit.settings.items() if k != "points"}
+    seed = ToyLimitPart.read(next(limit_dir.glob("point*.npz"))).seed
+    parts = []
+    while todo := next_parts(points, parts, settings, limit.cl):
+        parts += [fits.part(seed, points, p["point"], p["part"], settings["toys_per_round"]) for p in todo]
+    direct = toy_limits(points, parts, limit.cl, settings["cls_accuracy"])
+    assert len(parts) == len(after) and direct["n"] == limit.n
+    assert direct["observed_limit"] == pytest.approx(limit.observed_limit, rel=1e-12)
+    assert direct["observed_error"] == pytest.approx(limit.observed_error, rel=1e-12)
+    assert planned_jobs(work, "--configfile", config) == set()
 
 
 def test_command_line_override_behaves_like_a_config_edit(pipeline_run):
@@ -342,6 +388,10 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_toy_coverage",
         "toy_hypotest",
         "plot_toy_hypotest",
+        "toy_limit_points",
+        "toy_limit_plan",
+        "toy_limit",
+        "plot_toy_limit",
         "optimize",
         "plot_optimizer",
         "report",
@@ -475,7 +525,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 25  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 35  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption

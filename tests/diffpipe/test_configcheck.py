@@ -220,6 +220,19 @@ BAD = {
         edit(["optimize_analysis", "design", "events"], {"npz": "no/such/events.npz"}),
         "optimize_analysis.design.events.npz",
     ),
+    "toy limit: min_toys above max_toys": (
+        edit(["toys", "counting", "limit", "min_toys"], 5000),
+        "toys.counting.limit.min_toys",
+    ),
+    "toy limit: a round larger than max_toys": (
+        edit(["toys", "counting", "limit", "toys_per_round"], 3000),
+        "toys.counting.limit.toys_per_round",
+    ),
+    "toy limit: a target of zero": (
+        edit(["toys", "counting", "limit", "cls_accuracy"], 0.0),
+        "toys.counting.limit.cls_accuracy",
+    ),
+    "toy limit: one point": (edit(["toys", "counting", "limit", "points"], 1), "toys.counting.limit.points"),
 }
 
 

@@ -11,7 +11,7 @@ SCRIPTS = Path(workflow.basedir).parent / "scripts"
 
 from diffpipe.codedeps import import_closure, user_code_files  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
-from diffpipe.artifacts import ArtifactError, check_results  # noqa: E402
+from diffpipe.artifacts import ArtifactError, ToyLimitPlan, check_results  # noqa: E402
 from diffpipe.storage import sweep_partials  # noqa: E402
 from diffpipe.models import (
     count_parameters,
@@ -317,6 +317,98 @@ def toy_hypotest_runtime(wildcards):
     return toy_runtime(npars, 2 * cls["n"] * len(cls["mu"]) * 2)
 
 
+def toy_limit_config(wildcards):
+    """A model's `toys.limit` entry (the toy-based limit's settings)."""
+    return toys_config(wildcards)["limit"]
+
+
+def toy_limit_stopping(wildcards):
+    """The settings a round's plan reads: the target and the toy counts (not `points`)."""
+    limit = toy_limit_config(wildcards)
+    keys = ("cls_accuracy", "min_toys", "max_toys", "toys_per_round")
+    return {key: limit[key] for key in keys}
+
+
+def toy_limit_mem_mb(wildcards):
+    """Memory of a part of the toy-based limit: two samples of toys_per_round toys."""
+    npars, ndata = count_parameters(config["likelihood"]["models"][wildcards.model])
+    size = toy_limit_config(wildcards)["toys_per_round"]
+    return toy_shard_mem_mb(npars, ndata, 2 * size)
+
+
+def toy_limit_runtime(wildcards):
+    """Minutes of a part: four fits per toy pair."""
+    npars, _ = count_parameters(config["likelihood"]["models"][wildcards.model])
+    return toy_runtime(npars, 4 * toy_limit_config(wildcards)["toys_per_round"])
+
+
+def toy_limit_max_rounds(model):
+    """Rounds by which every point has max_toys (each round adds at least one part)."""
+    limit = config["toys"][model]["limit"]
+    return limit["points"] * (limit["max_toys"] // limit["toys_per_round"]) + 1
+
+
+def toy_limit_plan_of(model, round):
+    """(point, part) of each part round `round`'s plan names (read once its checkpoint ran)."""
+    plan = checkpoints.toy_limit_plan.get(model=model, round=round).output.plan
+    return [(p["point"], p["part"]) for p in ToyLimitPlan.read(plan).parts]
+
+
+def toy_limit_part_file(model, point, part):
+    return f"results/toys/{model}/limit/point{point}-{part}.npz"
+
+
+def toy_limit_plan_parts(wildcards):
+    """A round's plan reads the parts of every round before it."""
+    model = wildcards.model
+    return [
+        toy_limit_part_file(model, *made)
+        for r in range(int(wildcards.round))
+        for made in toy_limit_plan_of(model, r)
+    ]
+
+
+def toy_limit_rounds(model):
+    """((point, part) of every part, the plan files) of the toy-based limit: rounds until a
+    plan adds nothing."""
+    parts, plans = [], []
+    for r in range(toy_limit_max_rounds(model) + 1):
+        plans.append(f"results/toys/{model}/limit/round{r}.json")
+        added = toy_limit_plan_of(model, r)
+        if not added:
+            return parts, plans
+        parts += added
+    raise WorkflowError(
+        f"toys.{model}.limit: round {r} still adds toys past max_toys (a bug: please report it)"
+    )
+
+
+def toy_limit_models():
+    """Models with a toy-based limit (`toys.<model>.limit`)."""
+    return [m for m, toys in config["toys"].items() if "limit" in toys]
+
+
+def toy_limit_benchmarks(model):
+    """Runtime records of a model's toy-based limit known before its rounds run: the points,
+    the merge and the figure (the parts' time is in limit.json: a round's parts are known only
+    once its plan has run, and `all` and the report must not wait on the plans to be planned).
+    """
+    return [
+        f"results/benchmarks/toy_limit_points/{model}.tsv",
+        f"results/benchmarks/toy_limit/{model}.tsv",
+        f"results/benchmarks/plot_toy_limit/{model}.tsv",
+    ]
+
+
+def toy_limit_inputs(wildcards):
+    """Every part of the toy-based limit and every round's plan (the last one adds nothing)."""
+    parts, plans = toy_limit_rounds(wildcards.model)
+    return {
+        "parts": [toy_limit_part_file(wildcards.model, *p) for p in parts],
+        "plans": plans,
+    }
+
+
 def grid_scan_resource(key):
     """A grid scan job's mem_mb or runtime (diffpipe.resources.grid_scan_job)."""
     return lambda wildcards: grid_scan_job(model_grid(wildcards)["points"])[key]
@@ -393,6 +485,7 @@ def report_inputs(wildcards):
     grids = list(config["inference"]["signal_grids"])
     toy_models = list(config["toys"])
     cls_models = [m for m in toy_models if "cls" in config["toys"][m]]
+    limit_models = toy_limit_models()
     designs = list(config["optimize_analysis"])
     inputs = {
         "gradients": rules.gradients.output.table,
@@ -437,6 +530,10 @@ def report_inputs(wildcards):
         "toy_cls_figure": rules.plot_toy_hypotest.output.figure,
         "toy_cls_limits": rules.inference.output.limits,
     }
+    by_limit_model = {
+        "toy_limit": rules.toy_limit.output.limit,
+        "toy_limit_figure": rules.plot_toy_limit.output.figure,
+    }
     by_toy_model = {
         "coverage": rules.toy_coverage.output.coverage,
         "coverage_figure": rules.plot_toy_coverage.output.figure,
@@ -456,6 +553,7 @@ def report_inputs(wildcards):
         (by_sensitivity_model, sensitivity_models(), "model"),
         (by_grid, grids, "signal_grid"),
         (by_cls_model, cls_models, "model"),
+        (by_limit_model, limit_models, "model"),
         (by_toy_model, toy_models, "model"),
         (by_design, designs, "design"),
         (by_fractal, fractals, "fractal"),
@@ -493,6 +591,7 @@ def report_inputs(wildcards):
         *expand(rules.toy_hypotest.benchmark, model=cls_models),
         *expand(rules.plot_toy_hypotest.benchmark, model=cls_models),
         *expand(rules.plot_toy_coverage.benchmark, model=toy_models),
+        *[f for m in limit_models for f in toy_limit_benchmarks(m)],
         *expand(rules.optimize_analysis.benchmark, design=designs),
         *expand(rules.plot_optimize_analysis.benchmark, design=designs),
         *expand(rules.fractal.benchmark, fractal=fractals),
@@ -519,7 +618,9 @@ def report_inputs(wildcards):
 
 def default_targets(wildcards):
     """The report, every artifact and figure it is made from (runtimes excepted), the toy
-    shards its coverage is merged from and the blocks of every signal grid."""
+    shards its coverage is merged from and the blocks of every signal grid. The toy-based
+    limit's points, parts and plans are inputs of its merge (`toy_limit`), which reruns whatever
+    of them is missing."""
     inputs = report_inputs(wildcards)
     del inputs["runtimes"]
     files = [

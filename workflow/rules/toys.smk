@@ -133,3 +133,145 @@ rule plot_toy_hypotest:
         figures=figure_style(),
     script:
         entry_script("plot_toy_hypotest")
+
+
+# The toy-based limit: its mu points (around the asymptotic limits), then rounds of toys. Each
+# round's plan is a checkpoint that reads the parts made so far and names the parts the round
+# adds; a part's toys depend only on its point and index, so a tighter target adds parts.
+rule toy_limit_points:
+    input:
+        model_inputs,
+        limits="results/inference/{model}/limits.json",
+        code=code("toy_limit_points"),
+    output:
+        points="results/toys/{model}/limit/points.json",
+    log:
+        "results/logs/toy_limit_points/{model}.log",
+    benchmark:
+        "results/benchmarks/toy_limit_points/{model}.tsv"
+    priority: 10
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=0,
+    params:
+        model=model_definition,
+        settings=lambda wildcards: {"points": toy_limit_config(wildcards)["points"]},
+    script:
+        entry_script("toy_limit_points")
+
+
+rule toy_limit_part:
+    input:
+        model_inputs,
+        points=rules.toy_limit_points.output.points,
+        code=code("toy_limit_part"),
+    output:
+        part="results/toys/{model}/limit/point{point}-{part}.npz",
+    log:
+        "results/logs/toy_limit_part/{model}-{point}-{part}.log",
+    benchmark:
+        "results/benchmarks/toy_limit_part/{model}-{point}-{part}.tsv"
+    wildcard_constraints:
+        point=r"\d+",
+        part=r"\d+",
+    priority: 10
+    conda:
+        "../../environment.yml"
+    threads: compute_threads()
+    resources:
+        mem_mb=toy_limit_mem_mb,
+        runtime=toy_limit_runtime,
+        gpu=gpu_for("toys"),
+    params:
+        model=model_definition,
+        seed=lambda wildcards: toys_config(wildcards)["seed"],
+        size=lambda wildcards: toy_limit_config(wildcards)["toys_per_round"],
+    script:
+        entry_script("toy_limit_part")
+
+
+checkpoint toy_limit_plan:
+    input:
+        points=rules.toy_limit_points.output.points,
+        parts=toy_limit_plan_parts,
+        code=code("toy_limit_plan"),
+    output:
+        plan="results/toys/{model}/limit/round{round}.json",
+    log:
+        "results/logs/toy_limit_plan/{model}-{round}.log",
+    benchmark:
+        "results/benchmarks/toy_limit_plan/{model}-{round}.tsv"
+    wildcard_constraints:
+        round=r"\d+",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        settings=toy_limit_stopping,
+        cl=config["inference"]["cl"],
+        next_plan=lambda w: f"results/toys/{w.model}/limit/round{int(w.round) + 1}.json",
+        merged=lambda w: f"results/toys/{w.model}/limit.json",
+    script:
+        entry_script("toy_limit_plan")
+
+
+rule toy_limit:
+    input:
+        unpack(toy_limit_inputs),
+        points=rules.toy_limit_points.output.points,
+        code=code("toy_limit"),
+    output:
+        limit="results/toys/{model}/limit.json",
+    log:
+        "results/logs/toy_limit/{model}.log",
+    benchmark:
+        "results/benchmarks/toy_limit/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        settings=toy_limit_config,
+        cl=config["inference"]["cl"],
+    script:
+        entry_script("toy_limit")
+
+
+rule plot_toy_limit:
+    input:
+        limit=rules.toy_limit.output.limit,
+        limits="results/inference/{model}/limits.json",
+        code=code("plot_toy_limit"),
+    output:
+        figure=report(
+            f"results/figures/toys/{{model}}_limit.{FIG}",
+            caption="../report/toys_limit.rst",
+            category="Pseudo-experiments",
+            labels={"model": "{model}", "figure": "toy-based limit"},
+        ),
+    log:
+        "results/logs/plot_toy_limit/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_toy_limit/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        figures=figure_style(),
+    script:
+        entry_script("plot_toy_limit")

@@ -35,7 +35,6 @@ from diffpipe.artifacts.kinds import (
     AnalysisDesign,
     BenchmarkTable,
     ControlFlowTable,
-    Coverage,
     FitResult,
     FractalCounts,
     GoodnessOfFit,
@@ -51,9 +50,16 @@ from diffpipe.artifacts.kinds import (
     SignalGrid,
     SignalGridBlock,
     Significance,
-    ToyHypotest,
-    ToyShard,
     Yields,
+)
+from diffpipe.artifacts.toys import (
+    Coverage,
+    ToyHypotest,
+    ToyLimit,
+    ToyLimitPart,
+    ToyLimitPlan,
+    ToyLimitPoints,
+    ToyShard,
 )
 from diffpipe.storage import from_json, to_json, write_with
 
@@ -87,6 +93,10 @@ __all__ = [
     "SignalGridBlock",
     "TableArtifact",
     "ToyHypotest",
+    "ToyLimit",
+    "ToyLimitPart",
+    "ToyLimitPlan",
+    "ToyLimitPoints",
     "ToyShard",
     "Yields",
     "check_field",
@@ -121,6 +131,10 @@ KINDS: dict[str, type[Artifact]] = {
         ToyShard,
         Coverage,
         ToyHypotest,
+        ToyLimitPoints,
+        ToyLimitPart,
+        ToyLimitPlan,
+        ToyLimit,
     )
 }
 

@@ -241,10 +241,22 @@ def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> N
         where = f"toys.{name}"
         if name not in models:
             raise ConfigError(f"config key '{where}': no likelihood model {name!r}; valid: {sorted(models)}")
+        if "limit" in toys:
+            _check_toy_limit(f"{where}.limit", toys["limit"])
         spec = models[name]
         files = [spec[key] for key in ("workspace", "patchset") if key in spec]
         cache.run(
             ["toys", spec, toys], files, lambda where=where, spec=spec, toys=toys: _check_toy_model(where, spec, toys)
+        )
+
+
+def _check_toy_limit(where: str, limit: Mapping) -> None:
+    if limit["min_toys"] > limit["max_toys"]:
+        raise ConfigError(f"config key '{where}.min_toys': {limit['min_toys']} is above max_toys ({limit['max_toys']})")
+    if limit["toys_per_round"] > limit["max_toys"]:
+        raise ConfigError(
+            f"config key '{where}.toys_per_round': {limit['toys_per_round']} is above max_toys "
+            f"({limit['max_toys']}): not one round would fit"
         )
 
 

@@ -1,8 +1,8 @@
-"""Pseudo-experiment figures: the POI's pull distribution and every parameter's pull mean and width."""
+"""Pseudo-experiment figures: coverage and pulls, toy-based CLs and the toy-based limit."""
 
 import numpy as np
 
-from diffpipe.artifacts import Coverage, Limits, ToyHypotest
+from diffpipe.artifacts import Coverage, Limits, ToyHypotest, ToyLimit
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
@@ -127,3 +127,64 @@ def run_plot_toy_hypotest(job, cls_path: str, limits_path: str, style: dict, out
     """
     with logged(job):
         save(plot_toy_hypotest(ToyHypotest.read(cls_path), Limits.read(limits_path), style), output, style)
+
+
+def plot_toy_limit(toy: ToyLimit, limits: Limits, style: dict):
+    """Toy-based CLs with their Monte Carlo errors, the limits read off them, and the asymptotic curves.
+
+    Left: CLs against the POI (observed with error bars, the expected band from toys, the
+    asymptotic observed and expected curves), the limits as bands of ±1 MC error; right: toys per
+    point (both hypotheses each) after the rounds.
+
+    Args:
+        toy: the toy-based limit artifact.
+        limits: the model's asymptotic limits (same POI).
+        style: the `figures` config.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = new_figure(style, ncols=2)
+    ax, right = axes[0, 0], axes[0, 1]
+    mu = np.asarray(toy.mu, float)
+    exp = np.asarray(toy.expected, float)
+    ax.fill_between(mu, exp[0], exp[4], color="#ffdd44", alpha=0.7, label="toys: expected ±2σ")
+    ax.fill_between(mu, exp[1], exp[3], color="#44bb44", alpha=0.7, label="toys: expected ±1σ")
+    ax.errorbar(mu, toy.cls, yerr=toy.cls_error, fmt="ko", ms=3, capsize=2, label="toys: observed (MC error)")
+    curves = limits.curves
+    ax.plot(curves["mu"], curves["observed"], "C0-", label="asymptotic: observed")
+    ax.plot(curves["mu"], curves["expected"][2], "C0--", label="asymptotic: expected")
+    ax.axhline(1 - toy.cl, color="C3", lw=1)
+    for value, error, color in (
+        (toy.observed_limit, toy.observed_error, "k"),
+        (toy.expected_limits[2], toy.expected_errors[2], "C2"),
+    ):
+        if value is not None:
+            ax.axvspan(value - error, value + error, color=color, alpha=0.25)
+    obs = "none" if toy.observed_limit is None else f"{toy.observed_limit:.3g} ± {toy.observed_error:.2g}"
+    asym = "none" if limits.observed is None else f"{limits.observed:.3g}"
+    ax.set_title(f"{toy.model}: limit {obs} (toys) vs {asym} (asymptotic)", fontsize="small")
+    ax.set_xlabel(toy.poi)
+    ax.set_ylabel("CLs")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize="x-small")
+    right.bar(np.arange(len(mu)), toy.n, color="C0")
+    right.set_xticks(np.arange(len(mu)), [f"{m:.3g}" for m in mu], fontsize="x-small", rotation=45)
+    right.set_xlabel(f"{toy.poi} point")
+    right.set_ylabel("toys per hypothesis")
+    right.set_title(f"{toy.rounds} round(s), target σ(CLs) ≤ {toy.settings['cls_accuracy']:g}", fontsize="small")
+    return fig
+
+
+def run_plot_toy_limit(job, limit_path: str, limits_path: str, style: dict, output: str) -> None:
+    """Rule `plot_toy_limit`: the toy-based limit figure of one model.
+
+    Args:
+        job: the `runtime.Job`.
+        limit_path: the model's toys/{model}/limit.json.
+        limits_path: its inference/{model}/limits.json.
+        style: the `figures` config.
+        output: the figure path.
+    """
+    with logged(job):
+        save(plot_toy_limit(ToyLimit.read(limit_path), Limits.read(limits_path), style), output, style)

@@ -19,18 +19,40 @@ from diffpipe.solver import Solver, fit_all
 BAND = (2, 1, 0, -1, -2)
 
 
-def _qmu(
-    solver: Solver, data: np.ndarray, fixed: np.ndarray, init: np.ndarray, poi: int, mu: float, bounds
-) -> np.ndarray:
+def qmu(
+    solver: Solver,
+    data: np.ndarray,
+    fixed: np.ndarray,
+    init: np.ndarray,
+    poi: int,
+    mu: float,
+    bounds,
+    batched: bool = True,
+) -> tuple[np.ndarray, int]:
+    """q̃μ of datasets: each fitted free (POI ≥ 0) and with the POI held at μ.
+
+    Args:
+        solver: the model's `Solver`.
+        data: (n, ndata) datasets.
+        fixed: the held-parameter mask.
+        init: the starting point (and the held parameters' values).
+        poi: the POI's index.
+        mu: the tested POI value.
+        bounds: (npars, 2) bounds, the POI's lower one 0.
+        batched: one vmapped call for all rows (see `Solver.fit`).
+
+    Returns:
+        (q̃μ per dataset: 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ; fits redone with MINUIT).
+    """
     n = len(data)
-    free, _ = fit_all(solver, init, data, fixed, init, bounds=bounds, batched=True)
+    free, refit_free = fit_all(solver, init, data, fixed, init, bounds=bounds, batched=batched)
     held = fixed.copy()
     held[poi] = True
     values = np.tile(init, (n, 1))
     values[:, poi] = mu
-    fix, _ = fit_all(solver, free.x, data, held, values, bounds=bounds, batched=True)
+    fix, refit_held = fit_all(solver, free.x, data, held, values, bounds=bounds, batched=batched)
     q = np.clip(2.0 * (fix.nll - free.nll), 0.0, None)
-    return np.where(free.x[:, poi] > mu, 0.0, q)
+    return np.where(free.x[:, poi] > mu, 0.0, q), refit_free + refit_held
 
 
 def pvalue(samples: np.ndarray, value: float) -> float:
@@ -84,7 +106,7 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
     # them too (a one-row batch would compile its own, ~5 s for nothing on a small model).
     copies = np.repeat(data, ntoys, axis=0)
     for k, mu in enumerate(mus):
-        q_obs = float(_qmu(solver, copies, fixed, init, poi, mu, bounds)[0])
+        q_obs = float(qmu(solver, copies, fixed, init, poi, mu, bounds)[0][0])
         samples = {}
         for h, (label, at) in enumerate((("sb", mu), ("b", 0.0))):
             held = fixed.copy()
@@ -94,7 +116,7 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
             gen, _ = fit_all(solver, init, copies, held, values, bounds=bounds, batched=True)
             indices = np.arange(ntoys) + (2 * k + h) * ntoys
             toys = sample_toys(sampler, seed, name, indices, gen.x[0])
-            samples[label] = _qmu(solver, toys, fixed, init, poi, mu, bounds)
+            samples[label] = qmu(solver, toys, fixed, init, poi, mu, bounds)[0]
         clsb, clb = pvalue(samples["sb"], q_obs), pvalue(samples["b"], q_obs)
         out["mu"].append(float(mu))
         out["qmu_observed"].append(q_obs)

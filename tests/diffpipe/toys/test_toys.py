@@ -95,20 +95,15 @@ def test_coverage_arithmetic_and_verdicts():
     )
 
 
-def test_toy_cls_distributions_match_pyhf_toycalculator():
-    """q̃μ under s+b and b-only at μ = 2: same distributions as pyhf's (two-sample KS), and CLs+b,
-    CLb within their Monte Carlo errors; the observed q̃μ equals pyhf's."""
+@pytest.fixture(scope="module")
+def pyhf_toys_at_2():
+    """pyhf's ToyCalculator at μ = 2 of the counting model (400 toys per hypothesis, own process)."""
     import json
     import subprocess
     import sys
     from pathlib import Path
 
-    from scipy.stats import ks_2samp
-
-    from diffpipe.toys.hypotest import pvalue, toy_cls
-
     spec = {k: v for k, v in COUNTING.items() if k != "bounds"}
-    ours = toy_cls("c", spec, [2.0, 3.0], 3000, seed=2)
     out = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("pyhf_toys.py")), json.dumps(spec), "2.0", "400"],
         cwd=ROOT,
@@ -117,7 +112,18 @@ def test_toy_cls_distributions_match_pyhf_toycalculator():
         timeout=600,
         check=True,
     )
-    ref = json.loads(out.stdout.strip().splitlines()[-1])
+    return spec, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_toy_cls_distributions_match_pyhf_toycalculator(pyhf_toys_at_2):
+    """q̃μ under s+b and b-only at μ = 2: same distributions as pyhf's (two-sample KS), and CLs+b,
+    CLb within their Monte Carlo errors; the observed q̃μ equals pyhf's."""
+    from scipy.stats import ks_2samp
+
+    from diffpipe.toys.hypotest import pvalue, toy_cls
+
+    spec, ref = pyhf_toys_at_2
+    ours = toy_cls("c", spec, [2.0, 3.0], 3000, seed=2)
     assert ours["qmu_observed"][0] == pytest.approx(ref["q_obs"], abs=1e-6)
     for hyp in ("sb", "b"):
         mine, theirs = np.asarray(ours["samples"][0][hyp]), np.asarray(ref[hyp])
@@ -125,6 +131,28 @@ def test_toy_cls_distributions_match_pyhf_toycalculator():
         p_mine, p_theirs = pvalue(mine, ref["q_obs"]), pvalue(theirs, ref["q_obs"])
         error = np.sqrt(p_theirs * (1 - p_theirs) / len(theirs) + p_mine * (1 - p_mine) / len(mine))
         assert abs(p_mine - p_theirs) <= 4 * error + 1e-9, hyp
+
+
+def test_toy_limit_cls_and_its_error_at_a_point_agree_with_pyhf_toycalculator(pyhf_toys_at_2):
+    """The toy-based limit's toys at μ = 2: the data's q̃μ equals pyhf's, and CLs, CLs+b, CLb from
+    3000 of its toys agree with those from pyhf's 400 within their combined binomial errors (the
+    errors `toys.limit.point_cls` states)."""
+    from diffpipe.toys.limit import point_cls
+    from diffpipe.toys.limit_fits import LimitFits
+
+    spec, ref = pyhf_toys_at_2
+    fits = LimitFits("c", spec, 2.0)
+    points = fits.points([2.0])
+    assert points["qmu_observed"][0] == pytest.approx(ref["q_obs"], abs=1e-6)
+    part = fits.part(4, points, 0, 0, 3000)
+    ours = point_cls(points["qmu_observed"][0], part["q_sb"], part["q_b"])
+    theirs = point_cls(ref["q_obs"], np.asarray(ref["sb"]), np.asarray(ref["b"]))
+    assert ours["n_sb"] == 3000 and theirs["n_b"] == 400
+    assert abs(ours["cls"] - theirs["cls"]) <= 4 * np.hypot(ours["cls_error"], theirs["cls_error"])
+    for key in ("clsb", "clb"):
+        n = np.array([3000, 400])
+        p = np.array([ours[key], theirs[key]])
+        assert abs(p[0] - p[1]) <= 4 * np.sqrt(np.sum(p * (1 - p) / n)) + 1e-9, key
 
 
 def test_hessian_errors_flag_singular_and_non_positive_hessians():
