@@ -173,12 +173,7 @@ def _workspace(spec: Mapping):
         raise ModelError("workspace", f"{spec['workspace']}: invalid workspace: {err}") from None
     if "patchset" not in spec:
         return workspace
-    try:
-        patchset = pyhf.PatchSet(read_json(spec["patchset"], "patchset"))
-    except ModelError:
-        raise
-    except Exception as err:
-        raise ModelError("patchset", f"{spec['patchset']}: invalid patchset: {err}") from None
+    patchset = _patchset(spec)
     patch = spec.get("patch")
     if patch not in [p.name for p in patchset.patches]:
         raise ModelError(
@@ -190,6 +185,18 @@ def _workspace(spec: Mapping):
         raise ModelError("patchset", f"{spec['patchset']} does not belong to {spec['workspace']}: {err}") from None
     except Exception as err:
         raise ModelError("patch", f"patch {patch!r} of {spec['patchset']} cannot be applied: {err}") from None
+
+
+def _patchset(spec: Mapping):
+    """The pyhf PatchSet an entry names (schema-validated)."""
+    import pyhf
+
+    try:
+        return pyhf.PatchSet(read_json(spec["patchset"], "patchset"))
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError("patchset", f"{spec['patchset']}: invalid patchset: {err}") from None
 
 
 def _declared_parameters(workspace: Mapping) -> set[str]:
@@ -297,27 +304,75 @@ def _numpy_backend():
         pyhf.set_backend(*previous)
 
 
+def patch_models(entry: Mapping, names: list[str]):
+    """The models of a signal grid's patches, the workspace and the patchset validated once.
+
+    `build_model` validates the background-only workspace, the patchset and every patched
+    workspace against pyhf's schemas (seconds each for a published likelihood); here the
+    patched workspaces are not validated again (the patchset's schema fixes each patch's
+    operations), and everything `build_model` checks past the schemas is checked the same way.
+
+    Args:
+        entry: a signal grid's config entry (workspace, patchset, measurement, data, bounds).
+        names: the patches to build.
+
+    Yields:
+        (patch name, its pyhf model, the data it is fitted to).
+
+    Raises:
+        ModelError: as `build_model`.
+    """
+    import pyhf
+
+    base = {k: v for k, v in entry.items() if k not in ("patchset", "patch")}
+    with _numpy_backend():
+        workspace = _workspace(base)
+        patchset = _patchset(entry)
+        try:
+            patchset.verify(workspace)
+        except pyhf.exceptions.PatchSetVerificationError as err:
+            raise ModelError(
+                "patchset", f"{entry['patchset']} does not belong to {entry['workspace']}: {err}"
+            ) from None
+        for name in names:
+            try:
+                patched = pyhf.Workspace(patchset[name].apply(workspace), validate=False)
+            except Exception as err:
+                raise ModelError("patch", f"patch {name!r} of {entry['patchset']} cannot be applied: {err}") from None
+            spec = {**entry, "patch": name}
+            yield (name, *_with_data(spec, *_model_of(spec, patched, validate=False)))
+
+
 def _build_model(spec: Mapping):
 
     if "simple" in spec:
         model = _simple_model(spec["simple"])
         observed = None
     else:
-        workspace = _workspace(spec)
-        measurements = list(workspace.measurement_names)
-        measurement = spec.get("measurement")
-        if measurement is not None and measurement not in measurements:
-            raise ModelError("measurement", f"unknown measurement {measurement!r}; valid: {measurements}")
-        poi, _ = model_poi(spec, workspace)
-        if poi is not None and poi not in _declared_parameters(workspace):
-            raise ModelError("poi", f"{poi!r} is not a parameter of the workspace")
-        try:
-            model = workspace.model(measurement_name=measurement, poi_name=poi)
-            observed = workspace.data(model)
-        except Exception as err:  # pyhf raises several types for inconsistent workspaces
-            raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None
-        _check_observations(spec, workspace, model)
+        model, observed = _model_of(spec, _workspace(spec))
+    return _with_data(spec, model, observed)
 
+
+def _model_of(spec: Mapping, workspace, validate: bool = True):
+    """A workspace entry's model and observed data from its (patched) pyhf Workspace, checked."""
+    measurements = list(workspace.measurement_names)
+    measurement = spec.get("measurement")
+    if measurement is not None and measurement not in measurements:
+        raise ModelError("measurement", f"unknown measurement {measurement!r}; valid: {measurements}")
+    poi, _ = model_poi(spec, workspace)
+    if poi is not None and poi not in _declared_parameters(workspace):
+        raise ModelError("poi", f"{poi!r} is not a parameter of the workspace")
+    try:
+        model = workspace.model(measurement_name=measurement, poi_name=poi, validate=validate)
+        observed = workspace.data(model)
+    except Exception as err:  # pyhf raises several types for inconsistent workspaces
+        raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None
+    _check_observations(spec, workspace, model)
+    return model, observed
+
+
+def _with_data(spec: Mapping, model, observed):
+    """(model, the data an entry is fitted to: observed, or Asimov at its parameters)."""
     if spec.get("data", "asimov") == "observed":
         if observed is None:
             raise ModelError("data", "a simple model has no observed data; use data: asimov")

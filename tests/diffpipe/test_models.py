@@ -112,3 +112,22 @@ def test_a_patch_lays_its_numbers_out_for_the_first_patchs_model():
     pars = np.asarray(model.config.suggested_init(), float)
     nll = models.make_nll(model)
     assert float(nll(pars, data, numbers)) == pytest.approx(float(nll(pars, data, None)), rel=1e-12)
+
+
+def test_patch_models_equal_build_model_for_every_patch():
+    """The signal-grid check's models (workspace and patchset validated once) are each patch's
+    own `build_model` model: the same parameters, data and log-likelihood."""
+    entry = {
+        "workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"),
+        "patchset": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/patchset.json"),
+        "data": "observed",
+    }
+    names = ["ERJR_100p0_20p0", "ERJR_300p0_100p0"]
+    built = list(models.patch_models(entry, names))
+    assert [name for name, _, _ in built] == names
+    for name, model, data in built:
+        own, own_data = models.build_model({**entry, "patch": name})
+        assert model.config.par_names == own.config.par_names
+        np.testing.assert_array_equal(data, own_data)
+        pars = np.asarray(own.config.suggested_init(), float)
+        assert float(model.logpdf(pars, data)[0]) == float(own.logpdf(pars, own_data)[0])
