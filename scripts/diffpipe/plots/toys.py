@@ -72,6 +72,27 @@ def run_plot_toy_coverage(job, coverage_path: str, style: dict, output: str) -> 
         save(plot_coverage(Coverage.read(coverage_path), style), output, style)
 
 
+def toy_band_and_asymptotic(ax, mu: np.ndarray, expected: list, limits: Limits, cl: float) -> None:
+    """The toys' expected CLs bands beside the asymptotic curves, on one axis.
+
+    The ±1σ and ±2σ bands from toys, the asymptotic observed and expected CLs, the 1 - CL line.
+
+    Args:
+        ax: the axis.
+        mu: the tested POI values.
+        expected: the toys' expected CLs (5 curves, +2 ... -2 σ).
+        limits: the model's asymptotic limits (their CLs curves).
+        cl: confidence level.
+    """
+    exp = np.asarray(expected, float)
+    ax.fill_between(mu, exp[0], exp[4], color="#ffdd44", alpha=0.7, label="toys: expected ±2σ")
+    ax.fill_between(mu, exp[1], exp[3], color="#44bb44", alpha=0.7, label="toys: expected ±1σ")
+    curves = limits.curves
+    ax.plot(curves["mu"], curves["observed"], "C0-", label="asymptotic: observed")
+    ax.plot(curves["mu"], curves["expected"][2], "C0--", label="asymptotic: expected")
+    ax.axhline(1 - cl, color="C3", lw=1)
+
+
 def plot_toy_hypotest(toy: ToyHypotest, limits: Limits, style: dict):
     """Toy-based CLs beside the asymptotic curves, and the q̃μ distributions.
 
@@ -89,14 +110,8 @@ def plot_toy_hypotest(toy: ToyHypotest, limits: Limits, style: dict):
     fig, axes = new_figure(style, ncols=2)
     ax, right = axes[0, 0], axes[0, 1]
     mu = np.asarray(toy.mu)
-    exp = np.asarray(toy.expected, float)
-    ax.fill_between(mu, exp[0], exp[4], color="#ffdd44", alpha=0.7, label="toys: expected ±2σ")
-    ax.fill_between(mu, exp[1], exp[3], color="#44bb44", alpha=0.7, label="toys: expected ±1σ")
+    toy_band_and_asymptotic(ax, mu, toy.expected, limits, toy.cl)
     ax.plot(mu, toy.cls, "ko-", label="toys: observed")
-    curves = limits.curves
-    ax.plot(curves["mu"], curves["observed"], "C0-", label="asymptotic: observed")
-    ax.plot(curves["mu"], curves["expected"][2], "C0--", label="asymptotic: expected")
-    ax.axhline(1 - toy.cl, color="C3", lw=1)
     obs = "none" if toy.observed_limit is None else f"{toy.observed_limit:.3g}"
     asym = "none" if limits.observed is None else f"{limits.observed:.3g}"
     ax.set_title(f"{toy.model}: limit {obs} (toys, {toy.ntoys}/point) vs {asym} (asymptotic)", fontsize="small")
@@ -147,14 +162,8 @@ def plot_toy_limit(toy: ToyLimit, limits: Limits, style: dict):
     fig, axes = new_figure(style, ncols=2)
     ax, right = axes[0, 0], axes[0, 1]
     mu = np.asarray(toy.mu, float)
-    exp = np.asarray(toy.expected, float)
-    ax.fill_between(mu, exp[0], exp[4], color="#ffdd44", alpha=0.7, label="toys: expected ±2σ")
-    ax.fill_between(mu, exp[1], exp[3], color="#44bb44", alpha=0.7, label="toys: expected ±1σ")
+    toy_band_and_asymptotic(ax, mu, toy.expected, limits, toy.cl)
     ax.errorbar(mu, toy.cls, yerr=toy.cls_error, fmt="ko", ms=3, capsize=2, label="toys: observed (MC error)")
-    curves = limits.curves
-    ax.plot(curves["mu"], curves["observed"], "C0-", label="asymptotic: observed")
-    ax.plot(curves["mu"], curves["expected"][2], "C0--", label="asymptotic: expected")
-    ax.axhline(1 - toy.cl, color="C3", lw=1)
     for value, error, color in (
         (toy.observed_limit, toy.observed_error, "k"),
         (toy.expected_limits[2], toy.expected_errors[2], "C2"),

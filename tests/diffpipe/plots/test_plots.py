@@ -198,3 +198,35 @@ def test_pulls_of_many_parameters_get_a_taller_figure():
     assert plot_likelihood.plot_pulls(pulls(5), {**STYLE, "height": 4.5}).get_size_inches()[1] == 4.5
     tall = plot_likelihood.plot_pulls(pulls(60), STYLE).get_size_inches()[1]
     assert tall == pytest.approx(plot_likelihood.ROW_INCHES * 60 + 1.5)
+
+
+def test_toy_limit_plot_draws_the_errors_the_limits_and_the_toys_per_point_from_the_artifact():
+    mu = [1.0, 2.0, 3.0]
+    toy = SimpleNamespace(
+        model="m",
+        poi="mu",
+        cl=0.95,
+        mu=mu,
+        n=[200, 600, 400],
+        cls=[0.6, 0.08, 0.01],
+        cls_error=[0.02, 0.01, 0.004],
+        expected=[[0.5, 0.05, 0.005]] * 5,
+        observed_limit=2.2,
+        observed_error=0.1,
+        expected_limits=[None, None, None, None, None],
+        expected_errors=[None] * 5,
+        rounds=3,
+        settings={"cls_accuracy": 0.01},
+    )
+    limits = SimpleNamespace(observed=2.0, curves={"mu": mu, "observed": [0.5, 0.1, 0.02], "expected": [[0.5] * 3] * 5})
+    fig = plot_toys.plot_toy_limit(toy, limits, STYLE)
+    ax, right = fig.axes
+    bars = [c for c in ax.containers if hasattr(c, "has_yerr") and c.has_yerr]
+    np.testing.assert_allclose(np.asarray(bars[0].lines[0].get_ydata(), float), toy.cls)
+    # the observed limit ± its error as a band (the expected median has none: no band)
+    spans = [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches]
+    assert spans == [pytest.approx((2.1, 2.3))]
+    assert "2.2 ± 0.1" in ax.get_title() and "2 (asymptotic)" in ax.get_title()
+    assert [b.get_height() for b in right.patches] == toy.n
+    toy.observed_limit = toy.observed_error = None
+    assert "limit none" in plot_toys.plot_toy_limit(toy, limits, STYLE).axes[0].get_title()
