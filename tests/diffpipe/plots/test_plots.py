@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -228,5 +229,8 @@ def test_toy_limit_plot_draws_the_errors_the_limits_and_the_toys_per_point_from_
     assert spans == [pytest.approx((2.1, 2.3))]
     assert "2.2 ± 0.1" in ax.get_title() and "2 (asymptotic)" in ax.get_title()
     assert [b.get_height() for b in right.patches] == toy.n
+    plt.close(fig)
     toy.observed_limit = toy.observed_error = None
-    assert "limit none" in plot_toys.plot_toy_limit(toy, limits, STYLE).axes[0].get_title()
+    fig = plot_toys.plot_toy_limit(toy, limits, STYLE)
+    assert "limit none" in fig.axes[0].get_title()
+    plt.close(fig)
