@@ -122,6 +122,8 @@ def crossing(mu: list[float], cls: list[float], errors: list[float], level: floa
     Returns:
         (limit, error), or the reason there is none.
     """
+    if len(mu) < 2:
+        return "no μ points to read a limit off"
     i = bracket(cls, level)
     if i is None:
         side = "above" if cls[-1] >= level else "below"

@@ -313,8 +313,8 @@ def run_toy_limit(
         where = ToyLimitPoints.read(points)
         made = _read_parts(parts)
         result = toy_limits(vars(where), [vars(p) for p in made], cl, settings["cls_accuracy"])
-        if where.failure:
-            result["failures"] = {"observed": where.failure}
+        if where.failure:  # no points: every curve fails for the points' reason
+            result["failures"] = {curve: where.failure for curve in result["failures"]}
         for label, value, error in (
             ("observed", result["observed_limit"], result["observed_error"]),
             ("expected", result["expected_limits"][2], result["expected_errors"][2]),

@@ -127,6 +127,13 @@ def test_points_span_the_asymptotic_limits_and_a_failed_one_is_named():
         limit_points(None, [None] * 5, 4)
 
 
+def test_without_points_every_limit_is_a_named_failure():
+    result = toy_limits({"mu": [], "qmu_observed": []}, [], 0.95, 0.01)
+    assert result["observed_limit"] is None and result["expected_limits"] == [None] * 5
+    assert len(result["failures"]) == 6 and set(result["failures"].values()) == {"no μ points to read a limit off"}
+    assert not result["accuracy"]["observed"]["met"] and result["toys"] == 0
+
+
 def test_points_without_toys_ask_for_them_first():
     points = {"mu": [1.0, 2.0], "qmu_observed": [0.5, 2.0]}
     settings = {"cls_accuracy": 0.01, "min_toys": 200, "max_toys": 400, "toys_per_round": 200}
