@@ -294,7 +294,8 @@ def test_a_tighter_toy_limit_target_adds_toys_and_keeps_every_part_made(pipeline
     config = write_config(work, "tight.yaml", lambda c: c["toys"]["counting"]["limit"].update(cls_accuracy=0.02))
     planned = planned_jobs(work, "--configfile", config)
     assert {rule for rule, _ in planned} == {"toy_limit_plan", "toy_limit", "plot_toy_limit", "report"}, planned
-    snakemake(work, "--configfile", config)
+    limit_file = "results/toys/counting/limit.json"
+    snakemake(work, "--configfile", config, limit_file)
     after = {p.name: p.stat().st_mtime_ns for p in limit_dir.glob("point*.npz")}
     assert before.items() < after.items()  # every part kept as it was, and new ones
     limit = ToyLimit.read(work / "results" / "toys" / "counting" / "limit.json")
@@ -312,7 +313,7 @@ def test_a_tighter_toy_limit_target_adds_toys_and_keeps_every_part_made(pipeline
     assert len(parts) == len(after) and direct["n"] == limit.n
     assert direct["observed_limit"] == pytest.approx(limit.observed_limit, rel=1e-12)
     assert direct["observed_error"] == pytest.approx(limit.observed_error, rel=1e-12)
-    assert planned_jobs(work, "--configfile", config) == set()
+    assert planned_jobs(work, "--configfile", config, limit_file) == set()
 
 
 def test_command_line_override_behaves_like_a_config_edit(pipeline_run):
@@ -534,7 +535,7 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     config = write_config(
         work,
         "big.yaml",
-        lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 3000, "height": 3000, "iterations": 2000}),
+        lambda c: c["fractals"].update(big={"kind": "mandelbrot", "width": 1500, "height": 1500, "iterations": 1000}),
     )
     log = work / "results" / "logs" / "fractal" / "big.log"
     proc = subprocess.Popen(
@@ -563,7 +564,7 @@ def test_sigkill_mid_job_then_rerun_completes_cleanly(pipeline_run, tmp_path):
     assert not orphan.exists(), "the orphan of a killed writer survived a rerun of the default target"
     # As after any SIGKILL of Snakemake itself: release its lock, then rerun.
     snakemake(work, "--configfile", config)
-    assert artifacts.FractalCounts.read(counts).counts.shape == (3000, 3000)
+    assert artifacts.FractalCounts.read(counts).counts.shape == (1500, 1500)
     assert not list((work / "results").rglob("*.partial*")), "a partial file survived"
     assert planned_jobs(work, "--configfile", config) == set()
 

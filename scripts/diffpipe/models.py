@@ -304,24 +304,54 @@ def _numpy_backend():
         pyhf.set_backend(*previous)
 
 
-def patch_models(entry: Mapping, names: list[str]):
-    """The models of a signal grid's patches, the workspace and the patchset validated once.
+def shared_structure(workspace: Mapping) -> str:
+    """What patched workspaces must have in common to share one compiled likelihood.
 
-    `build_model` validates the background-only workspace, the patchset and every patched
-    workspace against pyhf's schemas (seconds each for a published likelihood); here the
-    patched workspaces are not validated again (the patchset's schema fixes each patch's
-    operations), and everything `build_model` checks past the schemas is checked the same way.
+    Everything but the samples' numbers: the channels, their samples and modifiers (names and
+    types), the measurements (POI, bounds, inits, fixed parameters) and the observations.
+
+    Args:
+        workspace: a (patched) workspace specification.
+
+    Returns:
+        That part as canonical JSON (equal strings: one structure).
+    """
+    skeleton = [
+        [
+            channel["name"],
+            [
+                [sample["name"], sorted([m["name"], m["type"]] for m in sample["modifiers"])]
+                for sample in channel["samples"]
+            ],
+        ]
+        for channel in workspace["channels"]
+    ]
+    return json.dumps([skeleton, workspace.get("measurements"), workspace.get("observations")], sort_keys=True)
+
+
+def check_patches(entry: Mapping, names: list[str]):
+    """The selected patches of a signal grid, each checked the way its job will use it.
+
+    The background-only workspace and the patchset are validated once and the patchset
+    verified against the workspace. The first patch's model is built and checked as
+    `build_model` does. A patch with the first one's `shared_structure` (a published grid's
+    patches each add signal samples of one shape) is checked as its job uses it: its numbers
+    laid out for the first patch's model (`patch_numbers`) and -ln L finite at the suggested
+    start under them; about 0.1 s a patch of the 1Lbb grid, where building its pyhf model takes
+    2 s. A patch of another structure has its own model built and checked in full.
 
     Args:
         entry: a signal grid's config entry (workspace, patchset, measurement, data, bounds).
-        names: the patches to build.
+        names: the patches to check.
 
     Yields:
-        (patch name, its pyhf model, the data it is fitted to).
+        (patch name, the pyhf model its job fits: the first patch's when shared, else its own).
 
     Raises:
-        ModelError: as `build_model`.
+        ModelError: as `build_model`, or naming the patch whose numbers do not fit or whose
+            likelihood is not finite.
     """
+    import jax
     import pyhf
 
     base = {k: v for k, v in entry.items() if k not in ("patchset", "patch")}
@@ -334,13 +364,37 @@ def patch_models(entry: Mapping, names: list[str]):
             raise ModelError(
                 "patchset", f"{entry['patchset']} does not belong to {entry['workspace']}: {err}"
             ) from None
+        first = None
         for name in names:
             try:
-                patched = pyhf.Workspace(patchset[name].apply(workspace), validate=False)
+                patched = patchset[name].apply(workspace)
             except Exception as err:
                 raise ModelError("patch", f"patch {name!r} of {entry['patchset']} cannot be applied: {err}") from None
+            if first is not None and shared_structure(patched) == first["structure"]:
+                try:
+                    numbers = patch_numbers(first["model"], patched)
+                except ModelError as err:
+                    raise ModelError("patchset", f"patch {name!r}: {err}") from None
+                value = float(first["nll"](first["init"], first["data"], numbers))
+                if not np.isfinite(value):
+                    raise ModelError(
+                        "patchset",
+                        f"patch {name!r}: the log-likelihood at the suggested start is {value} "
+                        "(zero expected yield in a bin?)",
+                    )
+                yield name, first["model"]
+                continue
             spec = {**entry, "patch": name}
-            yield (name, *_with_data(spec, *_model_of(spec, patched, validate=False)))
+            model, data = _with_data(spec, *_model_of(spec, pyhf.Workspace(patched, validate=False), validate=False))
+            if first is None:
+                first = {
+                    "structure": shared_structure(patched),
+                    "model": model,
+                    "data": data,
+                    "init": np.asarray(model.config.suggested_init(), dtype=np.float64),
+                    "nll": jax.jit(make_nll(model)),
+                }
+            yield name, model
 
 
 def _build_model(spec: Mapping):

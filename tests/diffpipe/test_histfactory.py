@@ -337,8 +337,9 @@ def test_published_likelihoods(analysis):
     patches = patchset.patches
     for k in [len(patches) // 2]:  # building a 1Lbb patch's model takes ~5-10 s
         patch = patches[k]
-        patched = patchset.apply(workspace, patch.name)
-        model = patched.model()
+        # not validated again (the patchset's schema fixes its operations): 2 s instead of 8 for 1Lbb
+        patched = pyhf.Workspace(patch.apply(workspace), validate=False)
+        model = patched.model(validate=False)
         assert_values_agree(model, patched.data(model), seed=k)
         own = HistFactory(model)
         for key, value in own.layout(patched).items():

@@ -274,13 +274,13 @@ def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
 
 
 def check_signal_grid(name: str, signal_grid: Mapping) -> None:
-    """Build every selected patch's model of one signal grid (`models.patch_models`).
+    """Check every selected patch of one signal grid as its job will use it (`models.check_patches`).
 
     Args:
         name: the signal grid's name.
         signal_grid: its config entry.
     """
-    from diffpipe.models import ModelError, model_poi, patch_models, read_json, select_patches
+    from diffpipe.models import ModelError, check_patches, model_poi, read_json, select_patches
 
     where = f"inference.signal_grids.{name}"
     load_workspace(signal_grid["workspace"], f"{where}.workspace")
@@ -291,10 +291,10 @@ def check_signal_grid(name: str, signal_grid: Mapping) -> None:
         entry = {
             k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in signal_grid
         }
-        for patch, model, _ in patch_models(entry, [p["name"] for p in patches]):
-            spec = {**entry, "patch": patch}
-            if model_poi(spec)[0] is None:
-                raise ModelError("patchset", f"patch {patch!r}: {model_poi(spec)[1]}; a limit needs a POI")
+        for patch, model in check_patches(entry, [p["name"] for p in patches]):
+            if model.config.poi_name is None:
+                reason = model_poi({**entry, "patch": patch})[1]
+                raise ModelError("patchset", f"patch {patch!r}: {reason}; a limit needs a POI")
             for par in signal_grid.get("bounds", {}):
                 if par not in model.config.par_names:
                     raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")

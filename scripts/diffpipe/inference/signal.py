@@ -3,8 +3,8 @@
 Patches of a published signal grid share one structure (channels, samples, modifiers) and
 differ in their numbers (the signal's yields and systematic variations). The likelihood is the
 HistFactory kernel (`diffpipe.histfactory`), whose numbers are an input, so when the patched
-specifications have one structure (checked on the specification: equal once every number is
-removed) all patches share one model and one compiled likelihood: the first patch's model is
+specifications have one structure (`models.shared_structure`: equal once the samples' numbers
+are removed) all patches share one model and one compiled likelihood: the first patch's model is
 built, and every other patch only lays its numbers out for it (no pyhf model built, validated
 or converted per patch: that took about as long as the patch's fits). The sharing is verified
 on the second patch against its own model, built in full: equal data, and equal -ln L and
@@ -20,7 +20,15 @@ import numpy as np
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
-from diffpipe.models import ModelError, build_model, kernel, patch_numbers, read_json, select_patches
+from diffpipe.models import (
+    ModelError,
+    build_model,
+    kernel,
+    patch_numbers,
+    read_json,
+    select_patches,
+    shared_structure,
+)
 
 log = logging.getLogger("diffpipe")
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
@@ -43,23 +51,9 @@ def structure_difference(workspaces: list[dict]) -> str:
     Returns:
         The reason, or "".
     """
-
-    def skeleton(workspace: dict) -> list:
-        return [
-            (
-                channel["name"],
-                [
-                    (sample["name"], sorted((m["name"], m["type"]) for m in sample["modifiers"]))
-                    for sample in channel["samples"]
-                ],
-            )
-            for channel in workspace["channels"]
-        ]
-
-    first = skeleton(workspaces[0])
-    for workspace in workspaces[1:]:
-        if skeleton(workspace) != first:
-            return "patches differ in structure (channels, samples or modifiers)"
+    first = shared_structure(workspaces[0])
+    if any(shared_structure(workspace) != first for workspace in workspaces[1:]):
+        return "patches differ in structure (channels, samples, modifiers, measurements or observations)"
     return ""
 
 
