@@ -334,11 +334,11 @@ def check_patches(entry: Mapping, names: list[str]):
 
     The background-only workspace and the patchset are validated once and the patchset
     verified against the workspace. The first patch's model is built and checked as
-    `build_model` does. A patch with the first one's `shared_structure` (a published grid's
-    patches each add signal samples of one shape) is checked as its job uses it: its numbers
-    laid out for the first patch's model (`patch_numbers`) and -ln L finite at the suggested
-    start under them; about 0.1 s a patch of the 1Lbb grid, where building its pyhf model takes
-    2 s. A patch of another structure has its own model built and checked in full.
+    `build_model` does. A patch with the first one's `shared_structure` is checked as its job
+    uses it: its numbers laid out for the first patch's model (`patch_numbers`) and -ln L finite
+    at the suggested start under them, with no pyhf model built. A patch of another structure
+    has its own model built and checked in full (every patch of the two published ATLAS grids:
+    their signal systematics and MC-stat shapesys names differ from point to point).
 
     Args:
         entry: a signal grid's config entry (workspace, patchset, measurement, data, bounds).

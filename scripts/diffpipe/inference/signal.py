@@ -1,7 +1,8 @@
 """Limits for every patch of a signal grid (a background-only workspace plus a patchset).
 
-Patches of a published signal grid share one structure (channels, samples, modifiers) and
-differ in their numbers (the signal's yields and systematic variations). The likelihood is the
+Patches of a signal grid often share one structure (channels, samples, modifiers) and differ
+in their numbers (the signal's yields and systematic variations); the two published ATLAS grids
+do not (their signal systematics and MC-stat shapesys names differ from point to point). The likelihood is the
 HistFactory kernel (`diffpipe.histfactory`), whose numbers are an input, so when the patched
 specifications have one structure (`models.shared_structure`: equal once the samples' numbers
 are removed) all patches share one model and one compiled likelihood: the first patch's model is
