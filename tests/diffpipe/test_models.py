@@ -1,9 +1,6 @@
 """Model entries: files read with the key named, patch selection, POIs, sizes, and the kernel's
 functions against pyhf's own log-pdf."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pyhf
 import pytest
@@ -103,63 +100,3 @@ def test_model_origin_says_what_a_fit_used():
     assert origin["source"].endswith("example_bkgonly.json") and origin["measurement"] == "GaussExample"
     assert origin["poi"] is None and origin["data"] == "observed"
     assert models.model_origin(COUNTING)["source"] == "simple counting model"
-
-
-def test_a_patch_lays_its_numbers_out_for_the_first_patchs_model():
-    patched = {**WORKSPACE, "patchset": str(PYHF / "example_patchset.json"), "patch": "patch_channel1_signal_syst1"}
-    model, data = models.build_model(patched)
-    workspace = json.loads(json.dumps(models.raw_workspace(patched)))
-    numbers = models.patch_numbers(model, workspace)
-    pars = np.asarray(model.config.suggested_init(), float)
-    nll = models.make_nll(model)
-    assert float(nll(pars, data, numbers)) == pytest.approx(float(nll(pars, data, None)), rel=1e-12)
-
-
-GENERATED_GRID = {
-    "workspace": str(ROOT / "resources/generated/bkgonly.json"),
-    "patchset": str(ROOT / "resources/generated/patchset.json"),
-    "data": "observed",
-}
-GRID_PATCHES = ["sig_400_0", "sig_800_200", "sig_1200_0"]
-
-
-def _doctored_grid(tmp_path, edit) -> dict:
-    """The generated grid's entry with `edit(patches)` applied to a copy of its patchset."""
-    patchset = json.loads(Path(GENERATED_GRID["patchset"]).read_text())
-    edit({p["metadata"]["name"]: p for p in patchset["patches"]})
-    path = tmp_path / "patchset.json"
-    path.write_text(json.dumps(patchset))
-    return {**GENERATED_GRID, "patchset": str(path)}
-
-
-def test_patches_of_one_structure_are_checked_under_the_first_patch_s_model():
-    """Each patch's own model has the first one's parameters and data (what the sharing rests on)."""
-    checked = list(models.check_patches(GENERATED_GRID, GRID_PATCHES))
-    assert [name for name, _ in checked] == GRID_PATCHES
-    first = checked[0][1]
-    assert all(model is first for _, model in checked)
-    _, first_data = models.build_model({**GENERATED_GRID, "patch": GRID_PATCHES[0]})
-    for name in GRID_PATCHES[1:]:
-        own, own_data = models.build_model({**GENERATED_GRID, "patch": name})
-        assert own.config.par_names == first.config.par_names
-        np.testing.assert_array_equal(own_data, first_data)
-
-
-def test_a_patch_of_another_structure_gets_its_own_model(tmp_path):
-    def add_a_modifier(patches):
-        patches["sig_800_200"]["patch"][0]["value"]["modifiers"].append(
-            {"name": "extra", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
-        )
-
-    checked = dict(models.check_patches(_doctored_grid(tmp_path, add_a_modifier), GRID_PATCHES))
-    assert checked["sig_1200_0"] is checked["sig_400_0"]
-    assert checked["sig_800_200"] is not checked["sig_400_0"]
-    assert "extra" in checked["sig_800_200"].config.par_names
-
-
-def test_a_shared_patch_whose_likelihood_is_not_finite_is_named(tmp_path):
-    def negative_signal(patches):
-        patches["sig_800_200"]["patch"][0]["value"]["data"][0] = -1.0e6
-
-    with pytest.raises(models.ModelError, match="patch 'sig_800_200': the log-likelihood at the suggested start"):
-        list(models.check_patches(_doctored_grid(tmp_path, negative_signal), GRID_PATCHES))

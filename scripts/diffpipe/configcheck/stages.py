@@ -274,13 +274,14 @@ def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
 
 
 def check_signal_grid(name: str, signal_grid: Mapping) -> None:
-    """Check every selected patch of one signal grid as its job will use it (`models.check_patches`).
+    """Check every selected patch of one signal grid as its job will use it (`patches.check_patches`).
 
     Args:
         name: the signal grid's name.
         signal_grid: its config entry.
     """
-    from diffpipe.models import ModelError, check_patches, model_poi, read_json, select_patches
+    from diffpipe.models import ModelError, model_poi, read_json, select_patches
+    from diffpipe.patches import check_patches
 
     where = f"inference.signal_grids.{name}"
     load_workspace(signal_grid["workspace"], f"{where}.workspace")

@@ -155,7 +155,7 @@ def prepare(model, data, bounds_override: dict | None = None, numbers=None, like
         data: its dataset.
         bounds_override: parameter name -> [low, high].
         numbers: the specification's numbers the compiled model takes as input (a patch's, see
-            `models.patch_numbers`), or None for the model's own.
+            `patches.patch_numbers`), or None for the model's own.
         like: the `Analysis` of an identically structured model whose compiled fit (and
             expected data) to reuse, with `numbers` as its input.
 

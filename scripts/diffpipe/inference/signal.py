@@ -1,18 +1,15 @@
 """Limits for every patch of a signal grid (a background-only workspace plus a patchset).
 
-Patches of a signal grid often share one structure (channels, samples, modifiers) and differ
-in their numbers (the signal's yields and systematic variations); the two published ATLAS grids
-do not (their signal systematics and MC-stat shapesys names differ from point to point). The likelihood is the
-HistFactory kernel (`diffpipe.histfactory`), whose numbers are an input, so when the patched
-specifications have one structure (`models.shared_structure`: equal once the samples' numbers
-are removed) all patches share one model and one compiled likelihood: the first patch's model is
-built, and every other patch only lays its numbers out for it (no pyhf model built, validated
-or converted per patch: that took about as long as the patch's fits). The sharing is verified
-on the second patch against its own model, built in full: equal data, and equal -ln L and
-gradient at a random point. Otherwise each patch builds and compiles its own.
+The likelihood is the HistFactory kernel (`diffpipe.histfactory`), whose numbers are an input:
+the patches are put into one structure, the union of their signals (`patches.GridLayout`: the
+two published ATLAS grids need it, their signals' names and systematics differ from point to
+point), so one pyhf model is built and one likelihood compiled for the whole grid, and each
+patch is only its numbers and data under it. The first patch of a job is checked against its
+own model, built in full: equal likelihood (up to constants of the parameters it lacks) and
+gradient. Patches that cannot share a structure (the layout says why) each build and compile
+their own model.
 """
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -21,41 +18,69 @@ import numpy as np
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
-from diffpipe.models import (
-    ModelError,
-    build_model,
-    kernel,
-    patch_numbers,
-    read_json,
-    select_patches,
-    shared_structure,
-)
+from diffpipe.models import ModelError, build_model, parameter_setup, read_json, select_patches
+from diffpipe.patches import GridLayout, patch_data, patch_numbers, verify_patch
 
 log = logging.getLogger("diffpipe")
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
+MODEL_KEYS = ("workspace", "patchset", "measurement", "data", "bounds")
 
 
-def _patched_workspaces(signal_grid: dict, patches: list[dict]) -> list[dict]:
-    import pyhf
+class _Patches:
+    """Each selected patch's `Analysis`: under the grid's one model when the layout allows, else its own."""
 
-    workspace = pyhf.Workspace(read_json(signal_grid["workspace"], "workspace"))
-    patchset = pyhf.PatchSet(read_json(signal_grid["patchset"], "patchset"))
-    return [json.loads(json.dumps(patchset.apply(workspace, p["name"]))) for p in patches]
+    def __init__(self, signal_grid: dict, names: list[str]):
+        self.entry = {key: signal_grid[key] for key in MODEL_KEYS if key in signal_grid}
+        self.bounds = signal_grid.get("bounds")
+        self.layout = GridLayout.of(signal_grid, names)
+        self.first = None
+        if self.layout.reason:
+            self.shared = {"shared": False, "reason": self.layout.reason}
+            return
+        background = {k: v for k, v in self.entry.items() if k != "patchset"}
+        # the workspace and patchset were validated by the config check: the union built from them is not again
+        union = {**background, "workspace": self.layout.model_specification()}
+        self.model, self.data = build_model(union, validate=False)
+        npars = self.model.config.npars
+        self.shared = {
+            "shared": True,
+            "reason": f"one model for all patches: the union of their signals ({npars} parameters)",
+        }
 
+    def analysis(self, name: str):
+        """The patch's `Analysis`.
 
-def structure_difference(workspaces: list[dict]) -> str:
-    """Why patched workspaces cannot share one compiled likelihood ("" when they can).
+        Args:
+            name: the patch.
 
-    Args:
-        workspaces: the patched workspace specifications.
+        Returns:
+            The `Analysis` (sharing the compiled fit of the job's first patch when shared).
 
-    Returns:
-        The reason, or "".
-    """
-    first = shared_structure(workspaces[0])
-    if any(shared_structure(workspace) != first for workspace in workspaces[1:]):
-        return "patches differ in structure (channels, samples, modifiers, measurements or observations)"
-    return ""
+        Raises:
+            ModelError: the patch's likelihood is not finite at the suggested start.
+            RuntimeError: the grid's model disagrees with the patch's own (first patch only).
+        """
+        if not self.shared["shared"]:
+            return prepare(*build_model({**self.entry, "patch": name}), self.bounds)
+        numbers = patch_numbers(self.model, self.layout.specification(name))
+        asimov = {} if self.entry.get("data", "observed") != "observed" else None
+        data = patch_data(self.model, self.data, numbers, asimov)
+        analysis = prepare(self.model, data, self.bounds, numbers=numbers, like=self.first)
+        if self.first is None:
+            own, own_data = build_model({**self.entry, "patch": name}, validate=False)
+            solver = analysis.solver
+            verify_patch(
+                lambda pars: solver.nll(pars, data, numbers),
+                lambda pars: solver.grad(pars, data, numbers),
+                self.model,
+                own,
+                own_data,
+                self.layout.renamed(name),
+                parameter_setup(own, self.bounds).bounds,
+            )
+            self.first = analysis
+        _check_finite(analysis, name)
+        return analysis
 
 
 def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict], dict, str]:
@@ -72,29 +97,12 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
     patchset = read_json(signal_grid["patchset"], "patchset")
     labels = patchset["metadata"]["labels"]
     patches = select_patches(patchset, signal_grid.get("patches", "all"))
-    workspaces = _patched_workspaces(signal_grid, patches)
-    reason = structure_difference(workspaces) if len(workspaces) > 1 else "a single patch"
-    shared = {"shared": not reason, "reason": reason or "patches share one structure (they differ in numbers only)"}
-    rows, poi_name, first = [], None, None
-    entry = {
-        key: signal_grid[key]
-        for key in ("workspace", "patchset", "measurement", "data", "bounds")
-        if key in signal_grid
-    }
+    grid = _Patches(signal_grid, [p["name"] for p in patches])
+    rows, poi_name = [], None
     began = time.perf_counter()
     for k, patch in enumerate(patches):
         started = time.perf_counter()
-        if first is None or not shared["shared"]:
-            model, data = build_model({**entry, "patch": patch["name"]})
-            numbers = kernel(model).default() if shared["shared"] else None
-            analysis = prepare(model, data, signal_grid.get("bounds"), numbers=numbers)
-            first = analysis
-        else:
-            numbers = patch_numbers(first.model, workspaces[k])
-            if k == 1:
-                _verify_sharing(first, {**entry, "patch": patch["name"]}, numbers)
-            analysis = prepare(first.model, first.data, signal_grid.get("bounds"), numbers=numbers, like=first)
-            _check_finite(analysis, patch["name"])
+        analysis = grid.analysis(patch["name"])
         poi_name = analysis.model.config.poi_name
         result = upper_limits(CLsScan(analysis), settings["cl"], 0, settings.get("poi_bound_max"))
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
@@ -118,39 +126,7 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
             (len(patches) - k - 1) / rate,
         )
         rows.append(row)
-    return rows, shared, poi_name
-
-
-def _verify_sharing(first, entry: dict, numbers: dict) -> None:
-    """Check that sharing gives a patch what its own model, built in full, would.
-
-    The patch's data as the shared model sees them, and its -ln L and gradient under the shared
-    compiled function, must equal those of its own model.
-
-    Args:
-        first: the `Analysis` of the grid's first patch (whose model and compiled fit are shared).
-        entry: the patch's model entry.
-        numbers: its kernel numbers laid out for the shared model.
-
-    Raises:
-        RuntimeError: any of them differs.
-    """
-    import jax
-
-    from diffpipe.models import build_model, make_nll
-
-    model, data = build_model(entry)
-    if not np.array_equal(data, first.data):
-        raise RuntimeError(f"{entry['patch']}: the shared model's data differ from the patch's own model")
-    solver = first.solver
-    rng = np.random.default_rng(0)
-    lo, hi = solver.bounds.T
-    point = lo + (hi - lo) * rng.uniform(0.3, 0.7, len(lo))
-    value, grad = jax.jit(jax.value_and_grad(make_nll(model)))(point, data)
-    expected = (float(value), np.asarray(grad))
-    got = (float(solver.nll(point, data, numbers)), np.asarray(solver.grad(point, data, numbers)))
-    if not (np.isclose(got[0], expected[0], rtol=1e-12) and np.allclose(got[1], expected[1], rtol=1e-10, atol=1e-12)):
-        raise RuntimeError("shared compiled likelihood disagrees with the patch's own model")
+    return rows, grid.shared, poi_name
 
 
 def _check_finite(analysis, patch: str) -> None:

@@ -11,16 +11,16 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import _patched_workspaces, grid_limits, structure_difference
+from diffpipe.inference.signal import grid_limits
 from diffpipe.models import (
     ModelError,
     build_model,
     kernel,
     model_poi,
-    patch_numbers,
     read_json,
     select_patches,
 )
+from diffpipe.patches import GridLayout, patch_data, patch_numbers
 
 GENERATED = {
     "workspace": "resources/generated/bkgonly.json",
@@ -132,7 +132,7 @@ def test_a_grid_split_into_blocks_merges_into_the_one_job_table():
         )
     merged, shared = merge_blocks(blocks)
     assert [r["patch"] for r in merged] == names and shared["blocks"] == 2
-    assert not shared["shared"] and "block 1: a single patch" in shared["reason"]
+    assert shared["shared"] and "one model for all patches" in shared["reason"]
     columns = ["observed", "expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2"]
     np.testing.assert_allclose(
         [[r[c] for c in columns] for r in merged], [[r[c] for c in columns] for r in whole], rtol=1e-8
@@ -141,52 +141,43 @@ def test_a_grid_split_into_blocks_merges_into_the_one_job_table():
         merge_blocks(blocks[::-1])
 
 
-def test_patches_share_a_model_unless_their_structure_differs():
-    workspace = read_json("resources/pyhf/example_bkgonly.json", "workspace")
-    numbers = json.loads(json.dumps(workspace))
-    numbers["channels"][0]["samples"][0]["modifiers"][0]["data"]["hi"] = 1.3
-    numbers["channels"][0]["samples"][1]["data"][0] *= 2  # background1 carries staterror
-    assert structure_difference([workspace, numbers]) == ""
-    other = json.loads(json.dumps(workspace))
-    other["channels"][0]["samples"][0]["modifiers"].append(
-        {"name": "extra", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
-    )
-    assert "differ in structure" in structure_difference([workspace, other])
+def _under_the_grid(names: list[str]):
+    layout = GridLayout.of(GENERATED, names)
+    background = {k: v for k, v in GENERATED.items() if k != "patchset"}
+    return layout, *build_model({**background, "workspace": layout.model_specification()})
 
 
 def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
-    """A patch's numbers under the first patch's compiled model give its own model's -ln L and expected data."""
-    first, _ = build_model({**GENERATED, "patch": "sig_400_0"})
+    """A patch's numbers under the grid's compiled model give its own model's -ln L and expected data."""
+    layout, grid, grid_data = _under_the_grid(["sig_400_0", "sig_1200_400"])
     other, data = build_model({**GENERATED, "patch": "sig_1200_400"})
-    (workspace,) = _patched_workspaces(GENERATED, [{"name": "sig_1200_400"}])
-    numbers = patch_numbers(first, workspace)
+    assert grid.config.par_names == other.config.par_names  # the generated patches have one structure
+    numbers = patch_numbers(grid, layout.specification("sig_1200_400"))
+    np.testing.assert_array_equal(patch_data(grid, grid_data, numbers), data)
     own = kernel(other)
     pars = np.asarray(other.config.suggested_init(), float) * 1.05
-    assert float(kernel(first).nll(pars, data, numbers)) == pytest.approx(
-        float(-other.logpdf(pars, data)[0]), rel=1e-13
-    )
-    np.testing.assert_allclose(kernel(first).expected(pars, numbers), own.expected(pars, own.default()), rtol=1e-14)
+    assert float(kernel(grid).nll(pars, data, numbers)) == pytest.approx(float(-other.logpdf(pars, data)[0]), rel=1e-13)
+    np.testing.assert_allclose(kernel(grid).expected(pars, numbers), own.expected(pars, own.default()), rtol=1e-14)
     # numbers that change more than yields (a systematic's magnitude) are laid out as well
-    changed = json.loads(json.dumps(workspace))
+    changed = json.loads(json.dumps(layout.specification("sig_1200_400")))
     normsys = next(
         m for c in changed["channels"] for s in c["samples"] for m in s["modifiers"] if m["type"] == "normsys"
     )
     normsys["data"]["hi"] = 1.3
-    assert not np.allclose(patch_numbers(first, changed)["normsys_log_hi"], numbers["normsys_log_hi"])
+    assert not np.allclose(patch_numbers(grid, changed)["normsys_log_hi"], numbers["normsys_log_hi"])
 
 
 def test_shared_expected_data_is_the_patch_s_own():
-    """The Asimov data of a patch come from its own numbers, not the shared model's."""
-    first, data = build_model({**GENERATED, "patch": "sig_400_0"})
+    """The Asimov data of a patch come from its own numbers, not the grid model's."""
+    layout, grid, data = _under_the_grid(["sig_400_0", "sig_1200_400"])
     other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
-    (workspace,) = _patched_workspaces(GENERATED, [{"name": "sig_1200_400"}])
-    base = prepare(first, data)
-    shared = prepare(first, data, numbers=patch_numbers(first, workspace), like=base)
+    base = prepare(grid, data, numbers=patch_numbers(grid, layout.specification("sig_400_0")))
+    shared = prepare(grid, data, numbers=patch_numbers(grid, layout.specification("sig_1200_400")), like=base)
     pars = base.init.copy()
     pars[base.poi] = 2.0
     np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)
     assert not np.allclose(base.expected_data(pars), shared.expected_data(pars))
-    assert shared.solver.numbers is not base.solver.numbers and base.solver.numbers is None
+    assert shared.solver.numbers is not base.solver.numbers
 
 
 def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):
