@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import grid_limits
+from diffpipe.inference.signal import EXPECTED_COLUMNS, grid_limits
 from diffpipe.models import (
     ModelError,
     build_model,
@@ -189,3 +189,33 @@ def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):
     with pytest.raises(ModelError) as err:
         grid_limits("g", {**GENERATED, "patchset": str(path), "patches": "all"}, {"cl": 0.95})
     assert err.value.key == "patchset" and patchset["patches"][2]["metadata"]["name"] in str(err.value)
+
+
+PUBLISHED_GRIDS = {"atlas_1lbb": "ATLAS-SUSY-2019-08_1Lbb"}
+
+
+@pytest.mark.parametrize("grid", list(PUBLISHED_GRIDS))
+def test_published_grid_limits_equal_pyhf_upper_limit(grid):
+    """Every sampled patch of the published 1Lbb grid (10, evenly spaced; pyhf's numbers stored by
+    published_reference.py: ~75 s a patch for pyhf) has pyhf's toms748 `upper_limit`, observed and
+    expected band, within 1e-3, all patches fitted under the grid's one union model. (The 3L grid
+    has no usable pyhf reference: published_reference.py says why.)"""
+    import pyhf
+
+    stored = json.loads((ROOT / "tests" / "data" / "published_limits.json").read_text())
+    reference = stored["grids"][grid]["patches"]
+    assert len(reference) >= 10 and stored["pyhf"] == pyhf.__version__
+    folder = f"resources/published/{PUBLISHED_GRIDS[grid]}"
+    entry = {
+        "workspace": f"{folder}/BkgOnly.json",
+        "patchset": f"{folder}/patchset.json",
+        "data": "observed",
+        "patches": list(reference),
+    }
+    rows, shared, _ = grid_limits(grid, entry, {"cl": 0.95, "poi_bound_max": 1000.0})
+    assert shared["shared"], shared
+    for row in rows:
+        ref = reference[row["patch"]]
+        assert row["failure"] == "" and "failure" not in ref, (row, ref)
+        assert row["observed"] == pytest.approx(ref["observed"], rel=1e-3), row["patch"]
+        np.testing.assert_allclose([row[c] for c in EXPECTED_COLUMNS], ref["expected"], rtol=1e-3, err_msg=row["patch"])
