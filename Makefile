@@ -48,7 +48,7 @@ run: $(STAMP)
 sysdeps:
 	@bash tests/harness/install_sysdeps.sh
 
-# The pipeline tests and the unit tests (in two parts) run side by side (tests/harness/suites.sh); with PYTEST_ARGS,
+# The unit and the pipeline tests run side by side (tests/harness/suites.sh); with PYTEST_ARGS,
 # one pytest run of what they select.
 test: $(DEV_STAMP) sysdeps
 	$(if $(strip $(PYTEST_ARGS)),$(BIN)/python -m pytest $(PYTEST_ARGS),bash tests/harness/suites.sh $(BIN)/python)

@@ -327,7 +327,7 @@ def _numpy_backend():
         pyhf.set_backend(*previous)
 
 
-def _build_model(spec: Mapping, validate: bool):
+def _build_model(spec: Mapping, validate: bool = True):
     import pyhf
 
     if "simple" in spec:

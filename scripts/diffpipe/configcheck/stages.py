@@ -1,20 +1,16 @@
 """The checks the schema cannot express, stage by stage.
 
-Models build, names exist, ranges are ordered, numbers are not degenerate, starts have the
-model's dimension.
+Names exist, ranges are ordered, numbers are not degenerate, starts have the model's dimension;
+the models, workspaces and signal grids a config names are `configcheck.models`'.
 """
 
 from collections.abc import Mapping
 from pathlib import Path
 
 from diffpipe.configcheck.cache import NO_CACHE, CheckCache, user_module_file
-from diffpipe.configcheck.errors import ConfigError
+from diffpipe.configcheck.errors import ConfigError, ordered
+from diffpipe.configcheck.models import check_model, check_signal_grid
 from diffpipe.configcheck.probes import probe_function
-
-
-def _ordered(pair, where: str) -> None:
-    if not pair[0] < pair[1]:
-        raise ConfigError(f"config key '{where}': needs min < max, got {list(pair)}")
 
 
 def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -39,7 +35,7 @@ def check_controlflow(cfg: Mapping) -> None:
     Args:
         cfg: the `controlflow` section.
     """
-    _ordered(cfg["interval"], "controlflow.interval")
+    ordered(cfg["interval"], "controlflow.interval")
 
 
 def check_fractals(fractals: Mapping) -> None:
@@ -51,8 +47,8 @@ def check_fractals(fractals: Mapping) -> None:
     for name, spec in fractals.items():
         where = f"fractals.{name}"
         xmin, xmax, ymin, ymax = spec["viewport"]
-        _ordered((xmin, xmax), f"{where}.viewport (xmin, xmax)")
-        _ordered((ymin, ymax), f"{where}.viewport (ymin, ymax)")
+        ordered((xmin, xmax), f"{where}.viewport (xmin, xmax)")
+        ordered((ymin, ymax), f"{where}.viewport (ymin, ymax)")
         if spec["kind"] == "julia" and "c" not in spec:
             raise ConfigError(f"config key '{where}.c': a julia fractal needs its constant c = [re, im]")
         if spec["kind"] == "mandelbrot" and "c" in spec:
@@ -134,70 +130,6 @@ def check_conditions(cfg: Mapping) -> None:
             )
 
 
-def load_workspace(path: str | Path, where: str) -> dict:
-    """Read and schema-check a pyhf workspace.
-
-    Args:
-        path: the workspace file.
-        where: the config key that names it (for the message).
-
-    Returns:
-        The workspace specification.
-
-    Raises:
-        ConfigError: the file is missing, not JSON, or not a valid workspace.
-    """
-    import pyhf
-
-    from diffpipe.models import ModelError, read_json
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config key '{where}': workspace file not found (or not a file): {path}")
-    try:
-        workspace = read_json(path, where)
-    except ModelError as err:
-        raise ConfigError(f"workspace {path} (config key '{where}'): {err}") from None
-    try:
-        pyhf.Workspace(workspace)
-    except pyhf.exceptions.InvalidSpecification as err:
-        reason = str(err).splitlines()[0]
-        raise ConfigError(f"workspace {path} (config key '{where}'): fails pyhf's schema: {reason}") from None
-    except Exception as err:  # pyhf raises several types for inconsistent workspaces
-        raise ConfigError(f"workspace {path} (config key '{where}'): invalid workspace: {err}") from None
-    check_measurement_numbers(workspace, f"workspace {path} (config key '{where}')")
-    return workspace
-
-
-def check_measurement_numbers(workspace: Mapping, where: str) -> None:
-    """The numbers a workspace's own measurements set for its parameters, checked.
-
-    pyhf's schema checks their types only: a bound with lo >= hi, an init outside its bounds or
-    a non-positive width would reach the fits.
-
-    Args:
-        workspace: the workspace specification (schema-valid).
-        where: the file and config key, for the message.
-
-    Raises:
-        ConfigError: naming the measurement, the parameter and the key.
-    """
-    for m, measurement in enumerate(workspace.get("measurements", [])):
-        for p, par in enumerate(measurement.get("config", {}).get("parameters", [])):
-            key = f"measurements[{m}].config.parameters[{p}]"
-            name = f"measurement {measurement.get('name')!r}, parameter {par.get('name')!r}"
-            bounds = par.get("bounds")
-            for i, (lo, hi) in enumerate(bounds or []):
-                if not lo < hi:
-                    raise ConfigError(f"{where}: {name}: {key}.bounds[{i}] = [{lo}, {hi}] needs lo < hi")
-            for i, init in enumerate(par.get("inits") or []):
-                if bounds and i < len(bounds) and not bounds[i][0] <= init <= bounds[i][1]:
-                    raise ConfigError(f"{where}: {name}: {key}.inits[{i}] = {init} lies outside its bounds {bounds[i]}")
-            for i, sigma in enumerate(par.get("sigmas") or []):
-                if not sigma > 0:
-                    raise ConfigError(f"{where}: {name}: {key}.sigmas[{i}] = {sigma} must be positive")
-
-
 def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
     """Build every model (cached): workspaces, measurements, bounds and grid parameters.
 
@@ -273,103 +205,6 @@ def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
             )
 
 
-def check_signal_grid(name: str, signal_grid: Mapping) -> None:
-    """Check every selected patch of one signal grid as its job will use it (`patches.check_patches`).
-
-    Args:
-        name: the signal grid's name.
-        signal_grid: its config entry.
-    """
-    from diffpipe.models import ModelError, model_poi, read_json, select_patches
-    from diffpipe.patches import check_patches
-
-    where = f"inference.signal_grids.{name}"
-    load_workspace(signal_grid["workspace"], f"{where}.workspace")
-    try:
-        patches = select_patches(read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"])
-        if not patches:
-            raise ModelError("patches", "selects no patch")
-        entry = {
-            k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in signal_grid
-        }
-        for patch, model in check_patches(entry, [p["name"] for p in patches]):
-            if model.config.poi_name is None:
-                reason = model_poi({**entry, "patch": patch})[1]
-                raise ModelError("patchset", f"patch {patch!r}: {reason}; a limit needs a POI")
-            for par in signal_grid.get("bounds", {}):
-                if par not in model.config.par_names:
-                    raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
-    except ModelError as err:
-        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
-    except Exception as err:  # pyhf or jsonpatch on a malformed patchset
-        raise ConfigError(f"config key '{where}.patchset': {type(err).__name__}: {err}") from None
-
-
-def check_counting_numbers(simple: Mapping, where: str) -> None:
-    """A simple counting model's numbers, checked.
-
-    Equal lengths; the background and its uncertainty positive in every bin (zero makes the
-    constraint degenerate); some signal in some bin.
-
-    Args:
-        simple: the `simple` entry (signal, background, background_uncertainty).
-        where: its config key.
-
-    Raises:
-        ConfigError: naming the key and the bin.
-    """
-    if len({len(v) for v in simple.values()}) != 1:
-        raise ConfigError(f"config key '{where}': signal, background and background_uncertainty need equal lengths")
-    for key in ("background", "background_uncertainty"):
-        for i, value in enumerate(simple[key]):
-            if not value > 0:
-                raise ConfigError(
-                    f"config key '{where}.{key}[{i}]': {value} must be positive (a degenerate constraint)"
-                )
-    if not any(value > 0 for value in simple["signal"]):
-        raise ConfigError(f"config key '{where}.signal': every bin is 0: the POI would have no effect")
-
-
-def check_model(name: str, spec: Mapping, section: str = "likelihood.models") -> None:
-    """Build one model and check the parameter names its entry uses.
-
-    Args:
-        name: the model's name.
-        spec: its config entry.
-        section: the config section holding it.
-    """
-    from diffpipe.models import ModelError, build_model
-
-    where = f"{section}.{name}"
-    if "workspace" in spec:
-        load_workspace(spec["workspace"], f"{where}.workspace")
-    elif "measurement" in spec:
-        raise ConfigError(f"config key '{where}.measurement': only workspace models have measurements")
-    else:
-        check_counting_numbers(spec["simple"], f"{where}.simple")
-    try:
-        model, _ = build_model(spec)
-    except ModelError as err:
-        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
-    except Exception as err:  # pyhf raises several types for inconsistent specifications
-        raise ConfigError(f"config key '{where}': the model cannot be built: {type(err).__name__}: {err}") from None
-    par_names = list(model.config.par_names)
-    for section in ("bounds", "asimov_parameters"):
-        for par in spec.get(section, {}):
-            if par not in par_names:
-                raise ConfigError(f"config key '{where}.{section}.{par}': unknown parameter; valid: {par_names}")
-    for par, bound in spec.get("bounds", {}).items():
-        _ordered(bound, f"{where}.bounds.{par}")
-    grid = spec.get("grid", {})
-    for axis in ("x", "y"):
-        if axis in grid and grid[axis] not in par_names:
-            raise ConfigError(f"config key '{where}.grid.{axis}': unknown parameter {grid[axis]!r}; valid: {par_names}")
-        if f"{axis}_range" in grid:
-            _ordered(grid[f"{axis}_range"], f"{where}.grid.{axis}_range")
-    if "x" in grid and grid.get("x") == grid.get("y"):
-        raise ConfigError(f"config key '{where}.grid': x and y must be two different parameters")
-
-
 def _check_colormap(name: str) -> None:
     import matplotlib
 
@@ -413,8 +248,8 @@ def check_designs(designs: Mapping, cache: CheckCache = NO_CACHE) -> None:
     """
     for name, spec in designs.items():
         where = f"optimize_analysis.{name}"
-        _ordered(spec["range"], f"{where}.range")
-        _ordered(spec["grid"]["cut"], f"{where}.grid.cut")
+        ordered(spec["range"], f"{where}.range")
+        ordered(spec["grid"]["cut"], f"{where}.grid.cut")
         if spec["bins"] * spec["min_width"] >= 1.0:
             raise ConfigError(
                 f"config key '{where}.min_width': {spec['bins']} bins of at least {spec['min_width']:g} "
