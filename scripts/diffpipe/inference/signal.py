@@ -5,8 +5,8 @@ the patches are put into one structure, the union of their signals (`patches.Gri
 two published ATLAS grids need it, their signals' names and systematics differ from point to
 point), so one pyhf model is built and one likelihood compiled for the whole grid, and each
 patch is only its numbers and data under it. The first patch of a job is checked against its
-own model, built in full: equal likelihood (up to constants of the parameters it lacks) and
-gradient. Patches that cannot share a structure (the layout says why) each build and compile
+own model, built in full (`patches.verify_patch`: pyhf's log-pdf of it, up to constants of the
+parameters it lacks). Patches that cannot share a structure (the layout says why) each build and compile
 their own model.
 """
 
