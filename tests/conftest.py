@@ -1,5 +1,6 @@
 """Shared test set-up: import path, float64 JAX, and helpers that run the real pipeline."""
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -8,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,19 @@ import pytest
 os.environ.setdefault("JAX_ENABLE_X64", "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The suite's JAX programs are small and mostly run once: compiling them is most of its time.
+# XLA's backend optimisation passes cost a quarter of test_histfactory's CPU time and change no
+# result beyond the tests' tolerances (the same ops in the same order: no fast-math), so tests
+# and the pipeline runs they start compile without them; `make run` and `make bench` keep them.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# Tests build the same kernels many times over (a fresh closure per model compiles the same
+# program again): a persistent cache for this process makes the repeats loads. Pipeline jobs
+# use their project's own cache (runtime.enable_compilation_cache).
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="diffpipe-test-jax-cache-")
+    atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
