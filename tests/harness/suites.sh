@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The whole suite as two pytest processes side by side: the unit tests (tests/diffpipe) and the
-# pipeline tests (real Snakemake runs, SLURM, headless Chromium: much of their time is spent
-# waiting on other processes). Each prints its own report, the pipeline one as it runs, the unit
-# one when it ends. Exit status: 0 when both pass, else the first non-zero one (pytest's 5, "no
+# pipeline tests (real Snakemake runs, SLURM, headless Chromium, and the benchmark's runs of
+# Snakemake and the notebook script: much of their time is spent waiting on other processes;
+# the two halves take about as long, so neither core idles at the end). Each prints its own
+# report, the pipeline one as it runs, the unit one when it ends. Exit status: 0 when both pass, else the first non-zero one (pytest's 5, "no
 # tests collected", included: a half that collects nothing is a broken suite).
 # Usage: suites.sh PYTHON [pytest args...]
 set -u
 python=$1
 shift
 unit_log=$(mktemp -t diffpipe-unit-tests.XXXXXX.log)
-"$python" -m pytest tests/diffpipe --durations=30 "$@" >"$unit_log" 2>&1 &
+processes=tests/diffpipe/benchmark/test_pipeline.py
+"$python" -m pytest tests/diffpipe --ignore="$processes" --durations=30 "$@" >"$unit_log" 2>&1 &
 unit=$!
 trap 'kill "$unit" 2>/dev/null' INT TERM
-"$python" -m pytest tests --ignore=tests/diffpipe --durations=30 "$@"
+"$python" -m pytest tests/test_*.py "$processes" --durations=30 "$@"
 pipeline_rc=$?
 wait "$unit"
 unit_rc=$?
