@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from diffpipe import schemacache
+
 
 class ModelError(ValueError):
     """A model entry that cannot be built; `key` is the config key (below the model) at fault."""
@@ -175,6 +177,8 @@ def pyhf_workspace(spec: Mapping):
     """
     import pyhf
 
+    schemacache.install()
+
     try:
         workspace = pyhf.Workspace(_workspace_json(spec))
     except ModelError:
@@ -210,6 +214,8 @@ def pyhf_patchset(spec: Mapping):
         ModelError: the file is missing or not a valid patchset.
     """
     import pyhf
+
+    schemacache.install()
 
     try:
         return pyhf.PatchSet(read_json(spec["patchset"], "patchset"))
@@ -330,18 +336,25 @@ def _numpy_backend():
 def _build_model(spec: Mapping, validate: bool = True):
     import pyhf
 
+    schemacache.install()
+
     if "simple" in spec:
         model = _simple_model(spec["simple"])
         observed = None
     elif validate:
         model, observed = _model_of(spec, pyhf_workspace(spec))
     else:
-        model, observed = _model_of(spec, pyhf.Workspace(raw_workspace(spec), validate=False), validate=False)
+        model, observed = _model_of(spec, pyhf.Workspace(raw_workspace(spec), validate=False))
     return _with_data(spec, model, observed)
 
 
-def _model_of(spec: Mapping, workspace, validate: bool = True):
-    """A workspace entry's model and observed data from its (patched) pyhf Workspace, checked."""
+def _model_of(spec: Mapping, workspace):
+    """A workspace entry's model and observed data from its (patched) pyhf Workspace, checked.
+
+    The model's spec (channels and measurement parameters of the workspace) is not schema-checked
+    again: the workspace schema holds the same definitions, and the workspace passed it (or was
+    checked before the job ran).
+    """
     measurements = list(workspace.measurement_names)
     measurement = spec.get("measurement")
     if measurement is not None and measurement not in measurements:
@@ -350,7 +363,7 @@ def _model_of(spec: Mapping, workspace, validate: bool = True):
     if poi is not None and poi not in _declared_parameters(workspace):
         raise ModelError("poi", f"{poi!r} is not a parameter of the workspace")
     try:
-        model = workspace.model(measurement_name=measurement, poi_name=poi, validate=validate)
+        model = workspace.model(measurement_name=measurement, poi_name=poi, validate=False)
         observed = workspace.data(model)
     except Exception as err:  # pyhf raises several types for inconsistent workspaces
         raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None

@@ -26,7 +26,10 @@ def load_workspace(path: str | Path, where: str) -> dict:
     """
     import pyhf
 
+    from diffpipe import schemacache
     from diffpipe.models import ModelError, read_json
+
+    schemacache.install()
 
     path = Path(path)
     if not path.is_file():
