@@ -3,9 +3,11 @@
 Covariance = inverse of the Hessian of the *negative* log-likelihood over the free
 parameters. (The notebook's inv(-2 H) is the inverse Hessian of 2NLL: half the covariance.)
 
-Convergence: MINUIT's MIGRAD (strategy 2, with the exact JAX gradient) finds the minimum; when
-it lies inside the bounds, Newton steps with the autodiff Hessian polish it until the step is
-below 1e-12 relative, far past SLSQP's ~1e-3 on multi-parameter workspaces.
+Convergence: the kernel's bounded Newton solve (`diffpipe.solver`) finds the minimum, MINUIT's
+MIGRAD (strategy 2, with the exact JAX gradient) confirms it from there (its validity and EDM are
+recorded, and HESSE and MINOS start from it); when it lies inside the bounds, Newton steps with the
+autodiff Hessian polish it until the step is below 1e-12 relative, far past SLSQP's ~1e-3 on
+multi-parameter workspaces. Profile fits are Newton solves with the parameter held.
 """
 
 import logging
@@ -15,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from diffpipe.models import ParameterSetup, build_model, nll_function, parameter_setup
+from diffpipe.models import ParameterSetup, build_model, make_derivatives, make_nll, nll_function, parameter_setup
 from diffpipe.runtime import enable_float64
+from diffpipe.solver import Solver, fit_all
 
 log = logging.getLogger("diffpipe")
 NEWTON_MAX_STEPS = 50
@@ -25,11 +28,16 @@ NEWTON_RTOL = 1e-12
 
 @dataclass
 class Likelihood:
-    """Free-parameter view of a model: nll, gradient and Hessian as compiled callables."""
+    """Free-parameter view of a model: nll, gradient and Hessian as compiled callables.
+
+    `solver` fits the model's full parameter vector with parameters held (the profile fits).
+    """
 
     setup: ParameterSetup
     full_nll: object
     free: np.ndarray  # indices of the free parameters
+    data: np.ndarray | None = None
+    solver: Solver | None = None
     nll: object = field(init=False)
     grad: object = field(init=False)
     hess: object = field(init=False)
@@ -96,7 +104,8 @@ def make_likelihood(model, data, bounds_override=None) -> Likelihood:
     """
     setup = parameter_setup(model, bounds_override)
     free = np.flatnonzero(~np.asarray(setup.fixed))
-    return Likelihood(setup, nll_function(model, data), free)
+    solver = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+    return Likelihood(setup, nll_function(model, data), free, np.asarray(data, float), solver)
 
 
 def _minuit(lik: Likelihood, start: np.ndarray):
@@ -142,7 +151,7 @@ def newton_polish(lik: Likelihood, x: np.ndarray) -> tuple[np.ndarray, int, bool
 
 
 def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
-    """MIGRAD (strategy 2, exact gradient), then Newton polish with the autodiff Hessian.
+    """The Newton solve, MIGRAD from its minimum (strategy 2, exact gradient), then Newton polish.
 
     Args:
         lik: the likelihood.
@@ -152,7 +161,13 @@ def fit_mle(lik: Likelihood, start: np.ndarray | None = None) -> dict:
         x (the MLE), migrad (valid, edm, nfcn, ngrad), newton_steps, newton_converged,
         gradient_norm, and the Minuit object under `minuit`.
     """
-    m = _minuit(lik, lik.setup.init[lik.free] if start is None else start)
+    start = lik.setup.init[lik.free] if start is None else np.asarray(start, float)
+    if len(lik.free) > 1:
+        # MIGRAD from the kernel's Newton minimum: it confirms the minimum (valid, edm) in a
+        # few iterations instead of ~80 s of descent on a 120-parameter published likelihood
+        newton, _ = fit_all(lik.solver, lik.full(start), lik.data, lik.setup.fixed, lik.full(start), lik.setup.bounds)
+        start = newton.x[0][lik.free]
+    m = _minuit(lik, start)
     m.migrad()
     x = np.asarray(m.values, float)
     polished, steps, converged = newton_polish(lik, x)
@@ -200,6 +215,9 @@ def correlation(cov: np.ndarray) -> np.ndarray:
 def profile_nll(lik: Likelihood, index: int, value: float, start: np.ndarray) -> float:
     """Min over the other free parameters of nll with parameter `index` fixed at `value`.
 
+    The fit is the kernel's bounded Newton solve (`solver.fit_all`: MINUIT for a fit that does
+    not converge), ~100x faster than MIGRAD on a 120-parameter published likelihood.
+
     Args:
         lik: the likelihood.
         index: the profiled parameter (free-parameter index).
@@ -210,14 +228,13 @@ def profile_nll(lik: Likelihood, index: int, value: float, start: np.ndarray) ->
         The profiled nll.
     """
     if len(lik.free) == 1:
-        x = start.copy()
-        x[index] = value
-        return lik.nll(x)
-    m = _minuit(lik, start)
-    m.values[index] = value
-    m.fixed[index] = True
-    m.migrad()
-    return float(m.fval)
+        return lik.nll(np.array([value], float))
+    x = lik.full(np.asarray(start, float))
+    x[lik.free[index]] = value
+    fixed = np.asarray(lik.setup.fixed, bool).copy()
+    fixed[lik.free[index]] = True
+    batch, _ = fit_all(lik.solver, x, lik.data, fixed, x, lik.setup.bounds)
+    return float(batch.nll[0])
 
 
 def profile_scan(lik: Likelihood, index: int, x_hat: np.ndarray, sigma: float, span: float, points: int):

@@ -98,3 +98,21 @@ def test_minos_runs_for_the_poi_alone_above_minos_max_parameters(counting_fit):
     rows = {r["parameter"]: r for r in few["crosscheck"]}
     assert rows["mu"]["minos_upper"] == pytest.approx(counting_fit["crosscheck"][0]["minos_upper"], rel=1e-6)
     assert rows["uncorr_bkguncrt[0]"]["minos_upper"] is None and rows["uncorr_bkguncrt[0]"]["minos_lower"] is None
+
+
+def test_the_profile_fits_equal_minuit_with_the_parameter_held():
+    """profile_nll (the kernel's Newton solve) equals MIGRAD's minimum with the POI held, on a
+    workspace with coupled histosys and several nuisance parameters."""
+    spec = {"workspace": str(ROOT / "resources/pyhf/multichan_coupledhistosys_histfactory.json"), "data": "observed"}
+    model, data = build_model(spec)
+    lik = L.make_likelihood(model, data)
+    x_hat = L.fit_mle(lik)["x"]
+    poi = lik.names.index(model.config.poi_name)
+    for value in (0.5 * x_hat[poi], 1.5 * x_hat[poi] + 0.1):
+        m = L._minuit(lik, x_hat)
+        m.values[poi] = value
+        m.fixed[poi] = True
+        m.migrad()
+        newton = L.profile_nll(lik, poi, value, x_hat)
+        assert newton <= m.fval + 1e-7
+        assert newton == pytest.approx(m.fval, abs=1e-6)
