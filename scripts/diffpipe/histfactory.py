@@ -255,6 +255,7 @@ class HistFactory:
         self._gauss_sigma_default = self._pyhf_sigmas(config)
         self.numbers = self.layout(model.spec)
         self._default = derive_terms_np(self.structure, self.numbers)
+        self._derive_compiled = None
         self._check_widths(config)
 
     @staticmethod
@@ -378,6 +379,21 @@ class HistFactory:
             A dict of arrays (a pytree): nominal, the interpolation terms, gauss_sigma, tau.
         """
         return derive_terms(self.structure, numbers)
+
+    def derive_compiled(self, numbers: dict) -> dict:
+        """`derive` as one compiled call (a signal grid derives every patch's numbers).
+
+        Args:
+            numbers: as `layout` returns.
+
+        Returns:
+            The derived pytree.
+        """
+        if self._derive_compiled is None:
+            import jax
+
+            self._derive_compiled = jax.jit(self.derive)
+        return self._derive_compiled(numbers)
 
     def default(self) -> dict:
         """`derive` of the model's own numbers (NumPy arrays: constants wherever they are traced).

@@ -228,7 +228,7 @@ def patch_numbers(model, workspace: Mapping) -> dict:
         raise ModelError("patchset", f"a patch does not fit the grid's model: {err}") from None
     except (KeyError, TypeError, ValueError) as err:  # a malformed sample or modifier
         raise ModelError("patchset", f"a patch's signal cannot be read: {type(err).__name__}: {err}") from None
-    return {k: jnp.asarray(v) for k, v in hf.derive({k: jnp.asarray(v) for k, v in numbers.items()}).items()}
+    return dict(hf.derive_compiled({k: jnp.asarray(v) for k, v in numbers.items()}))
 
 
 def patch_data(model, data: np.ndarray, numbers: dict, asimov: dict | None = None) -> np.ndarray:

@@ -7,8 +7,14 @@ config check of the published experiment builds the 1Lbb and 3L workspaces sever
 in jsonschema. Validation is a pure function of the specification's content, so a content digest
 that passed once need not be validated again; a specification that fails is validated (and
 fails) every time.
+
+A specification is first checked by pyhf's own schema compiled with fastjsonschema (0.18 s
+against jsonschema's 2.5 s for the 1Lbb workspace). One it does not pass goes to pyhf's
+validator, whose error (or acceptance: tensors, which pyhf treats as lists) is the answer, so
+messages are pyhf's.
 """
 
+import functools
 import hashlib
 import json
 
@@ -20,6 +26,22 @@ def _digest(spec) -> str:
     """SHA-256 of a specification's JSON (tensors as lists, keys sorted)."""
     text = json.dumps(spec, sort_keys=True, default=lambda value: value.tolist())
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def _compiled(schema_name: str, version: str | None):
+    """The fastjsonschema validator of pyhf's schema `schema_name` in `version` (default: pyhf's)."""
+    import fastjsonschema
+    from pyhf.schema import load_schema, variables
+
+    version = version or variables.SCHEMA_VERSION
+
+    def handler(uri: str) -> dict:
+        # pyhf's schemas refer to each other by URL within the version's folder (defs.json)
+        return load_schema(f"{version}/{uri.rsplit('/', 1)[-1].split('#')[0]}")
+
+    schema = load_schema(f"{version}/{schema_name}")
+    return fastjsonschema.compile(schema, handlers={"https": handler, "http": handler})
 
 
 def install() -> None:
@@ -39,9 +61,12 @@ def install() -> None:
         key = (schema_name, version, allow_tensors, _digest(spec))
         if key in _passed:
             return None
-        result = validate(spec, schema_name, version=version, allow_tensors=allow_tensors)
+        try:
+            _compiled(schema_name, version)(spec)
+        except Exception:  # pyhf's validator decides, with its own message
+            validate(spec, schema_name, version=version, allow_tensors=allow_tensors)
         _passed.add(key)
-        return result
+        return None
 
     validate_once.__doc__ = validate.__doc__
     pyhf.schema.validate = validate_once
