@@ -12,7 +12,8 @@ structure share one compiled function.
 Layout: S samples (`model.config.samples`), B main bins (the channels of
 `model.config.channels` in turn), data = main counts (B) + auxiliary data (pyhf's
 `auxdata_order`). Every interpolation code pyhf implements is reproduced exactly as its
-vectorised code computes it (normsys: code1, code4; histosys: code0, code2, code4p).
+vectorised code computes it (normsys: code1, code4; histosys: code0, code2, code4p), and so are
+pyhf's model options that clip rates from below (clip_sample_data, clip_bin_data).
 
 Two stages: `derive(numbers)` computes what does not depend on the parameters (interpolation
 coefficients, constraint widths, shapesys scale factors); `nll(pars, data, derived)` and
@@ -60,6 +61,8 @@ class Structure:
         poisson_par, poisson_aux: likewise for the Poisson (shapesys) terms;
             `poisson_source` (Kp index, bin) whose scale factor each takes.
         normsys_code, histosys_code: the interpolation codes.
+        clip_sample, clip_bin: pyhf's `clip_sample_data` and `clip_bin_data` (None: no clipping):
+            each sample's rate per bin, and each bin's total, is at least this value.
     """
 
     npars: int
@@ -85,6 +88,8 @@ class Structure:
     poisson_source: np.ndarray
     normsys_code: str
     histosys_code: str
+    clip_sample: float | None = None
+    clip_bin: float | None = None
 
 
 def _pack(layers: list, absent: int, shape: tuple) -> np.ndarray:
@@ -119,6 +124,11 @@ def _codes(model) -> tuple[str, str]:
     return normsys, histosys
 
 
+def _clip_value(main, name: str) -> float | None:
+    value = getattr(main, name, None)
+    return None if value is None else float(value)
+
+
 def _bin_ranks(mask_bins: np.ndarray) -> np.ndarray:
     """Per global bin, its rank among the masked bins (-1 where unmasked)."""
     ranks = np.full(len(mask_bins), -1)
@@ -134,13 +144,11 @@ class HistFactory:
             tensors).
 
     Raises:
-        KernelError: the model clips rates or uses a construct the layout does not cover.
+        KernelError: the model uses a construct the layout does not cover.
     """
 
     def __init__(self, model):
         main = model.main_model
-        if getattr(main, "clip_sample_data", None) is not None or getattr(main, "clip_bin_data", None) is not None:
-            raise KernelError("models that clip sample or bin rates are not supported")
         config = model.config
         self.par_names = list(config.par_names)
         self._slices = {name: config.par_slice(name) for name in config.par_order}
@@ -250,6 +258,8 @@ class HistFactory:
             poisson_source=np.asarray(poisson_source, int).reshape(-1, 2),
             normsys_code=normsys_code,
             histosys_code=histosys_code,
+            clip_sample=_clip_value(main, "clip_sample_data"),
+            clip_bin=_clip_value(main, "clip_bin_data"),
         )
         self.naux = aux
         self._gauss_sigma_default = self._pyhf_sigmas(config)
@@ -432,7 +442,9 @@ class HistFactory:
         import jax.numpy as jnp
 
         additive, g, norm, _, _ = self._parts(pars, derived, order=0)
-        return additive * jnp.prod(g, axis=0) * norm
+        nu = additive * jnp.prod(g, axis=0) * norm
+        clip = self.structure.clip_sample
+        return nu if clip is None else jnp.maximum(nu, clip)
 
     def expected_main(self, pars, derived):
         """Expected counts per main bin.
@@ -446,7 +458,9 @@ class HistFactory:
         """
         import jax.numpy as jnp
 
-        return jnp.sum(self.rates(pars, derived), axis=0)
+        lam = jnp.sum(self.rates(pars, derived), axis=0)
+        clip = self.structure.clip_bin
+        return lam if clip is None else jnp.maximum(lam, clip)
 
     def expected_aux(self, pars, derived):
         """Expected auxiliary data (pyhf's `expected_auxdata`): θ for Gaussian terms, γτ for Poisson ones.
@@ -543,7 +557,9 @@ class HistFactory:
         N'' = N (l l^T + diag q) with l and q the first and second derivatives of ln f). The
         Poisson main terms give J diag(n / lam^2) J^T plus the rates' second derivatives
         weighted by 1 - n / lam, each a matrix product over (sample, bin); constraint terms are
-        diagonal. No forward pass per parameter is made.
+        diagonal. No forward pass per parameter is made. A rate held at its clipping value
+        (pyhf's clip_sample_data, clip_bin_data) is constant there: its cells contribute no
+        derivatives.
 
         Args:
             pars: parameters (npars,).
@@ -561,7 +577,16 @@ class HistFactory:
         additive, g, norm, (d1, d2), (lfac, qfac) = self._parts(pars, derived, order=2)
         direct = jnp.prod(g, axis=0)
         nu = additive * direct * norm
+        live = jnp.ones_like(nu, dtype=bool)  # cells whose rate moves with the parameters
+        if st.clip_sample is not None:
+            live = nu > st.clip_sample
+            nu = jnp.where(live, nu, st.clip_sample)
         lam = jnp.sum(nu, axis=0)
+        if st.clip_bin is not None:
+            live = live & (lam > st.clip_bin)[None, :]
+            lam = jnp.maximum(lam, st.clip_bin)
+        if st.clip_sample is not None or st.clip_bin is not None:
+            norm = jnp.where(live, norm, 0.0)  # every derivative of a cell's rate carries N
         n, aux = data[:nbins], data[nbins:]
         value = jnp.sum(poisson_nll(n, lam)) + self.constraint_nll(pars, aux, derived)
 

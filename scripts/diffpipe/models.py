@@ -363,7 +363,13 @@ def _model_of(spec: Mapping, workspace):
     if poi is not None and poi not in _declared_parameters(workspace):
         raise ModelError("poi", f"{poi!r} is not a parameter of the workspace")
     try:
-        model = workspace.model(measurement_name=measurement, poi_name=poi, validate=False)
+        model = workspace.model(
+            measurement_name=measurement,
+            poi_name=poi,
+            validate=False,
+            clip_sample_data=spec.get("clip_sample_data"),
+            clip_bin_data=spec.get("clip_bin_data"),
+        )
         observed = workspace.data(model)
     except Exception as err:  # pyhf raises several types for inconsistent workspaces
         raise ModelError("workspace", f"{spec['workspace']}: cannot build the model: {err}") from None

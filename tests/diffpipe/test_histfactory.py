@@ -154,8 +154,11 @@ def _tau_scale(hf):
     return scale
 
 
-def _workspace(samples, channels=("SR",), poi="mu", settings=None, measurement_parameters=()):
-    """A pyhf model from {channel: [(sample, data, modifiers)]} with observations at the nominal."""
+def _workspace(samples, channels=("SR",), poi="mu", settings=None, measurement_parameters=(), **options):
+    """A pyhf model from {channel: [(sample, data, modifiers)]} with observations at the nominal.
+
+    `options` go to pyhf's model (e.g. clip_sample_data).
+    """
     import pyhf
 
     spec = {
@@ -171,7 +174,7 @@ def _workspace(samples, channels=("SR",), poi="mu", settings=None, measurement_p
     }
     workspace = pyhf.Workspace(spec)
     kwargs = {} if settings is None else {"modifier_settings": settings}
-    model = workspace.model(**kwargs)
+    model = workspace.model(**kwargs, **options)
     return model, workspace.data(model)
 
 
@@ -217,6 +220,34 @@ def test_normsys_and_histosys_every_interpolation_code(settings):
         step[k] = 1e-7
         left = (float(hf.nll(pars, data, hf.default())) - float(hf.nll(pars - step, data, hf.default()))) / 1e-7
         assert grad == pytest.approx(left, rel=1e-5)
+
+
+@pytest.mark.parametrize("option", [{"clip_sample_data": 0.0}, {"clip_bin_data": 0.5}], ids=["sample", "bin"])
+def test_clipped_rates_equal_pyhf(option):
+    """pyhf's clip_sample_data / clip_bin_data: value, gradient and Hessian where clipping acts and where not.
+
+    The background's histosys drives its first bin negative beyond alpha ~ -1.5, and that bin has
+    no events: unclipped, -ln L would fall without bound there.
+    """
+    falling = {"name": "hs", "type": "histosys", "data": {"hi_data": [6.0, 31.0, 9.5], "lo_data": [0.5, 29.0, 8.5]}}
+    samples = {"SR": [("signal", [1.0, 8.0, 2.0], [_norm(), NORMSYS]), ("bkg", [3.0, 30.0, 9.0], [falling])]}
+    model, data = _workspace(samples, **option)
+    data = np.asarray(data, float)
+    data[0] = 0.0
+    assert_agrees(model, data)
+    hf = HistFactory(model)
+    points = _points(model, POINTS)
+    key = "sample" if "clip_sample_data" in option else "bin"
+    raw = np.stack([np.asarray(hf.rates(p, hf.default()) if key == "bin" else _unclipped(hf, p)) for p in points])
+    if key == "bin":
+        raw = raw.sum(axis=1)
+    clipped = np.any(raw < next(iter(option.values())), axis=tuple(range(1, raw.ndim)))
+    assert 0 < clipped.sum() < len(points)  # both regimes were compared
+
+
+def _unclipped(hf, pars):
+    additive, g, norm, _, _ = hf._parts(pars, hf.default(), order=0)
+    return additive * np.prod(np.asarray(g), axis=0) * norm
 
 
 def test_a_parameter_that_is_both_normsys_and_histosys():

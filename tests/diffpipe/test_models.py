@@ -75,6 +75,15 @@ def test_the_kernel_functions_equal_pyhf_logpdf():
     np.testing.assert_allclose(expected, np.asarray(model.expected_data(pars)), rtol=1e-12)
 
 
+def test_clip_options_reach_pyhf_and_the_kernel():
+    model, data = models.build_model({**WORKSPACE, "clip_sample_data": 0.0, "clip_bin_data": 0.5})
+    assert model.main_model.clip_sample_data == 0.0 and model.main_model.clip_bin_data == 0.5
+    structure = models.kernel(model).structure
+    assert structure.clip_sample == 0.0 and structure.clip_bin == 0.5
+    plain, _ = models.build_model(WORKSPACE)
+    assert plain.main_model.clip_bin_data is None and models.kernel(plain).structure.clip_bin is None
+
+
 def test_the_grid_evaluator_gives_lnl_and_its_gradient_at_each_point():
     model, data = models.build_model(COUNTING)
     base = np.asarray(model.config.suggested_init(), float)
