@@ -155,6 +155,8 @@ EDITS = {
         LIKELIHOOD_MODEL_READERS,
     ),
     "likelihood.models.*.bounds": ("likelihood.models.counting.bounds", {"mu": [-2.0, 10.0]}, LIKELIHOOD_MODEL_READERS),
+    "likelihood.models.*.clip_sample_data": ("likelihood.models.patched.clip_sample_data", 0.0, PATCHED_READERS),
+    "likelihood.models.*.clip_bin_data": ("likelihood.models.patched.clip_bin_data", 0.0, PATCHED_READERS),
     "likelihood.models.*.grid.x": ("likelihood.models.patched.grid.x", "syst2", {"grid_scan"}),
     "likelihood.models.*.grid.y": ("likelihood.models.patched.grid.y", "syst3", {"grid_scan"}),
     "likelihood.models.*.grid.x_range": (
@@ -192,6 +194,8 @@ EDITS = {
         GRID_READERS,
     ),
     "inference.signal_grids.*.data": ("inference.signal_grids.example.data", "asimov", GRID_READERS),
+    "inference.signal_grids.*.clip_sample_data": ("inference.signal_grids.example.clip_sample_data", 0.0, GRID_READERS),
+    "inference.signal_grids.*.clip_bin_data": ("inference.signal_grids.example.clip_bin_data", 0.0, GRID_READERS),
     "inference.signal_grids.*.bounds": (
         "inference.signal_grids.example.bounds",
         {"SigXsecOverSM": [0.0, 20.0]},
