@@ -442,9 +442,7 @@ class HistFactory:
         import jax.numpy as jnp
 
         additive, g, norm, _, _ = self._parts(pars, derived, order=0)
-        nu = additive * jnp.prod(g, axis=0) * norm
-        clip = self.structure.clip_sample
-        return nu if clip is None else jnp.maximum(nu, clip)
+        return self._clipped(additive * jnp.prod(g, axis=0) * norm)[0]
 
     def expected_main(self, pars, derived):
         """Expected counts per main bin.
@@ -458,9 +456,30 @@ class HistFactory:
         """
         import jax.numpy as jnp
 
-        lam = jnp.sum(self.rates(pars, derived), axis=0)
-        clip = self.structure.clip_bin
-        return lam if clip is None else jnp.maximum(lam, clip)
+        additive, g, norm, _, _ = self._parts(pars, derived, order=0)
+        return self._clipped(additive * jnp.prod(g, axis=0) * norm)[1]
+
+    def _clipped(self, nu):
+        """Rates per cell and bin totals under pyhf's clip options, and which cells still move.
+
+        Args:
+            nu: unclipped rates (S, B).
+
+        Returns:
+            (rates (S, B), totals (B,), bool (S, B): the cells whose rate varies with the parameters).
+        """
+        import jax.numpy as jnp
+
+        st = self.structure
+        live = jnp.ones(nu.shape, dtype=bool)
+        if st.clip_sample is not None:
+            live = nu > st.clip_sample
+            nu = jnp.where(live, nu, st.clip_sample)
+        lam = jnp.sum(nu, axis=0)
+        if st.clip_bin is not None:
+            live = live & (lam > st.clip_bin)[None, :]
+            lam = jnp.maximum(lam, st.clip_bin)
+        return nu, lam, live
 
     def expected_aux(self, pars, derived):
         """Expected auxiliary data (pyhf's `expected_auxdata`): θ for Gaussian terms, γτ for Poisson ones.
@@ -576,15 +595,7 @@ class HistFactory:
         nlayers = st.direct.shape[0]
         additive, g, norm, (d1, d2), (lfac, qfac) = self._parts(pars, derived, order=2)
         direct = jnp.prod(g, axis=0)
-        nu = additive * direct * norm
-        live = jnp.ones_like(nu, dtype=bool)  # cells whose rate moves with the parameters
-        if st.clip_sample is not None:
-            live = nu > st.clip_sample
-            nu = jnp.where(live, nu, st.clip_sample)
-        lam = jnp.sum(nu, axis=0)
-        if st.clip_bin is not None:
-            live = live & (lam > st.clip_bin)[None, :]
-            lam = jnp.maximum(lam, st.clip_bin)
+        nu, lam, live = self._clipped(additive * direct * norm)
         if st.clip_sample is not None or st.clip_bin is not None:
             norm = jnp.where(live, norm, 0.0)  # every derivative of a cell's rate carries N
         n, aux = data[:nbins], data[nbins:]
