@@ -223,6 +223,15 @@ def _pyhf_numpy() -> None:
         pyhf.set_backend("numpy", precision="64b")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _validate_once():
+    """Tests validate specifications as the pipeline does: once per distinct content
+    (`schemacache`; a published workspace costs pyhf's validator ~2.5 s each time it is built)."""
+    from diffpipe import schemacache
+
+    schemacache.install()
+
+
 @pytest.fixture(autouse=True)
 def _pyhf_backend(request):
     """Tests compute as the pipeline's jobs do: pyhf on its numpy backend (the kernel does every
