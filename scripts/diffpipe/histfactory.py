@@ -266,6 +266,7 @@ class HistFactory:
         self.numbers = self.layout(model.spec)
         self._default = derive_terms_np(self.structure, self.numbers)
         self._derive_compiled = None
+        self._gather = _GatherMaps(self.structure)
         self._check_widths(config)
 
     @staticmethod
@@ -591,8 +592,8 @@ class HistFactory:
         import jax.numpy as jnp
 
         st = self.structure
-        npars, (nsamples, nbins) = st.npars, derived["nominal"].shape
-        nlayers = st.direct.shape[0]
+        npars, nbins, ncells = st.npars, st.nbins, len(st.samples) * st.nbins
+        maps = self._gather
         additive, g, norm, (d1, d2), (lfac, qfac) = self._parts(pars, derived, order=2)
         direct = jnp.prod(g, axis=0)
         nu, lam, live = self._clipped(additive * direct * norm)
@@ -600,42 +601,32 @@ class HistFactory:
             norm = jnp.where(live, norm, 0.0)  # every derivative of a cell's rate carries N
         n, aux = data[:nbins], data[nbins:]
         value = jnp.sum(poisson_nll(n, lam)) + self.constraint_nll(pars, aux, derived)
-
-        # products over the other layers (one and two left out), exact when a factor is zero
-        eye = np.eye(nlayers, dtype=bool)
-        g_one = jnp.prod(jnp.where(eye[:, :, None, None], 1.0, g[None]), axis=1)  # (L, S, B)
-        pair = eye[:, None, :] | eye[None, :, :]  # (L, L, L): layer i is l or l'
-        g_two = jnp.prod(jnp.where(pair[..., None, None], 1.0, g[None, None]), axis=2)  # (L, L, S, B)
-        cells = (np.arange(nsamples)[None, :, None], np.arange(nbins)[None, None, :])
-        zeros = jnp.zeros((npars + 1, nsamples, nbins), pars.dtype)
-        a1 = zeros.at[st.histosys_par].add(d1)[:npars]  # A'
-        a2 = zeros.at[st.histosys_par].add(d2)[:npars]  # diag of A''
-        g1 = zeros.at[(st.direct, *cells)].add(g_one)[:npars]  # G'
-        l1 = zeros.at[st.normsys_par].add(lfac)[:npars]  # N' / N
-        q1 = zeros.at[st.normsys_par].add(qfac)[:npars]
-
-        dnu = norm * (direct * a1 + additive * g1 + additive * direct * l1)  # (P, S, B)
-        jac = jnp.sum(dnu, axis=1)  # (P, B)
         ratio = jnp.where(n > 0, n / jnp.where(lam != 0, lam, 1.0), 0.0)
         w = 1.0 - ratio
+        wn = w[None, :] * norm  # weight per cell, times N
+
+        # per-parameter derivatives of the cells (P, S, B) gathered from the modifiers' (no
+        # scatter: each parameter is at most one histosys and one normsys modifier)
+        a1 = maps.histosys(d1)  # A'
+        l1 = maps.normsys(lfac)  # N' / N
+        g1 = jnp.sum(jnp.where(maps.direct, maps.others(g)[:, None], 0.0), axis=0)  # G'
+        dnu = norm * (direct * a1 + additive * g1 + additive * direct * l1)
+        jac = jnp.sum(dnu, axis=1)  # (P, B)
         grad = jac @ w
-        wn = (w[None, :] * norm).reshape(-1)  # weight per cell, times N
-        flat = {k: v.reshape(npars, -1) for k, v in (("a1", a1), ("g1", g1), ("l1", l1))}
-        wa, wg, wag = wn * additive.reshape(-1), wn * direct.reshape(-1), wn * (additive * direct).reshape(-1)
-
-        def sym(x, y, weight):
-            m = (flat[x] * weight) @ flat[y].T
-            return m + m.T
-
         hess = (jac * jnp.where(n > 0, ratio / jnp.where(lam != 0, lam, 1.0), 0.0)) @ jac.T
-        hess = hess + sym("a1", "g1", wn) + sym("a1", "l1", wg) + sym("g1", "l1", wa)
-        hess = hess + (flat["l1"] * wag) @ flat["l1"].T
-        # G'': pairs of different layers on a cell, scattered onto their parameters
-        pair_weight = jnp.where(eye[:, :, None, None], 0.0, g_two) * (w[None, :] * norm * additive)[None, None]
-        rows = np.broadcast_to(st.direct[:, None], (nlayers, nlayers, nsamples, nbins))
-        cols = np.broadcast_to(st.direct[None, :], (nlayers, nlayers, nsamples, nbins))
-        hess = hess + jnp.zeros((npars + 1, npars + 1), pars.dtype).at[rows, cols].add(pair_weight)[:npars, :npars]
-        diag = jnp.sum((a2 * direct + additive * direct * q1) * norm * w[None, None, :], axis=(1, 2))
+
+        # the rates' second derivatives weighted by w N, per cell
+        #   (A' G')^s + G (A' N'/N)^s + A (G' N'/N)^s + A G (N'/N)(N'/N)^T
+        # = (A' r)^s + A (s N'/N)^s with r = G' + G N'/N, s = G' + G N'/2N ((x y)^s = x y^T + y x^T):
+        # two products, their left factors in modifier space (rows of histosys, normsys parameters)
+        r = (g1 + direct * l1).reshape(npars, ncells)
+        half = (g1 + 0.5 * direct * l1).reshape(npars, ncells)
+        left_h = (d1 * wn).reshape(len(st.histosys), ncells) @ r.T  # (Kh, P)
+        left_n = (lfac * (wn * additive)).reshape(len(st.normsys), ncells) @ half.T  # (Kn, P)
+        z = maps.histosys(left_h) + maps.normsys(left_n)
+        hess = hess + z + z.T + maps.pairs(g, wn * additive)
+        diag = maps.histosys(jnp.sum(d2 * (direct * wn), axis=(1, 2)))
+        diag = diag + maps.normsys(jnp.sum(qfac * (additive * direct * wn), axis=(1, 2)))
 
         if len(st.gauss_par):
             sigma = derived["gauss_sigma"]
@@ -648,3 +639,82 @@ class HistFactory:
             grad = grad.at[st.poisson_par].add((1.0 - a / rate) * tau)
             diag = diag.at[st.poisson_par].add(a / (gamma * gamma))
         return value, grad, hess + jnp.diag(diag)
+
+
+class _GatherMaps:
+    """Static index maps from modifier space to parameter space, for `nll_grad_hess`.
+
+    Args:
+        st: the model's `Structure`.
+    """
+
+    def __init__(self, st: Structure):
+        npars = st.npars
+        for kind, par in (("histosys", st.histosys_par), ("normsys", st.normsys_par)):
+            index = np.full(npars, len(par))  # the zero row appended below
+            index[par] = np.arange(len(par))
+            if len(set(par.tolist())) != len(par):
+                raise KernelError(f"two {kind} modifiers share a parameter")
+            setattr(self, f"_{kind}", index)
+        # (L, P, S, B): layer l's factor on cell (s, b) is parameter p's value
+        self.direct = st.direct[:, None] == np.arange(npars)[None, :, None, None]
+        nlayers = st.direct.shape[0]
+        # G'': pairs of different layers on a cell, summed per distinct (row, col) before the scatter
+        rows = np.broadcast_to(st.direct[:, None], (nlayers, *st.direct.shape))
+        cols = np.broadcast_to(st.direct[None, :], (nlayers, *st.direct.shape))
+        used = (rows < npars) & (cols < npars) & ~np.eye(nlayers, dtype=bool)[:, :, None, None]
+        pairs, which = np.unique(np.stack([rows[used], cols[used]], axis=1), axis=0, return_inverse=True)
+        self._pair_cells = used
+        self._pair_sum = np.zeros((len(pairs), int(used.sum())))
+        self._pair_sum[which.reshape(-1), np.arange(int(used.sum()))] = 1.0
+        self._pair_rows, self._pair_cols = pairs[:, 0], pairs[:, 1]
+        self._npars, self._nlayers = npars, nlayers
+
+    def _take(self, index, values):
+        import jax.numpy as jnp
+
+        zero = jnp.zeros((1, *values.shape[1:]), values.dtype)
+        return jnp.concatenate([values, zero])[index]
+
+    def histosys(self, values):
+        """(Kh, ...) values of the histosys modifiers as (P, ...) rows (zero elsewhere)."""
+        return self._take(self._histosys, values)
+
+    def normsys(self, values):
+        """(Kn, ...) values of the normsys modifiers as (P, ...) rows (zero elsewhere)."""
+        return self._take(self._normsys, values)
+
+    def others(self, g):
+        """Per layer, the product of the other layers' factors (exact where a factor is zero).
+
+        Args:
+            g: (L, S, B) the layers' factors.
+
+        Returns:
+            (L, S, B).
+        """
+        import jax.numpy as jnp
+
+        eye = np.eye(self._nlayers, dtype=bool)
+        return jnp.prod(jnp.where(eye[:, :, None, None], 1.0, g[None]), axis=1)
+
+    def pairs(self, g, weight):
+        """Sum over cells of weight times the second derivative of the product of the layers' factors.
+
+        Args:
+            g: (L, S, B) the layers' factors.
+            weight: (S, B) per cell.
+
+        Returns:
+            (P, P).
+        """
+        import jax.numpy as jnp
+
+        if not len(self._pair_rows):
+            return jnp.zeros((self._npars, self._npars), g.dtype)
+        eye = np.eye(self._nlayers, dtype=bool)
+        pair = eye[:, None, :] | eye[None, :, :]  # (L, L, L): layer i is l or l'
+        g_two = jnp.prod(jnp.where(pair[..., None, None], 1.0, g[None, None]), axis=2)  # (L, L, S, B)
+        per_pair = self._pair_sum @ (g_two * weight[None, None])[self._pair_cells]
+        out = jnp.zeros((self._npars, self._npars), g.dtype)
+        return out.at[self._pair_rows, self._pair_cols].add(per_pair)
