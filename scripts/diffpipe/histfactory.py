@@ -544,6 +544,24 @@ class HistFactory:
         n = data[: st.nbins]
         return jnp.sum(poisson_nll(n, lam)) + self.constraint_nll(pars, data[st.nbins :], derived)
 
+    def in_domain(self, pars, data, derived):
+        """Whether -ln L is pyhf's likelihood of a distribution here: no bin without events has a negative expected count.
+
+        (A bin with events and a negative expected count gives NaN, which no fit accepts.)
+
+        Args:
+            pars: parameters (npars,).
+            data: main + auxiliary data.
+            derived: `derive`'s output.
+
+        Returns:
+            A scalar bool.
+        """
+        import jax.numpy as jnp
+
+        lam = self.expected_main(pars, derived)
+        return jnp.all((data[: self.structure.nbins] > 0) | (lam >= 0))
+
     def constraint_nll(self, pars, aux, derived):
         """-ln of the constraint terms alone (Gaussian and Poisson).
 

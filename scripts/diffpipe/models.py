@@ -541,6 +541,29 @@ def make_derivatives(model):
     return _numbers_last(hf, hf.nll_grad_hess, 2)
 
 
+def make_solver(model, bounds):
+    """The model's compiled bounded Newton fits: its kernel's nll, structured derivatives and domain.
+
+    Args:
+        model: a pyhf model.
+        bounds: (npars, 2) parameter bounds.
+
+    Returns:
+        The `diffpipe.solver.Solver`.
+    """
+    import numpy as np
+
+    from diffpipe.solver import Solver
+
+    hf = kernel(model)
+    return Solver(
+        make_nll(model),
+        np.asarray(bounds, float),
+        derivatives=make_derivatives(model),
+        domain=_numbers_last(hf, hf.in_domain, 2),
+    )
+
+
 def make_expected(model):
     """The expected data (main + auxiliary) expected(pars, numbers) of a pyhf model.
 

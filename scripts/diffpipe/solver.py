@@ -11,7 +11,14 @@ the bounds (a parameter at a bound whose gradient points outwards is held there 
 accepted only when -ln L does not rise. A fit has converged when the largest projected gradient
 component is below `gtol` (scaled by the curvature, i.e. in units of the parameter's error) and the
 last Newton step was accepted. Fits that end unconverged are reported, never dropped: callers
-refit them with MINUIT (`minuit_refit`).
+refit them with MINUIT (`minuit_refit`, with a bounded number of calls).
+
+A model may give its likelihood's domain (`domain`: for a HistFactory model, no bin without
+events has a negative expected count). A fit whose accepted point leaves it ends there, marked
+`outside`: pyhf's Poisson term of such a bin is the expected count itself, so -ln L falls without
+bound as a shift drives the bin down, and the fit would run down that slope to the box bounds
+(published likelihoods' toys: ~2% of them, each taking the iteration cap and minutes of MINUIT).
+Such a fit is a named failure, not refitted.
 """
 
 from dataclasses import dataclass
@@ -20,10 +27,18 @@ import numpy as np
 
 MAX_ITER = 200
 GTOL = 1e-9
-# Batched fits run on LANES lanes through a queue of up to QUEUE rows per compiled call (and at
-# most QUEUE_ENTRIES Hessian entries per queue, which bounds the call's memory). On a CPU 256
-# lanes were fastest (128-1024 measured on 2 cores); a GPU needs many more lanes to fill it.
+# MINUIT's call budget for one refit (its default grows as npars^2: ~90 000 calls, minutes, at
+# 126 parameters); MIGRAD with the exact gradient needs a few hundred where it converges
+MINUIT_CALLS = 4000
+# Batched fits run on up to LANES lanes through a queue of up to QUEUE rows per compiled call (and
+# at most QUEUE_ENTRIES Hessian entries per queue, which bounds the call's memory). On a CPU the
+# lanes' Hessians are kept within LANE_ENTRIES entries (2 MiB, about a core's L2 cache): measured on
+# 2 cores, 256 lanes were fastest for small models (128-1024 tried), 16 for the published 1Lbb
+# likelihood (126 parameters: 73 free fits/s against 11 on 256 lanes, whose slowest fits keep the
+# finished lanes computing) and 32 for 3L eRJR (69: 520 against 332). A GPU needs many more lanes.
 LANES = 256
+MIN_LANES = 16
+LANE_ENTRIES = 2**18
 QUEUE = 8192
 GPU_LANES = 8192
 GPU_QUEUE = 131072
@@ -44,6 +59,7 @@ class FitBatch:
         iterations: Newton iterations per fit, shape (n,).
         hessian: Hessian of -ln L at x, shape (n, npars, npars) (computed with the gradient in
             the last accepted step, so the covariance needs no other compiled function).
+        outside: per fit, whether it ended outside the likelihood's domain (never converged).
     """
 
     x: np.ndarray
@@ -51,6 +67,7 @@ class FitBatch:
     converged: np.ndarray
     iterations: np.ndarray
     hessian: np.ndarray
+    outside: np.ndarray
 
     def row(self, i: int) -> "FitBatch":
         """One fit as a one-row batch.
@@ -61,7 +78,7 @@ class FitBatch:
         Returns:
             The `FitBatch` of that fit.
         """
-        return FitBatch(*(a[i : i + 1] for a in (self.x, self.nll, self.converged, self.iterations, self.hessian)))
+        return FitBatch(*(a[i : i + 1] for a in _fields(self)))
 
 
 class Solver:
@@ -76,9 +93,11 @@ class Solver:
         derivatives: (value, gradient, Hessian)(pars, data, numbers) of `nll` computed another way
             (the HistFactory kernel's structured derivatives), used above SMALL parameters;
             default: autodiff of `nll`.
+        domain: whether (pars, data, numbers) lies in the likelihood's domain (a JAX-traceable
+            bool); default: everywhere.
     """
 
-    def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL, derivatives=None):
+    def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL, derivatives=None, domain=None):
         import jax
         import jax.numpy as jnp
 
@@ -103,19 +122,22 @@ class Solver:
         derivatives = autodiff if derivatives is None or self.npars <= SMALL else derivatives
         self.hess = jax.jit(lambda x, data, numbers: derivatives(x, data, numbers)[2])
 
+        def in_domain(x, data, numbers):
+            return jnp.asarray(True) if domain is None else domain(x, data, numbers)
+
         def start(x0, fixed, values, lo, hi):
             """A fresh lane: the start point, derivatives still to be computed."""
             x = jnp.where(fixed, values, jnp.clip(x0, lo, hi))  # held values may lie outside
             n = x.shape[0]
-            return x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True)
+            return x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True), jnp.asarray(False)
 
         def step(state, data, fixed, lo, hi, numbers):
             """One damped Newton step (or, for a fresh lane, the derivatives at the start).
 
             Returns:
-                (the new state, whether the fit has converged).
+                (the new state, whether the fit has converged, whether it has ended).
             """
-            x, f, g, h, lam, it, fresh = state
+            x, f, g, h, lam, it, fresh, _ = state
             hold = fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0))
             free = ~hold
             g_free = jnp.where(free, g, 0.0)
@@ -135,20 +157,24 @@ class Solver:
             # a rejected step with a negligible proposed change: the minimum is reached
             tiny = ~fresh & (lam <= 1.0) & (jnp.max(jnp.abs(delta) * jnp.sqrt(scale)) < 1e-14)
             it_new = jnp.where(fresh, 0, it + 1)
-            return (x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False)), converged | tiny
+            outside = ok & ~in_domain(trial, data, numbers)
+            done = (converged | tiny) & ~outside
+            state = (x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), outside)
+            return state, done, done | outside
 
         def solve(x0, data, fixed, values, numbers, lo, hi):
             def body(carry):
-                state, _ = carry
+                state, _, _ = carry
                 return step(state, data, fixed, lo, hi, numbers)
 
             def more(carry):
-                state, done = carry
-                return ~done & (state[5] < max_iter)
+                state, _, ended = carry
+                return ~ended & (state[5] < max_iter)
 
-            state, done = jax.lax.while_loop(more, body, (start(x0, fixed, values, lo, hi), jnp.asarray(False)))
-            x, f, _, h, _, it, _ = state
-            return x, f, done, it, h
+            no = jnp.asarray(False)
+            state, done, _ = jax.lax.while_loop(more, body, (start(x0, fixed, values, lo, hi), no, no))
+            x, f, _, h, _, it, _, outside = state
+            return x, f, done, it, h, outside
 
         lane_step = jax.vmap(step, in_axes=(0, 0, 0, None, None, None))
         lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
@@ -174,15 +200,16 @@ class Solver:
                 jnp.zeros(size, bool),
                 jnp.zeros(size, int),
                 jnp.zeros((size, npars, npars)),
+                jnp.zeros(size, bool),
             )
 
             def body(carry):
                 rows, data, fixed, state, nxt, out = carry
-                state, converged = lane_step(state, data, fixed, lo, hi, numbers)
-                ended = (rows < n_valid) & (converged | (state[5] >= max_iter))
+                state, converged, stop = lane_step(state, data, fixed, lo, hi, numbers)
+                ended = (rows < n_valid) & (stop | (state[5] >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
-                x, f, _, h, _, it, _ = state
-                out = tuple(o.at[at].set(v, mode="drop") for o, v in zip(out, (x, f, converged, it, h)))
+                x, f, _, h, _, it, _, outside = state
+                out = tuple(o.at[at].set(v, mode="drop") for o, v in zip(out, (x, f, converged, it, h, outside)))
                 rows = jnp.where(ended, nxt + jnp.cumsum(ended) - 1, rows)
                 nxt = nxt + jnp.sum(ended)
                 new_data, new_fixed, fresh = lane_inputs(rows)
@@ -233,7 +260,7 @@ class Solver:
         lo, hi = np.asarray(self.bounds if bounds is None else bounds, float).T
         if batched:
             # one compiled shape for every queue (rows past n_valid are never fitted)
-            lanes, queue = (GPU_LANES, GPU_QUEUE) if _on_gpu() else (LANES, QUEUE)
+            lanes, queue = (GPU_LANES, GPU_QUEUE) if _on_gpu() else (cpu_lanes(self.npars), QUEUE)
             lanes = min(lanes, n)
             size = lanes if n <= lanes else max(lanes, min(queue, QUEUE_ENTRIES // self.npars**2))
             parts = []
@@ -245,9 +272,9 @@ class Solver:
                 ]
                 out = self._solve_queue(*args, rows.stop - rows.start, self.numbers, lo, hi, lanes=lanes)
                 parts.append([np.asarray(a)[: size - pad] for a in out])
-            return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(5)))
+            return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(6)))
         rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.numbers, lo, hi) for i in range(n)]
-        return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(5)))
+        return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(6)))
 
 
 def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.ndarray, float, bool]:
@@ -282,9 +309,26 @@ def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.nd
     m.strategy = 2
     m.tol = 1e-6
     m.print_level = 0
-    m.migrad()
+    m.migrad(ncall=MINUIT_CALLS)
     x = np.asarray(m.values, float)
     return x, float(solver.nll(x, data, solver.numbers)), bool(m.valid)
+
+
+def cpu_lanes(npars: int) -> int:
+    """Lanes of a batched fit on a CPU: a power of two whose Hessians fit LANE_ENTRIES, within [MIN_LANES, LANES].
+
+    Args:
+        npars: the model's parameters.
+
+    Returns:
+        The number of lanes.
+    """
+    fit = max(1, LANE_ENTRIES // max(1, npars * npars))
+    return int(min(LANES, max(MIN_LANES, 2 ** int(np.log2(fit)))))
+
+
+def _fields(batch: FitBatch) -> tuple:
+    return batch.x, batch.nll, batch.converged, batch.iterations, batch.hessian, batch.outside
 
 
 def _on_gpu() -> bool:
@@ -338,10 +382,11 @@ def fit_all(
 
     Returns:
         (the batch, with refitted rows replaced where MINUIT found a lower -ln L; number refitted).
+        Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
     batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds)
-    bad = np.flatnonzero(~batch.converged)
+    bad = np.flatnonzero(~batch.converged & ~batch.outside)
     if len(bad) == 0:
         return batch, 0
     n = len(batch.nll)
@@ -355,4 +400,4 @@ def fit_all(
             x[i], nll[i] = xi, fi
             hessian[i] = np.asarray(solver.hess(xi, datab[i], solver.numbers))
         converged[i] = valid
-    return FitBatch(x, nll, converged, batch.iterations, hessian), len(bad)
+    return FitBatch(x, nll, converged, batch.iterations, hessian, batch.outside), len(bad)

@@ -173,3 +173,64 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
     for i in (0, 1):  # two of them against MINUIT from the Newton solution's start
         x, f, valid = minuit_refit(solver, truth, data[i], np.asarray(setup.fixed), truth, solver.bounds)
         assert valid and batch.nll[i] <= f + 1e-6
+
+
+def _falling_bin_model(**options):
+    """A background whose histosys drives a bin without events negative below alpha ~ -1.2.
+
+    -ln L there is the expected count itself plus alpha^2 / 2: unclipped, its minimum over alpha
+    (near -2.5) has a negative expected count, outside the Poisson likelihood's domain.
+    """
+    import pyhf
+
+    falling = {"name": "hs", "type": "histosys", "data": {"hi_data": [4.0, 31.0], "lo_data": [0.5, 29.0]}}
+    spec = {
+        "channels": [
+            {
+                "name": "SR",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [0.5, 2.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {"name": "bkg", "data": [3.0, 30.0], "modifiers": [falling]},
+                ],
+            }
+        ],
+        "observations": [{"name": "SR", "data": [0.0, 30.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+    workspace = pyhf.Workspace(spec)
+    model = workspace.model(**options)
+    return model, np.asarray(workspace.data(model), float)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+def test_a_fit_that_leaves_the_domain_ends_there_as_a_named_failure(batched):
+    from diffpipe.models import make_solver
+
+    model, data = _falling_bin_model()
+    setup = parameter_setup(model)
+    solver = make_solver(model, setup.bounds)
+    batch, refitted = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
+    assert batch.outside.all() and not batch.converged.any() and refitted == 0  # not handed to MINUIT
+    assert batch.iterations[0] < 50  # it stopped where the bin went negative, not at the cap
+
+    # pyhf's clip_bin_data bounds the bin: the same fit then converges inside, at MINUIT's minimum
+    clipped, data = _falling_bin_model(clip_bin_data=0.0)
+    solver = make_solver(clipped, setup.bounds)
+    batch, _ = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
+    assert batch.converged.all() and not batch.outside.any()
+    _, nll, valid = minuit_refit(solver, setup.init, data, np.asarray(setup.fixed), setup.init, setup.bounds)
+    assert valid and batch.nll[0] == pytest.approx(nll, abs=1e-6)
+
+
+def test_lanes_shrink_with_the_model_on_a_cpu():
+    from diffpipe.solver import LANE_ENTRIES, LANES, MIN_LANES, cpu_lanes
+
+    assert cpu_lanes(3) == LANES and cpu_lanes(1000) == MIN_LANES
+    for npars in (45, 69, 126):
+        lanes = cpu_lanes(npars)
+        assert lanes * npars**2 <= LANE_ENTRIES < 2 * lanes * npars**2 and lanes & (lanes - 1) == 0

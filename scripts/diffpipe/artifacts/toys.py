@@ -25,6 +25,8 @@ class ToyShard(ArrayArtifact):
         sigma: Hessian errors per toy and parameter (NaN: held or not invertible).
         twice_nll_true: -2 ln L with the POI held at its true value.
         converged: both fits converged (after any MINUIT refit).
+        outside: a fit left the likelihood's domain (a bin without events driven to a negative
+            expected count): a failure, never converged.
         model: the model's name; definition: its config entry; toys: its `toys` entry.
         start, stop: the shard's toy range; refitted: fits redone with MINUIT.
         parameters: parameter names; poi: the POI's name; truth: the generating parameters.
@@ -32,13 +34,22 @@ class ToyShard(ArrayArtifact):
     """
 
     KIND: ClassVar[str] = "toy_shard"
-    PAYLOAD: ClassVar[tuple[str, ...]] = ("index", "bestfit", "twice_nll", "sigma", "twice_nll_true", "converged")
+    PAYLOAD: ClassVar[tuple[str, ...]] = (
+        "index",
+        "bestfit",
+        "twice_nll",
+        "sigma",
+        "twice_nll_true",
+        "converged",
+        "outside",
+    )
     index: np.ndarray
     bestfit: np.ndarray
     twice_nll: np.ndarray
     sigma: np.ndarray
     twice_nll_true: np.ndarray
     converged: np.ndarray
+    outside: np.ndarray
     model: str
     definition: dict
     toys: dict
@@ -58,6 +69,7 @@ class Coverage(JsonArtifact):
     Attributes:
         model: the model's name; definition: its config entry; toys: its `toys` entry.
         n_toys, n_converged, refitted: toy counts (refitted: fits redone with MINUIT).
+        n_outside: toys whose fit left the likelihood's domain (failures, among the unconverged).
         nominal: the nominal coverage (0.6827).
         hessian, profile: coverage of μ̂ ± σ̂ (Hessian) and of the profile-likelihood 68%
             interval: value, error (binomial), n, verdict (covers, under-covers, over-covers at
@@ -76,6 +88,7 @@ class Coverage(JsonArtifact):
     n_toys: int
     n_converged: int
     refitted: int
+    n_outside: int
     nominal: float
     hessian: dict
     profile: dict

@@ -45,9 +45,8 @@ class Objective:
         import jax.numpy as jnp
         import pyhf
 
-        from diffpipe.models import kernel, make_derivatives, make_nll, parameter_setup
+        from diffpipe.models import kernel, make_solver, parameter_setup
         from diffpipe.runtime import enable_float64
-        from diffpipe.solver import Solver
 
         if loss not in LOSSES:
             raise ValueError(f"loss {loss!r} is not one of {LOSSES}")
@@ -61,7 +60,7 @@ class Objective:
         self.init = np.asarray(setup.init, float)
         self.fixed = np.asarray(setup.fixed, bool)
         self.poi = model.config.poi_index
-        self.solver = Solver(make_nll(model), np.asarray(setup.bounds, float), derivatives=make_derivatives(model))
+        self.solver = make_solver(model, setup.bounds)
         poi, init = self.poi, jnp.asarray(self.init)
 
         def at(mu):

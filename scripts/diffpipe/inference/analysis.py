@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffpipe.models import make_derivatives, make_expected, make_nll
+from diffpipe.models import make_expected, make_solver
 from diffpipe.solver import FitBatch, Solver, fit_all
 
 log = logging.getLogger("diffpipe")
@@ -167,7 +167,7 @@ def prepare(model, data, bounds_override: dict | None = None, numbers=None, like
     setup = parameter_setup(model, bounds_override)
     bounds = np.asarray(setup.bounds, float)
     if like is None:
-        solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
+        solver = make_solver(model, bounds)
     else:
         solver = copy.copy(like.solver)  # the compiled functions are shared; `numbers` is not
     solver.numbers = numbers

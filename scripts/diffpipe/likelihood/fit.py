@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from diffpipe.models import ParameterSetup, build_model, make_derivatives, make_nll, nll_function, parameter_setup
+from diffpipe.models import ParameterSetup, build_model, make_solver, nll_function, parameter_setup
 from diffpipe.runtime import enable_float64
 from diffpipe.solver import Solver, fit_all
 
@@ -120,7 +120,7 @@ def make_likelihood(model, data, bounds_override=None) -> Likelihood:
     """
     setup = parameter_setup(model, bounds_override)
     free = np.flatnonzero(~np.asarray(setup.fixed))
-    solver = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+    solver = make_solver(model, setup.bounds)
     return Likelihood(setup, nll_function(model, data), free, np.asarray(data, float), solver)
 
 

@@ -47,17 +47,17 @@ def coverage(shards: list[dict]) -> dict:
     """Coverage and pulls from the shards' arrays (ordered by toy index).
 
     Args:
-        shards: per shard: index, bestfit, twice_nll, sigma, twice_nll_true, converged, truth,
-            parameters, poi, refitted.
+        shards: per shard: index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside,
+            truth, parameters, poi, refitted.
 
     Returns:
-        n_toys, n_converged, refitted, hessian and profile coverage (value, error, n, verdict),
+        n_toys, n_converged, refitted, n_outside, hessian and profile coverage (value, error, n, verdict),
         pulls (per parameter: mean, mean_error, width, width_error), pull_histogram of the POI.
     """
     order = np.argsort(np.concatenate([s["index"] for s in shards]))
     cat = {
         k: np.concatenate([np.asarray(s[k]) for s in shards])[order]
-        for k in ("bestfit", "twice_nll", "sigma", "twice_nll_true", "converged")
+        for k in ("bestfit", "twice_nll", "sigma", "twice_nll_true", "converged", "outside")
     }
     truth = np.asarray(shards[0]["truth"])
     names = shards[0]["parameters"]
@@ -92,6 +92,7 @@ def coverage(shards: list[dict]) -> dict:
         "n_toys": int(order.size),
         "n_converged": int(ok.sum()),
         "refitted": int(sum(s["refitted"] for s in shards)),
+        "n_outside": int(cat["outside"].sum()),
         "nominal": NOMINAL,
         "hessian": {**hessian, "verdict": verdict(hessian)},
         "profile": {**profile, "verdict": verdict(profile)},

@@ -12,7 +12,7 @@ order). The toy-based limit is where CLs, linearly interpolated between the test
 import numpy as np
 from scipy.stats import norm
 
-from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
+from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, fit_all
 
@@ -90,7 +90,7 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
     bounds[poi, 0] = 0.0
     fixed = np.asarray(setup.fixed, bool)
     init = np.asarray(setup.init, float)
-    solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
+    solver = make_solver(model, bounds)
     data = np.asarray(data, float)[None, :]
     sampler = make_sampler(model)
     out = {

@@ -9,9 +9,9 @@ largest point, so that no fit stops at a bound a limit lies beyond.
 
 import numpy as np
 
-from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
+from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
-from diffpipe.solver import Solver, fit_all
+from diffpipe.solver import fit_all
 from diffpipe.toys.hypotest import qmu
 
 
@@ -49,7 +49,7 @@ class LimitFits:
         self.fixed = np.asarray(setup.fixed, bool)
         self.init = np.asarray(setup.init, float)
         self.data = np.asarray(data, float)
-        self.solver = Solver(make_nll(model), bounds, derivatives=make_derivatives(model))
+        self.solver = make_solver(model, bounds)
         self._sampler = None
 
     def _held(self, mu: float, rows: int):

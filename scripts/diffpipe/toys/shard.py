@@ -9,14 +9,28 @@ Per toy two fits run through the solver's lane queue (`solver.fit_all`: compiled
 a fixed number of lanes, each lane taking the next toy when its fit ends): the free fit (its best fit,
 -ln L and the Hessian's inverse give the Hessian errors) and the fit with the POI held at its true
 value (2 Δ(-ln L) < 1 then says whether the profile-likelihood 68% interval covers the truth).
-Toys that do not converge are refitted one by one with MINUIT and counted, none is dropped.
+Toys that do not converge are refitted one by one with MINUIT and counted, none is dropped; a toy
+whose fit leaves the likelihood's domain (a bin without events driven to a negative expected
+count, see `diffpipe.solver`) is a failure counted as `outside`, not refitted.
+
+A shard is sampled and fitted in chunks of CHUNK_LANES queues' worth of toys, each followed by a
+progress line (toys done, rate, time left, refitted and outside so far), so memory follows the
+lanes rather than the shard and a long shard job is seen to advance.
 """
+
+import logging
+import time
 
 import numpy as np
 
-from diffpipe.models import build_model, make_derivatives, make_nll, parameter_setup
+from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
-from diffpipe.solver import Solver, fit_all
+from diffpipe.solver import cpu_lanes, fit_all
+
+log = logging.getLogger("diffpipe")
+# toys per chunk: this many times the lanes (at least MIN_CHUNK)
+CHUNK_LANES = 64
+MIN_CHUNK = 1024
 
 
 def true_parameters(model, overrides: dict) -> np.ndarray:
@@ -85,21 +99,50 @@ class ShardRunner:
         self.name, self.seed, self.model = name, toys["seed"], model
         self.truth = true_parameters(model, toys.get("parameters", {}))
         self.sampler = make_sampler(model)
-        self.solver = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+        self.solver = make_solver(model, setup.bounds)
         self.fixed = np.asarray(setup.fixed, bool)
         self.init = np.where(self.fixed, self.truth, setup.init)
 
     def run(self, start: int, stop: int) -> dict:
-        """Sample and fit toys [start, stop).
+        """Sample and fit toys [start, stop), chunk by chunk with a progress line after each.
 
         Args:
             start: first global toy index.
             stop: one past the last.
 
         Returns:
-            Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged) and counts
-            (refitted, parameters, poi, truth).
+            Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside)
+            and counts (refitted, parameters, poi, truth).
         """
+        chunk = max(MIN_CHUNK, CHUNK_LANES * cpu_lanes(len(self.truth)))
+        parts, refitted, began = [], 0, time.perf_counter()
+        for first in range(start, stop, chunk):
+            part = self._chunk(first, min(first + chunk, stop))
+            parts.append(part)
+            refitted += part.pop("refitted")
+            done, elapsed = min(first + chunk, stop) - start, time.perf_counter() - began
+            if stop - start > chunk:
+                log.info(
+                    "%s toys %d-%d: %d of %d done, %.0f toys/s, ~%.0f s left; %d refitted, %d outside the domain",
+                    self.name,
+                    start,
+                    stop,
+                    done,
+                    stop - start,
+                    done / elapsed,
+                    (stop - start - done) * elapsed / done,
+                    refitted,
+                    int(sum(p["outside"].sum() for p in parts)),
+                )
+        return {
+            **{k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
+            "refitted": refitted,
+            "parameters": list(self.model.config.par_names),
+            "poi": self.model.config.poi_name,
+            "truth": self.truth.tolist(),
+        }
+
+    def _chunk(self, start: int, stop: int) -> dict:
         indices = np.arange(start, stop)
         data = sample_toys(self.sampler, self.seed, self.name, indices, self.truth)
         truth, fixed, n = self.truth, self.fixed, len(indices)
@@ -115,10 +158,8 @@ class ShardRunner:
             "sigma": hessian_errors(free.hessian, ~fixed),
             "twice_nll_true": 2.0 * at_truth.nll,
             "converged": free.converged & at_truth.converged,
+            "outside": free.outside | at_truth.outside,
             "refitted": int(refit_free + refit_true),
-            "parameters": list(self.model.config.par_names),
-            "poi": self.model.config.poi_name,
-            "truth": truth.tolist(),
         }
 
 

@@ -82,12 +82,14 @@ def test_coverage_arithmetic_and_verdicts():
         "sigma": np.ones((n, 1)),
         "twice_nll_true": (mu - 1.0) ** 2,  # a parabola: the profile interval is the Hessian one
         "converged": np.ones(n, bool),
+        "outside": np.zeros(n, bool),
         "truth": [1.0],
         "parameters": ["mu"],
         "poi": "mu",
         "refitted": 0,
     }
     out = coverage([shard])
+    assert out["n_outside"] == 0 and out["n_converged"] == n
     assert out["hessian"]["value"] == out["profile"]["value"] == pytest.approx(np.mean(np.abs(mu - 1) <= 1))
     assert out["hessian"]["verdict"] == "covers"
     assert out["pulls"][0]["mean"] == pytest.approx(np.mean(mu - 1)) and out["pulls"][0]["width"] == pytest.approx(
