@@ -36,7 +36,9 @@ def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
 
     monkeypatch.chdir(ROOT)
     targets = {"counting": {"min_speedup": 1e-6, "max_cold_s": 1e-6}}  # the cold shard cannot meet this
-    run_benchmark_toys(Job("benchmark_toys"), {"counting": COUNTING}, 200, 5, 300, targets, str(tmp_path / "toys.csv"))
+    # the model's own toy counts override the section's (999 toys, 999 per hypothesis for pyhf)
+    models = {"counting": {**COUNTING, "n": 200, "n_pyhf": 5}}
+    run_benchmark_toys(Job("benchmark_toys"), models, 999, 999, 300, targets, str(tmp_path / "toys.csv"))
     table = BenchmarkTable.read(tmp_path / "toys.csv")
     row = table.table.iloc[0]
     assert table.what == "toys" and table.cpu["cores"] >= 1
@@ -44,7 +46,7 @@ def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
     assert row["speedup"] == pytest.approx(row["ours_toys_per_s"] / row["peer_toys_per_s"])
     assert row["ours_toys_per_s"] == pytest.approx(200 / row["steady_s"])
     assert row["speedup_cold"] == pytest.approx(200 / row["cold_s"] / row["peer_toys_per_s"])
-    assert row["cold_s"] > row["warm_s"] and row["peak_rss_mb"] > 50
+    assert row["cold_s"] > row["warm_s"] and row["peak_rss_mb"] > 50 and row["outside"] == 0
     assert row["target_speedup"] == 1e-6 and not row["meets_target"]
 
 
