@@ -52,6 +52,39 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def falling_bin_model(**options):
+    """A background whose histosys drives a bin without events negative below alpha ~ -1.2.
+
+    -ln L there is the expected count itself plus alpha^2 / 2: unclipped, its minimum over alpha
+    (near -2.5) has a negative expected count, outside the Poisson likelihood's domain.
+    """
+    import numpy as np
+    import pyhf
+
+    falling = {"name": "hs", "type": "histosys", "data": {"hi_data": [4.0, 31.0], "lo_data": [0.5, 29.0]}}
+    spec = {
+        "channels": [
+            {
+                "name": "SR",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [0.5, 2.0],
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {"name": "bkg", "data": [3.0, 30.0], "modifiers": [falling]},
+                ],
+            }
+        ],
+        "observations": [{"name": "SR", "data": [0.0, 30.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+    workspace = pyhf.Workspace(spec)
+    model = workspace.model(**options)
+    return model, np.asarray(workspace.data(model), float)
+
+
 def copy_project(dest: Path) -> Path:
     """A throwaway copy of the project (code + config), so tests may edit anything in it."""
     for name in ("workflow", "scripts", "config", "profiles", "resources"):

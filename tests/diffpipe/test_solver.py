@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, falling_bin_model
 
 from diffpipe.models import build_model, make_nll, parameter_setup
 from diffpipe.solver import Solver, fit_all, minuit_refit
@@ -175,43 +175,11 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
         assert valid and batch.nll[i] <= f + 1e-6
 
 
-def _falling_bin_model(**options):
-    """A background whose histosys drives a bin without events negative below alpha ~ -1.2.
-
-    -ln L there is the expected count itself plus alpha^2 / 2: unclipped, its minimum over alpha
-    (near -2.5) has a negative expected count, outside the Poisson likelihood's domain.
-    """
-    import pyhf
-
-    falling = {"name": "hs", "type": "histosys", "data": {"hi_data": [4.0, 31.0], "lo_data": [0.5, 29.0]}}
-    spec = {
-        "channels": [
-            {
-                "name": "SR",
-                "samples": [
-                    {
-                        "name": "signal",
-                        "data": [0.5, 2.0],
-                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
-                    },
-                    {"name": "bkg", "data": [3.0, 30.0], "modifiers": [falling]},
-                ],
-            }
-        ],
-        "observations": [{"name": "SR", "data": [0.0, 30.0]}],
-        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-        "version": "1.0.0",
-    }
-    workspace = pyhf.Workspace(spec)
-    model = workspace.model(**options)
-    return model, np.asarray(workspace.data(model), float)
-
-
 @pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
 def test_a_fit_that_leaves_the_domain_ends_there_as_a_named_failure(batched):
     from diffpipe.models import make_solver
 
-    model, data = _falling_bin_model()
+    model, data = falling_bin_model()
     setup = parameter_setup(model)
     solver = make_solver(model, setup.bounds)
     batch, refitted = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
@@ -219,7 +187,7 @@ def test_a_fit_that_leaves_the_domain_ends_there_as_a_named_failure(batched):
     assert batch.iterations[0] < 50  # it stopped where the bin went negative, not at the cap
 
     # pyhf's clip_bin_data bounds the bin: the same fit then converges inside, at MINUIT's minimum
-    clipped, data = _falling_bin_model(clip_bin_data=0.0)
+    clipped, data = falling_bin_model(clip_bin_data=0.0)
     solver = make_solver(clipped, setup.bounds)
     batch, _ = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
     assert batch.converged.all() and not batch.outside.any()

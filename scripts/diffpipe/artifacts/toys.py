@@ -115,6 +115,8 @@ class ToyHypotest(JsonArtifact):
             the tested μ; None when it does not cross on the grid).
         cl: confidence level; ntoys: toys per hypothesis and μ; poi: the POI's name.
         samples: q̃μ of every toy per μ under s+b (`sb`) and b-only (`b`).
+        outside: toys whose fit left the likelihood's domain (all μ and both hypotheses): left out
+            of the samples.
     """
 
     KIND: ClassVar[str] = "toy_hypotest"
@@ -133,6 +135,7 @@ class ToyHypotest(JsonArtifact):
     ntoys: int
     poi: str
     samples: list[dict]
+    outside: int
 
 
 @dataclass(kw_only=True)
@@ -172,9 +175,10 @@ class ToyLimitPart(ArrayArtifact):
     the POI held at μ.
 
     Attributes:
-        q_sb, q_b: q̃μ of the s+b and the b toys.
+        q_sb, q_b: q̃μ of the s+b and the b toys (NaN: a fit left the likelihood's domain).
         model: the model's name; point: k; part: j; mu: the point's μ; seed: the root seed.
-        start, stop: the toys' index range; refitted: fits redone with MINUIT.
+        start, stop: the toys' index range; refitted: fits redone with MINUIT; outside: the toys
+            whose fit left the likelihood's domain (both hypotheses).
     """
 
     KIND: ClassVar[str] = "toy_limit_part"
@@ -189,6 +193,7 @@ class ToyLimitPart(ArrayArtifact):
     start: int
     stop: int
     refitted: int
+    outside: int
 
 
 @dataclass(kw_only=True)
@@ -232,7 +237,8 @@ class ToyLimit(JsonArtifact):
             crossing, the bracketing points' errors weighted as interpolated; None: no crossing)
             against settings.cls_accuracy, bracket (the two points).
         failures: curve -> why it has no limit; toys: toys fitted (both hypotheses, all points);
-        refitted: fits redone with MINUIT.
+        refitted: fits redone with MINUIT; outside: toys whose fit left the likelihood's domain
+            (left out of the CLs; n counts the others).
         part_time: parts (their number) and elapsed_s (the parts' jobs' computing time, summed;
             a timing field).
     """
@@ -260,5 +266,6 @@ class ToyLimit(JsonArtifact):
     accuracy: dict
     failures: dict
     toys: int
+    outside: int
     refitted: int
     part_time: dict

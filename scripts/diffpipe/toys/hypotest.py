@@ -42,7 +42,8 @@ def qmu(
         batched: one vmapped call for all rows (see `Solver.fit`).
 
     Returns:
-        (q̃μ per dataset: 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ; fits redone with MINUIT).
+        (q̃μ per dataset: 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ, NaN where a fit left the
+        likelihood's domain; fits redone with MINUIT).
     """
     n = len(data)
     free, refit_free = fit_all(solver, init, data, fixed, init, bounds=bounds, batched=batched)
@@ -51,8 +52,8 @@ def qmu(
     values = np.tile(init, (n, 1))
     values[:, poi] = mu
     fix, refit_held = fit_all(solver, free.x, data, held, values, bounds=bounds, batched=batched)
-    q = np.clip(2.0 * (fix.nll - free.nll), 0.0, None)
-    return np.where(free.x[:, poi] > mu, 0.0, q), refit_free + refit_held
+    q = np.where(free.x[:, poi] > mu, 0.0, np.clip(2.0 * (fix.nll - free.nll), 0.0, None))
+    return np.where(free.outside | fix.outside, np.nan, q), refit_free + refit_held
 
 
 def pvalue(samples: np.ndarray, value: float) -> float:
@@ -101,6 +102,7 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
         "clb": [],
         "expected": [[] for _ in BAND],
         "samples": [],
+        "outside": 0,
     }
     # The observed data's fits run as a batch of ntoys copies: the toys' compiled program serves
     # them too (a one-row batch would compile its own, ~5 s for nothing on a small model).
@@ -116,7 +118,9 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
             gen, _ = fit_all(solver, init, copies, held, values, bounds=bounds, batched=True)
             indices = np.arange(ntoys) + (2 * k + h) * ntoys
             toys = sample_toys(sampler, seed, name, indices, gen.x[0])
-            samples[label] = qmu(solver, toys, fixed, init, poi, mu, bounds)[0]
+            q = qmu(solver, toys, fixed, init, poi, mu, bounds)[0]
+            samples[label] = q[np.isfinite(q)]  # toys whose fit left the domain: counted, left out
+            out["outside"] += int(np.sum(~np.isfinite(q)))
         clsb, clb = pvalue(samples["sb"], q_obs), pvalue(samples["b"], q_obs)
         out["mu"].append(float(mu))
         out["qmu_observed"].append(q_obs)

@@ -64,13 +64,14 @@ def point_cls(q_observed: float, q_sb: np.ndarray, q_b: np.ndarray) -> dict:
 
     Args:
         q_observed: q̃μ of the data.
-        q_sb: q̃μ of the s+b toys.
-        q_b: q̃μ of the b toys.
+        q_sb: q̃μ of the s+b toys (NaN: the toy's fit left the likelihood's domain; left out).
+        q_b: q̃μ of the b toys (likewise).
 
     Returns:
         clsb, clb, cls, cls_error; expected, expected_error (CLs with q̃μ,obs at the b toys'
-        quantiles Φ(n), BAND order); n_sb, n_b.
+        quantiles Φ(n), BAND order); n_sb, n_b (the toys used).
     """
+    q_sb, q_b = q_sb[np.isfinite(q_sb)], q_b[np.isfinite(q_b)]
     sb, b = _fraction(q_sb, q_observed), _fraction(q_b, q_observed)
     cls, error = _ratio(sb, b)
     expected, expected_error = [], []

@@ -137,13 +137,15 @@ class LimitFits:
             size: toys per part.
 
         Returns:
-            point, part, mu, start, stop, q_sb, q_b, refitted (fits redone with MINUIT).
+            point, part, mu, start, stop, q_sb, q_b (NaN: a fit left the likelihood's domain),
+            refitted (fits redone with MINUIT), outside (such toys).
         """
         mu = points["mu"][point]
         start, stop = part * size, (part + 1) * size
-        out = {"point": point, "part": part, "mu": mu, "start": start, "stop": stop, "refitted": 0}
+        out = {"point": point, "part": part, "mu": mu, "start": start, "stop": stop, "refitted": 0, "outside": 0}
         for hypothesis, pars in (("sb", points["generating_sb"][point]), ("b", points["generating_b"])):
             toys = self.toys(seed, point, hypothesis, start, stop, np.asarray(pars, float))
             out[f"q_{hypothesis}"], redone = self.qmu(toys, mu)
             out["refitted"] += redone
+            out["outside"] += int(np.sum(np.isnan(out[f"q_{hypothesis}"])))
         return out

@@ -196,13 +196,14 @@ def run_toy_limit_part(
         elapsed = time.perf_counter() - started
         log.info(
             "%s: μ = %.4g, toys %d-%d under s+b and b: %.0f toys/s (two fits each, compilation included), "
-            "%d fits refitted with MINUIT",
+            "%d fits refitted with MINUIT, %d toys outside the likelihood's domain",
             name,
             result["mu"],
             result["start"],
             result["stop"],
             2 * size / elapsed,
             result["refitted"],
+            result["outside"],
         )
         prov = Provenance.record(
             {"model": spec, "seed": seed, "mu": result["mu"], "range": [result["start"], result["stop"]]},
@@ -343,6 +344,7 @@ def run_toy_limit(
             rounds=rounds,
             asymptotic=where.asymptotic,
             refitted=sum(p.refitted for p in made),
+            outside=sum(p.outside for p in made),
             part_time={"parts": len(made), "elapsed_s": sum(p.provenance.elapsed_s for p in made)},
             provenance=prov,
             **{k: result[k] for k in _LIMIT_FIELDS},

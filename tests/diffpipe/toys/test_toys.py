@@ -173,3 +173,25 @@ def test_hessian_errors_flag_singular_and_non_positive_hessians():
     assert np.isnan(errors[:, 2]).all()  # held
     assert np.isnan(errors[1:3, :2]).all() and np.isnan(errors[4]).all()  # (near) singular, NaN
     assert np.isnan(errors[3, 0]) and errors[3, 1] == pytest.approx(0.5)  # negative variance
+
+
+def test_toys_whose_fit_leaves_the_domain_are_nan_in_qmu_and_left_out_of_cls():
+    from conftest import falling_bin_model
+
+    from diffpipe.models import make_solver, parameter_setup
+    from diffpipe.toys.hypotest import qmu
+    from diffpipe.toys.limit import point_cls
+
+    model, data = falling_bin_model()
+    setup = parameter_setup(model)
+    bounds = np.asarray(setup.bounds, float)
+    toys = np.tile(data, (3, 1))
+    toys[1, 0] = 2.0  # events in the falling bin: its expected count cannot go below zero
+    toys[2, 0] = 1.0
+    poi = model.config.poi_index
+    q, refitted = qmu(make_solver(model, bounds), toys, np.asarray(setup.fixed), setup.init, poi, 1.0, bounds)
+    assert np.isnan(q[0]) and np.isfinite(q[1:]).all() and refitted == 0
+    rng = np.random.default_rng(3)
+    q_sb, q_b = rng.chisquare(1, 400), rng.chisquare(1, 400)
+    with_nan = point_cls(1.0, np.concatenate([q_sb, [np.nan] * 7]), np.concatenate([[np.nan] * 3, q_b]))
+    assert with_nan == point_cls(1.0, q_sb, q_b) and with_nan["n_sb"] == with_nan["n_b"] == 400
