@@ -28,7 +28,7 @@ from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import cpu_lanes, fit_all
 
 log = logging.getLogger("diffpipe")
-# toys per chunk: this many times the lanes (at least MIN_CHUNK)
+# toys per chunk: at most this many times the lanes (or MIN_CHUNK), in chunks of equal size
 CHUNK_LANES = 64
 MIN_CHUNK = 1024
 
@@ -114,7 +114,8 @@ class ShardRunner:
             Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside)
             and counts (refitted, parameters, poi, truth).
         """
-        chunk = max(MIN_CHUNK, CHUNK_LANES * cpu_lanes(len(self.truth)))
+        most = max(MIN_CHUNK, CHUNK_LANES * cpu_lanes(len(self.truth)))
+        chunk = -(-(stop - start) // -(-(stop - start) // most))  # even chunks: no short last one
         parts, refitted, began = [], 0, time.perf_counter()
         for first in range(start, stop, chunk):
             part = self._chunk(first, min(first + chunk, stop))
