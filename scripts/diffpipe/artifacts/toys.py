@@ -27,6 +27,7 @@ class ToyShard(ArrayArtifact):
         converged: both fits converged (after any MINUIT refit).
         outside: a fit left the likelihood's domain (a bin without events driven to a negative
             expected count): a failure, never converged.
+        steps: the Newton steps of the toy's two fits together.
         model: the model's name; definition: its config entry; toys: its `toys` entry.
         start, stop: the shard's toy range; refitted: fits redone with MINUIT.
         parameters: parameter names; poi: the POI's name; truth: the generating parameters.
@@ -42,6 +43,7 @@ class ToyShard(ArrayArtifact):
         "twice_nll_true",
         "converged",
         "outside",
+        "steps",
     )
     index: np.ndarray
     bestfit: np.ndarray
@@ -50,6 +52,7 @@ class ToyShard(ArrayArtifact):
     twice_nll_true: np.ndarray
     converged: np.ndarray
     outside: np.ndarray
+    steps: np.ndarray
     model: str
     definition: dict
     toys: dict

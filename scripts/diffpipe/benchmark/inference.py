@@ -289,7 +289,8 @@ def toy_timings(
 
     Returns:
         One row per model: kernel, model, toys, cold_s, warm_s, steady_s, ours_toys_per_s,
-        refitted, outside (toys whose fit left the likelihood's domain), peak_rss_mb, peer, peer_toys_per_s, peer_capped, speedup (steady state),
+        refitted, outside (toys whose fit left the likelihood's domain), steps_per_fit (Newton
+        steps per fit), peak_rss_mb, peer, peer_toys_per_s, peer_capped, speedup (steady state),
         speedup_cold (cold shard, everything included), target_speedup, target_cold_s, meets_target.
     """
     rows = []
@@ -316,6 +317,7 @@ def toy_timings(
             "ours_toys_per_s": ours["toys_per_s"],
             "refitted": ours["refitted"],
             "outside": ours["outside"],
+            "steps_per_fit": ours["steps_per_fit"],
             "peak_rss_mb": ours["peak_rss_mb"],
             "peer": "pyhf 0.7.6 ToyCalculator (numpy)",
             "peer_toys_per_s": peer_rate,

@@ -111,8 +111,8 @@ class ShardRunner:
             stop: one past the last.
 
         Returns:
-            Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside)
-            and counts (refitted, parameters, poi, truth).
+            Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside,
+            steps) and counts (refitted, parameters, poi, truth).
         """
         most = max(MIN_CHUNK, CHUNK_LANES * cpu_lanes(len(self.truth)))
         chunk = -(-(stop - start) // -(-(stop - start) // most))  # even chunks: no short last one
@@ -160,6 +160,7 @@ class ShardRunner:
             "twice_nll_true": 2.0 * at_truth.nll,
             "converged": free.converged & at_truth.converged,
             "outside": free.outside | at_truth.outside,
+            "steps": free.iterations + at_truth.iterations,
             "refitted": int(refit_free + refit_true),
         }
 

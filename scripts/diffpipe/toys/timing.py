@@ -23,7 +23,8 @@ def ours_toys(arg: dict) -> dict:
 
     Returns:
         cold_s, warm_s, steady_s, toys, toys_per_s (n / steady_s), refitted, outside (toys whose
-        fit left the likelihood's domain, over the three shards), peak_rss_mb.
+        fit left the likelihood's domain, over the three shards), steps_per_fit (Newton steps per
+        fit, mean over both fits of every toy), peak_rss_mb.
     """
     started = time.perf_counter()
     import tempfile
@@ -51,6 +52,7 @@ def ours_toys(arg: dict) -> dict:
         "toys_per_s": n / (done - third),
         "refitted": sum(s["refitted"] for s in shards),
         "outside": int(sum(s["outside"].sum() for s in shards)),
+        "steps_per_fit": float(sum(s["steps"].sum() for s in shards) / (2 * 3 * n)),
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -47,6 +47,7 @@ def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
     assert row["ours_toys_per_s"] == pytest.approx(200 / row["steady_s"])
     assert row["speedup_cold"] == pytest.approx(200 / row["cold_s"] / row["peer_toys_per_s"])
     assert row["cold_s"] > row["warm_s"] and row["peak_rss_mb"] > 50 and row["outside"] == 0
+    assert 1 <= row["steps_per_fit"] < 50
     assert row["target_speedup"] == 1e-6 and not row["meets_target"]
 
 

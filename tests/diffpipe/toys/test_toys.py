@@ -52,7 +52,7 @@ def test_a_shard_in_chunks_equals_it_in_one_and_logs_its_progress(monkeypatch, c
     monkeypatch.setattr(shard, "CHUNK_LANES", 0)
     with caplog.at_level("INFO", logger="diffpipe"):
         chunked = run_shard("counting", COUNTING, {"seed": 7}, 0, 300)  # 5 chunks of 60
-    for key in ("index", "bestfit", "twice_nll", "sigma", "twice_nll_true", "converged", "outside"):
+    for key in ("index", "bestfit", "twice_nll", "sigma", "twice_nll_true", "converged", "outside", "steps"):
         np.testing.assert_allclose(chunked[key], whole[key], rtol=1e-12, atol=1e-12, equal_nan=True)
     lines = [r.getMessage() for r in caplog.records if "done" in r.getMessage()]
     assert len(lines) == 5 and lines[0].startswith("counting toys 0-300: 60 of 300 done") and "300 of 300" in lines[-1]
