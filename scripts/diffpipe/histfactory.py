@@ -669,10 +669,10 @@ class _GatherMaps:
     def __init__(self, st: Structure):
         npars = st.npars
         for kind, par in (("histosys", st.histosys_par), ("normsys", st.normsys_par)):
-            index = np.full(npars, len(par))  # the zero row appended below
-            index[par] = np.arange(len(par))
             if len(set(par.tolist())) != len(par):
                 raise KernelError(f"two {kind} modifiers share a parameter")
+            index = np.full(npars, len(par))  # the zero row `_take` appends
+            index[par] = np.arange(len(par))
             setattr(self, f"_{kind}", index)
         # (L, P, S, B): layer l's factor on cell (s, b) is parameter p's value
         self.direct = st.direct[:, None] == np.arange(npars)[None, :, None, None]
