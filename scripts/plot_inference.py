@@ -7,8 +7,9 @@ run_plot_inference(
     job_from_snakemake(snakemake),
     snakemake.input.limits,
     snakemake.input.impacts,
+    snakemake.input.impact_groups,
     snakemake.input.yields,
     top=snakemake.params.top,
     style=snakemake.params.figures,
-    outputs={key: snakemake.output[key] for key in ("cls", "ranking", "yields")},
+    outputs={key: snakemake.output[key] for key in ("cls", "ranking", "groups", "yields")},
 )

@@ -10,5 +10,6 @@ run_toy_hypotest(
     settings=snakemake.params.settings,
     seed=snakemake.params.seed,
     cl=snakemake.params.cl,
+    test_statistic=snakemake.params.test_statistic,
     output=snakemake.output.cls,
 )

@@ -12,5 +12,6 @@ run_toy_limit_part(
     point=int(snakemake.wildcards.point),
     part=int(snakemake.wildcards.part),
     points=snakemake.input.points,
+    test_statistic=snakemake.params.test_statistic,
     output=snakemake.output.part,
 )

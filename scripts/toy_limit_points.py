@@ -9,5 +9,6 @@ run_toy_limit_points(
     spec=snakemake.params.model,
     settings=snakemake.params.settings,
     limits=snakemake.input.limits,
+    test_statistic=snakemake.params.test_statistic,
     output=snakemake.output.points,
 )

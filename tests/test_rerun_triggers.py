@@ -155,6 +155,12 @@ EDITS = {
         LIKELIHOOD_MODEL_READERS,
     ),
     "likelihood.models.*.bounds": ("likelihood.models.counting.bounds", {"mu": [-2.0, 10.0]}, LIKELIHOOD_MODEL_READERS),
+    "likelihood.models.*.fixed": (
+        "likelihood.models.counting.fixed",
+        {"uncorr_bkguncrt": 1.1},
+        LIKELIHOOD_MODEL_READERS,
+    ),
+    "likelihood.models.*.prune": ("likelihood.models.patched.prune", {"modifiers": ["syst3"]}, PATCHED_READERS),
     "likelihood.models.*.clip_sample_data": ("likelihood.models.patched.clip_sample_data", 0.0, PATCHED_READERS),
     "likelihood.models.*.clip_bin_data": ("likelihood.models.patched.clip_bin_data", 0.0, PATCHED_READERS),
     "likelihood.models.*.grid.x": ("likelihood.models.patched.grid.x", "syst2", {"grid_scan"}),
@@ -176,6 +182,12 @@ EDITS = {
         0.9,
         {"inference", "sensitivity", "signal_grid_block", "toy_hypotest", "optimize_analysis", *LIMIT_STOPPING_READERS},
     ),
+    "inference.test_statistic": (
+        "inference.test_statistic",
+        "q",
+        {"inference", "sensitivity", "signal_grid_block", "toy_hypotest", "toy_limit_points"},
+    ),
+    "inference.impact_groups": ("inference.impact_groups", {"syst": ["kind:normsys"]}, {"inference"}),
     "inference.curve_points": ("inference.curve_points", 7, {"inference"}),
     "inference.poi_bound_max": (
         "inference.poi_bound_max",
@@ -199,6 +211,12 @@ EDITS = {
     "inference.signal_grids.*.bounds": (
         "inference.signal_grids.example.bounds",
         {"SigXsecOverSM": [0.0, 20.0]},
+        GRID_READERS,
+    ),
+    "inference.signal_grids.*.fixed": ("inference.signal_grids.example.fixed", {"syst2": 0.5}, GRID_READERS),
+    "inference.signal_grids.*.prune": (
+        "inference.signal_grids.example.prune",
+        {"modifiers": ["syst3"]},
         GRID_READERS,
     ),
     "inference.signal_grids.*.patches": (

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from diffpipe.models import kernel
+from diffpipe.teststat import statistic_bounds
 
 # A parameter within this fraction of its range from a bound, with the gradient pushing it
 # out, is held there (an active bound).
@@ -54,16 +55,18 @@ class Differentiable:
             pyhf builds them from the specification) or "asimov" (the data are the expected data
             at `asimov_pars`, recomputed for every φ).
         asimov_pars: parameters the Asimov data are generated at (data_mode "asimov").
+        test_statistic: "qtilde" (μ̂ bounded below by 0) or "q" (the model's bounds).
     """
 
-    def __init__(self, analysis, scales, data_mode: str = "observed", asimov_pars=None):
+    def __init__(self, analysis, scales, data_mode: str = "observed", asimov_pars=None, test_statistic="qtilde"):
         self.a = analysis
         self.hf = kernel(analysis.model)
         self.scales = scales
         self.poi = analysis.poi
+        self.test_statistic = test_statistic
         self.bounds = analysis.bounds.copy()
         if self.poi is not None:
-            self.bounds[self.poi, 0] = 0.0  # q̃μ and q0: μ̂ bounded below by 0
+            self.bounds = statistic_bounds(analysis.bounds, self.poi, test_statistic)
         self.data_mode = data_mode
         self.asimov_pars = None if asimov_pars is None else np.asarray(asimov_pars, float)
         self._nbins = self.hf.structure.nbins

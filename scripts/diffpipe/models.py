@@ -105,13 +105,13 @@ def select_patches(patchset: Mapping, selection) -> list[dict]:
 
 
 def raw_workspace(spec: Mapping) -> dict:
-    """A workspace entry's specification as JSON, with its patch applied (no pyhf needed).
+    """A workspace entry's specification as JSON, patched and pruned as it says (no pyhf needed).
 
     Args:
-        spec: a model entry with `workspace` (and optionally `patchset` + `patch`).
+        spec: a model entry with `workspace` (and optionally `patchset` + `patch`, `prune`).
 
     Returns:
-        The (patched) workspace specification.
+        The (patched, pruned) workspace specification.
     """
     workspace = _workspace_json(spec)
     if "patchset" in spec:
@@ -120,8 +120,79 @@ def raw_workspace(spec: Mapping) -> dict:
         patchset = read_json(spec["patchset"], "patchset")
         for patch in patchset.get("patches", []):
             if patch.get("metadata", {}).get("name") == spec.get("patch"):
-                return jsonpatch.apply_patch(workspace, patch["patch"])
-    return workspace
+                workspace = jsonpatch.apply_patch(workspace, patch["patch"])
+                break
+    return pruned(workspace, spec.get("prune"))
+
+
+PRUNE_KINDS = ("channels", "samples", "modifiers", "modifier_types")
+
+
+def pruned(workspace: Mapping, prune: Mapping | None) -> dict:
+    """A workspace specification without the channels, samples and modifiers an entry's `prune` names.
+
+    The meaning is pyhf's `Workspace.prune(channels=, samples=, modifiers=, modifier_types=)`:
+    a pruned channel loses its observations too, a pruned modifier its measurement settings,
+    a modifier type every modifier of that type; names are matched in every channel and sample.
+
+    Args:
+        workspace: the workspace specification (not modified).
+        prune: {channels, samples, modifiers, modifier_types: [names]}, or None.
+
+    Returns:
+        The pruned specification (the workspace itself when nothing is pruned).
+
+    Raises:
+        ModelError: an unknown name (key `prune.<kind>`), or a prune that leaves a channel
+            without samples or the workspace without channels.
+    """
+    if not prune or not any(prune.get(kind) for kind in PRUNE_KINDS):
+        return dict(workspace)
+    channels = workspace["channels"]
+    present = {
+        "channels": [c["name"] for c in channels],
+        "samples": [s["name"] for c in channels for s in c["samples"]],
+        "modifiers": [m["name"] for c in channels for s in c["samples"] for m in s["modifiers"]],
+        "modifier_types": [m["type"] for c in channels for s in c["samples"] for m in s["modifiers"]],
+    }
+    drop = {kind: set(prune.get(kind, [])) for kind in PRUNE_KINDS}
+    for kind in PRUNE_KINDS:
+        unknown = sorted(drop[kind] - set(present[kind]))
+        if unknown:
+            valid = sorted(set(present[kind]))
+            raise ModelError(f"prune.{kind}", f"unknown {kind.replace('_', ' ')} {unknown}; valid: {valid}")
+
+    def kept(modifier) -> bool:
+        return modifier["name"] not in drop["modifiers"] and modifier["type"] not in drop["modifier_types"]
+
+    new_channels = []
+    for channel in channels:
+        if channel["name"] in drop["channels"]:
+            continue
+        samples = [
+            {**sample, "modifiers": [m for m in sample["modifiers"] if kept(m)]}
+            for sample in channel["samples"]
+            if sample["name"] not in drop["samples"]
+        ]
+        if not samples:
+            raise ModelError("prune.samples", f"channel {channel['name']!r} would have no samples left")
+        new_channels.append({**channel, "samples": samples})
+    if not new_channels:
+        raise ModelError("prune.channels", "every channel would be pruned")
+    measurements = [
+        {
+            **measurement,
+            "config": {
+                **measurement["config"],
+                "parameters": [
+                    p for p in measurement["config"].get("parameters", []) if p["name"] not in drop["modifiers"]
+                ],
+            },
+        }
+        for measurement in workspace.get("measurements", [])
+    ]
+    observations = [o for o in workspace.get("observations", []) if o["name"] not in drop["channels"]]
+    return {**workspace, "channels": new_channels, "measurements": measurements, "observations": observations}
 
 
 def _workspace_json(spec: Mapping) -> dict:
@@ -164,16 +235,17 @@ def _simple_model(simple: Mapping):
 
 
 def pyhf_workspace(spec: Mapping):
-    """The pyhf Workspace of a workspace entry (validated), with its patch applied when it names one.
+    """The pyhf Workspace of a workspace entry (validated), patched and pruned as it says.
 
     Args:
-        spec: a model entry with `workspace` (and optionally `patchset` + `patch`).
+        spec: a model entry with `workspace` (and optionally `patchset` + `patch`, `prune`).
 
     Returns:
         The pyhf `Workspace`.
 
     Raises:
-        ModelError: an invalid workspace or patchset, an unknown patch, or one that cannot be applied.
+        ModelError: an invalid workspace or patchset, an unknown patch, one that cannot be
+            applied, or a prune naming what the workspace lacks.
     """
     import pyhf
 
@@ -185,8 +257,22 @@ def pyhf_workspace(spec: Mapping):
         raise
     except Exception as err:  # pyhf raises several types for invalid workspaces
         raise ModelError("workspace", f"{spec['workspace']}: invalid workspace: {err}") from None
-    if "patchset" not in spec:
+    if "patchset" in spec:
+        workspace = _patched(spec, workspace)
+    if not spec.get("prune"):
         return workspace
+    try:
+        return pyhf.Workspace(pruned(workspace, spec["prune"]))
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError("prune", f"the pruned workspace is not valid: {err}") from None
+
+
+def _patched(spec: Mapping, workspace):
+    """The pyhf Workspace with the entry's patch of its patchset applied (see `pyhf_workspace`)."""
+    import pyhf
+
     patchset = pyhf_patchset(spec)
     patch = spec.get("patch")
     if patch not in [p.name for p in patchset.patches]:
@@ -272,11 +358,15 @@ def model_poi(spec: Mapping, workspace: Mapping | None = None) -> tuple[str | No
         workspace: its (patched) workspace specification (default: read it; None for simple models).
 
     Returns:
-        (POI name or None, reason): `poi: null` in the config, or a measurement POI that the
-        (background-only) workspace does not declare, give None.
+        (POI name or None, reason): `poi: null` in the config, a measurement POI that the
+        (background-only) workspace does not declare, or a POI the entry holds (`fixed`: a fit
+        at a fixed value, a parameter like any other) give None.
     """
+    held = spec.get("fixed") or {}
     if "simple" in spec:
-        return "mu", "simple model"
+        return (None, "the POI 'mu' is held by the config key fixed") if "mu" in held else ("mu", "simple model")
+    if spec.get("poi") in held:
+        return None, f"the POI {spec['poi']!r} is held by the config key fixed"
     if "poi" in spec:
         return spec["poi"], "config key poi" if spec["poi"] else "poi: null in the config"
     workspace = raw_workspace(spec) if workspace is None else workspace
@@ -284,6 +374,8 @@ def model_poi(spec: Mapping, workspace: Mapping | None = None) -> tuple[str | No
     poi = measurement["config"].get("poi")
     if poi and poi not in _declared_parameters(workspace):
         return None, f"the measurement's POI {poi!r} is not declared in the workspace (background-only)"
+    if poi in held:
+        return None, f"the measurement's POI {poi!r} is held by the config key fixed"
     return poi, f"measurement {measurement['name']!r}"
 
 
@@ -340,6 +432,8 @@ def _build_model(spec: Mapping, validate: bool = True):
 
     if "simple" in spec:
         model = _simple_model(spec["simple"])
+        if model_poi(spec)[0] is None:
+            model = pyhf.Model(model.spec, poi_name=None, validate=False)
         observed = None
     elif validate:
         model, observed = _model_of(spec, pyhf_workspace(spec))
@@ -453,28 +547,66 @@ def model_origin(spec: Mapping) -> dict:
     }
 
 
-def parameter_setup(model, bounds_override: Mapping | None = None) -> ParameterSetup:
-    """Names, initial values, bounds and fixed flags of a model's parameters.
+def parameter_setup(model, entry: Mapping | None = None) -> ParameterSetup:
+    """Names, initial values, bounds and fixed flags of a model's parameters, as an entry sets them.
 
     Args:
         model: a pyhf model.
-        bounds_override: parameter name -> [low, high] replacing pyhf's suggestion.
+        entry: the model's config entry: its `bounds` (name -> [low, high]) replace pyhf's
+            suggestion; its `fixed` (name, or name[i] for one element of a vector parameter,
+            -> value) holds parameters at values in every fit (a vector's name holds all its
+            elements). None: pyhf's suggestions.
 
     Returns:
         The `ParameterSetup`.
+
+    Raises:
+        ModelError: an unknown parameter (key `bounds.<name>` or `fixed.<name>`), or a held
+            value outside its bounds.
     """
+    entry = entry or {}
     names = list(model.config.par_names)
     bounds = [tuple(map(float, b)) for b in model.config.suggested_bounds()]
-    for name, bound in (bounds_override or {}).items():
+    for name, bound in (entry.get("bounds") or {}).items():
         if name not in names:
             raise ModelError(f"bounds.{name}", f"unknown parameter; valid: {names}")
         bounds[names.index(name)] = (float(bound[0]), float(bound[1]))
-    return ParameterSetup(
-        par_names=names,
-        init=np.asarray(model.config.suggested_init(), dtype=np.float64),
-        bounds=bounds,
-        fixed=[bool(f) for f in model.config.suggested_fixed()],
-    )
+    init = np.asarray(model.config.suggested_init(), dtype=np.float64)
+    fixed = [bool(f) for f in model.config.suggested_fixed()]
+    for name, value in (entry.get("fixed") or {}).items():
+        for index in _parameter_indices(model, name, f"fixed.{name}"):
+            low, high = bounds[index]
+            if not low <= value <= high:
+                raise ModelError(
+                    f"fixed.{name}", f"{value:g} lies outside the bounds [{low:g}, {high:g}] of {names[index]}"
+                )
+            init[index], fixed[index] = float(value), True
+    return ParameterSetup(par_names=names, init=init, bounds=bounds, fixed=fixed)
+
+
+def _parameter_indices(model, name: str, key: str) -> list[int]:
+    """Indices of a parameter (`name`, or `name[i]` for one element) among a model's parameters."""
+    names = list(model.config.par_names)
+    if name in names:
+        return [names.index(name)]
+    if name in model.config.par_order:
+        return list(range(model.config.npars))[model.config.par_slice(name)]
+    raise ModelError(key, f"unknown parameter; valid: {names}")
+
+
+def parameter_kinds(model) -> dict[str, list[str]]:
+    """Each parameter set's modifier types.
+
+    Args:
+        model: the pyhf model.
+
+    Returns:
+        parameter set name -> sorted modifier types.
+    """
+    kinds: dict[str, set[str]] = {}
+    for name, kind in model.config.modifiers:
+        kinds.setdefault(name, set()).add(kind)
+    return {name: sorted(types) for name, types in kinds.items()}
 
 
 def kernel(model):

@@ -31,9 +31,21 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from diffpipe.models import ModelError, kernel, read_json
+from diffpipe.models import ModelError, kernel, pruned, read_json
 
 SIGNAL = "signal"
+# a signal grid's keys that define each patch's model (the rest select patches and split jobs)
+MODEL_KEYS = (
+    "workspace",
+    "patchset",
+    "measurement",
+    "data",
+    "clip_sample_data",
+    "clip_bin_data",
+    "bounds",
+    "fixed",
+    "prune",
+)
 # modifiers whose factor multiplies the sample's rate: neutral only on a sample of zero yields
 FACTORS = ("normfactor", "lumi", "shapefactor", "staterror", "shapesys")
 _SAMPLE_ADD = re.compile(r"^/channels/(\d+)/samples/(\d+|-)$")
@@ -46,14 +58,16 @@ class GridLayout:
         background: the background-only workspace specification.
         patchset: the patchset specification.
         names: the patches to lay out.
-        pinned: parameter names the config refers to (bounds): never renamed.
+        pinned: parameter names the config refers to (bounds, fixed): never renamed.
+        prune: the grid's `prune` (`models.pruned`), applied to every specification laid out.
 
     Attributes:
         reason: why the patches cannot share one structure ("" when they can).
     """
 
-    def __init__(self, background: Mapping, patchset: Mapping, names: list[str], pinned=()):
+    def __init__(self, background: Mapping, patchset: Mapping, names: list[str], pinned=(), prune=None):
         self.background = background
+        self.prune = prune
         self.names = list(names)
         self.reason = ""
         self._signals: dict[str, dict[int, dict]] = {}
@@ -75,7 +89,7 @@ class GridLayout:
         """The layout of a signal grid's config entry (its workspace and patchset files read).
 
         Args:
-            signal_grid: the entry (workspace, patchset, bounds).
+            signal_grid: the entry (workspace, patchset, bounds, fixed, prune).
             names: the patches to lay out.
 
         Returns:
@@ -83,7 +97,8 @@ class GridLayout:
         """
         background = read_json(signal_grid["workspace"], "workspace")
         patchset = read_json(signal_grid["patchset"], "patchset")
-        return cls(background, patchset, names, pinned=tuple(signal_grid.get("bounds", {})))
+        pinned = (*signal_grid.get("bounds", {}), *signal_grid.get("fixed", {}))
+        return cls(background, patchset, names, pinned=pinned, prune=signal_grid.get("prune"))
 
     def _add(self, name: str, operations: list, declared: set) -> None:
         channels = self.background["channels"]
@@ -172,7 +187,7 @@ class GridLayout:
             if c in self._union:
                 samples.append(signal_of(c))
             channels.append({"name": channel["name"], "samples": samples})
-        return {**self.background, "channels": channels}
+        return pruned({**self.background, "channels": channels}, self.prune)
 
     def _padded(self, sample: dict | None, channel: int) -> dict:
         """A patch's signal in one channel with every union modifier (the absent ones neutral)."""
@@ -319,7 +334,8 @@ def check_patches(entry: Mapping, names: list[str]):
     pyhf model built per patch). Otherwise each patch's own model is built and checked in full.
 
     Args:
-        entry: a signal grid's config entry (workspace, patchset, measurement, data, bounds).
+        entry: a signal grid's config entry (workspace, patchset, measurement, data, bounds,
+            fixed, prune).
         names: the patches to check.
 
     Yields:
@@ -334,7 +350,8 @@ def check_patches(entry: Mapping, names: list[str]):
 
     from diffpipe.models import build_model, make_nll, pyhf_patchset, pyhf_workspace
 
-    base = {k: v for k, v in entry.items() if k not in ("patchset", "patch")}
+    # the patchset belongs to the workspace before pruning; the layout prunes what it lays out
+    base = {k: v for k, v in entry.items() if k not in ("patchset", "patch", "prune")}
     try:
         pyhf_patchset(entry).verify(pyhf_workspace(base))
     except pyhf.exceptions.PatchSetVerificationError as err:

@@ -141,6 +141,35 @@ BAD = {
         edit(["likelihood", "models", "counting", "bounds"], {"nu": [0.0, 1.0]}),
         "likelihood.models.counting.bounds.nu",
     ),
+    "unknown held parameter": (
+        edit(["likelihood", "models", "counting", "fixed"], {"nu": 1.0}),
+        "likelihood.models.counting.fixed.nu",
+    ),
+    "held value outside its bounds": (
+        edit(["likelihood", "models", "counting", "fixed"], {"mu": 20.0}),
+        "likelihood.models.counting.fixed.mu",
+    ),
+    "pruning an unknown channel": (
+        edit(["likelihood", "models", "ws", "prune"], {"channels": ["SR"]}),
+        "likelihood.models.ws.prune.channels",
+    ),
+    "pruning an unknown modifier type": (
+        edit(["likelihood", "models", "ws", "prune"], {"modifier_types": ["jes"]}),
+        "likelihood.models.ws.prune.modifier_types",
+    ),
+    "pruning a simple model": (
+        edit(["likelihood", "models", "counting", "prune"], {"channels": ["singlechannel"]}),
+        "likelihood.models.counting",
+    ),
+    "an unknown test statistic": (edit(["inference", "test_statistic"], "q0"), "inference.test_statistic"),
+    "an impact group naming no parameter": (
+        edit(["inference", "impact_groups"], {"theory": ["kind:normsys", "JES"]}),
+        "inference.impact_groups.theory",
+    ),
+    "an impact group of an unknown kind": (
+        edit(["inference", "impact_groups"], {"theory": ["kind:jes"]}),
+        "inference.impact_groups.theory[0]",
+    ),
     "unknown grid parameter": (
         edit(["likelihood", "models", "counting", "grid", "y"], "gamma"),
         "likelihood.models.counting.grid.y",

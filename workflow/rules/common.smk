@@ -177,10 +177,11 @@ def inference_settings(*keys):
 
 
 def sensitivity_settings():
-    """The keys `sensitivity` reads: the limits' confidence level and largest POI bound, and
-    how many systematics it refits at half their size."""
+    """The keys `sensitivity` reads: the limits' confidence level, test statistic and largest
+    POI bound, and how many systematics it refits at half their size."""
     return {
         "cl": config["inference"]["cl"],
+        "test_statistic": config["inference"]["test_statistic"],
         "poi_bound_max": config["inference"]["poi_bound_max"],
         "halve_top": config["inference"]["sensitivity"]["halve_top"],
     }
@@ -516,6 +517,8 @@ def report_inputs(wildcards):
         "impacts": rules.inference.output.impacts,
         "cls_figure": rules.plot_inference.output.cls,
         "ranking_figure": rules.plot_inference.output.ranking,
+        "impact_groups": rules.inference.output.impact_groups,
+        "groups_figure": rules.plot_inference.output.groups,
     }
     by_sensitivity_model = {
         "sensitivity": rules.sensitivity.output.sensitivity,

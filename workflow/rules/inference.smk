@@ -40,6 +40,7 @@ rule inference:
         limits="results/inference/{model}/limits.json",
         significance="results/inference/{model}/significance.json",
         impacts="results/inference/{model}/impacts.csv",
+        impact_groups="results/inference/{model}/impact_groups.csv",
         gof="results/inference/{model}/gof.json",
         yields="results/inference/{model}/yields.csv",
     log:
@@ -58,7 +59,14 @@ rule inference:
         gpu=gpu_for("inference"),
     params:
         model=model_definition,
-        settings=inference_settings("cl", "curve_points", "poi_bound_max", "gof_toys"),
+        settings=inference_settings(
+            "cl",
+            "curve_points",
+            "poi_bound_max",
+            "gof_toys",
+            "test_statistic",
+            "impact_groups",
+        ),
     script:
         entry_script("inference")
 
@@ -85,7 +93,7 @@ rule signal_grid_block:
         gpu=gpu_for("signal_grid"),
     params:
         signal_grid=signal_grid_block_entry,
-        settings=inference_settings("cl", "poi_bound_max"),
+        settings=inference_settings("cl", "poi_bound_max", "test_statistic"),
     script:
         entry_script("signal_grid_block")
 
@@ -204,6 +212,7 @@ rule plot_inference:
     input:
         limits=rules.inference.output.limits,
         impacts=rules.inference.output.impacts,
+        impact_groups=rules.inference.output.impact_groups,
         yields=rules.inference.output.yields,
         code=code("plot_inference"),
     output:
@@ -218,6 +227,12 @@ rule plot_inference:
             caption="../report/inference_ranking.rst",
             category="Inference",
             labels={"model": "{model}", "figure": "impact ranking"},
+        ),
+        groups=report(
+            f"results/figures/inference/{{model}}_impact_groups.{FIG}",
+            caption="../report/inference_groups.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "grouped impacts"},
         ),
         yields=report(
             f"results/figures/inference/{{model}}_yields.{FIG}",

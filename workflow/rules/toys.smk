@@ -102,6 +102,7 @@ rule toy_hypotest:
         settings=lambda wildcards: toys_config(wildcards)["cls"],
         seed=lambda wildcards: toys_config(wildcards)["seed"],
         cl=config["inference"]["cl"],
+        test_statistic=config["inference"]["test_statistic"],
     script:
         entry_script("toy_hypotest")
 
@@ -160,6 +161,7 @@ rule toy_limit_points:
     params:
         model=model_definition,
         settings=lambda wildcards: {"points": toy_limit_config(wildcards)["points"]},
+        test_statistic=config["inference"]["test_statistic"],
     script:
         entry_script("toy_limit_points")
 
@@ -190,6 +192,7 @@ rule toy_limit_part:
         model=model_definition,
         seed=lambda wildcards: toys_config(wildcards)["seed"],
         size=lambda wildcards: toy_limit_config(wildcards)["toys_per_round"],
+        test_statistic=config["inference"]["test_statistic"],
     script:
         entry_script("toy_limit_part")
 

@@ -128,6 +128,8 @@ class FitResult(JsonArtifact):
             gradient_norm.
         closed_form: Fisher-information errors where a closed form exists (else None).
         data: the dataset fitted (main + auxiliary).
+        held: parameter name -> value of every parameter the fit holds (the workspace's fixed
+            ones and the entry's `fixed`).
     """
 
     KIND: ClassVar[str] = "fit"
@@ -152,6 +154,7 @@ class FitResult(JsonArtifact):
     convergence: dict
     closed_form: dict | None
     data: list[float]
+    held: dict = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -285,10 +288,11 @@ class Limits(ModelInference, JsonArtifact):
         failures: curve -> why it has no limit (none bracketed below the POI upper bound,
             widened up to `inference.poi_bound_max`).
         curves: mu, observed CLs, expected CLs (5 curves, `band_sigma` order) on a POI grid.
-        poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ; high
-            widened from the declared bound where a limit lay above it).
+        poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ, the
+            model's for qμ; high widened from the declared bound where a limit lay above it).
         declared_poi_upper: the model's own upper bound of the POI.
         n_fits: fits made; free_fit_restarts: free fits redone after a fixed fit beat them.
+        test_statistic: "qtilde" (q̃μ) or "q" (qμ), `inference.test_statistic`.
     """
 
     KIND: ClassVar[str] = "limits"
@@ -303,6 +307,7 @@ class Limits(ModelInference, JsonArtifact):
     declared_poi_upper: float
     n_fits: int
     free_fit_restarts: int
+    test_statistic: str = "qtilde"
 
 
 @dataclass(kw_only=True)
@@ -463,6 +468,36 @@ class Impacts(ModelInference, TableArtifact):
     poi: str
     poi_bestfit: float
     poi_uncertainty: float
+
+
+@dataclass(kw_only=True)
+class ImpactGroups(ModelInference, TableArtifact):
+    """inference/{model}/impact_groups.csv: the POI's uncertainty by groups of nuisance parameters.
+
+    Attributes:
+        table: group (first `total`, nothing held; last `stat`, every nuisance parameter held),
+            n_parameters (floating parameters held), members (their names, space-separated),
+            sigma_up, sigma_down (the POI's profile-likelihood interval ends with the group
+            held, offsets from μ̂; empty where not found), sigma (their mean), sigma_covariance
+            (the same from the covariance), impact and impact_covariance (√(σ_total² - σ²)),
+            converged (every refit of the row).
+        model: the model's name.
+        definition: its config entry.
+        origin: see `Limits.origin`.
+        poi: the POI's name.
+        sigma_total: σ of the POI with nothing held (refits; the covariance one in the table).
+        quadrature_sum: √(stat² + Σ group impacts²) by refits (None where a part is missing):
+            beside `sigma_total` it shows the groups' overlaps and correlations.
+        quadrature_sum_covariance: the same from the covariance.
+        groups_source: "config" (`inference.impact_groups`) or "modifier types" (automatic).
+    """
+
+    KIND: ClassVar[str] = "impact_groups"
+    poi: str
+    sigma_total: float | None
+    quadrature_sum: float | None
+    quadrature_sum_covariance: float | None
+    groups_source: str
 
 
 @dataclass(kw_only=True)

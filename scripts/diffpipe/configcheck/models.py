@@ -85,8 +85,8 @@ def check_signal_grid(name: str, signal_grid: Mapping) -> None:
         name: the signal grid's name.
         signal_grid: its config entry.
     """
-    from diffpipe.models import ModelError, model_poi, read_json, select_patches
-    from diffpipe.patches import check_patches
+    from diffpipe.models import ModelError, model_poi, parameter_setup, read_json, select_patches
+    from diffpipe.patches import MODEL_KEYS, check_patches
 
     where = f"inference.signal_grids.{name}"
     load_workspace(signal_grid["workspace"], f"{where}.workspace")
@@ -94,16 +94,12 @@ def check_signal_grid(name: str, signal_grid: Mapping) -> None:
         patches = select_patches(read_json(signal_grid["patchset"], "patchset"), signal_grid["patches"])
         if not patches:
             raise ModelError("patches", "selects no patch")
-        entry = {
-            k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data", "bounds") if k in signal_grid
-        }
+        entry = {k: signal_grid[k] for k in MODEL_KEYS if k in signal_grid}
         for patch, model in check_patches(entry, [p["name"] for p in patches]):
             if model.config.poi_name is None:
                 reason = model_poi({**entry, "patch": patch})[1]
                 raise ModelError("patchset", f"patch {patch!r}: {reason}; a limit needs a POI")
-            for par in signal_grid.get("bounds", {}):
-                if par not in model.config.par_names:
-                    raise ModelError(f"bounds.{par}", f"unknown parameter; valid: {list(model.config.par_names)}")
+            parameter_setup(model, entry)  # bounds and held parameters name the model's parameters
     except ModelError as err:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
     except Exception as err:  # pyhf or jsonpatch on a malformed patchset
@@ -143,7 +139,7 @@ def check_model(name: str, spec: Mapping, section: str = "likelihood.models") ->
         spec: its config entry.
         section: the config section holding it.
     """
-    from diffpipe.models import ModelError, build_model
+    from diffpipe.models import ModelError, build_model, parameter_setup
 
     where = f"{section}.{name}"
     if "workspace" in spec:
@@ -158,6 +154,10 @@ def check_model(name: str, spec: Mapping, section: str = "likelihood.models") ->
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
     except Exception as err:  # pyhf raises several types for inconsistent specifications
         raise ConfigError(f"config key '{where}': the model cannot be built: {type(err).__name__}: {err}") from None
+    try:
+        parameter_setup(model, spec)  # bounds and held parameters name the model's parameters
+    except ModelError as err:
+        raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
     par_names = list(model.config.par_names)
     for section in ("bounds", "asimov_parameters"):
         for par in spec.get(section, {}):

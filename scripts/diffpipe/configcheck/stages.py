@@ -142,16 +142,21 @@ def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cache.run(["model", spec], files, lambda name=name, spec=spec: check_model(name, spec))
 
 
-def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
-    """Every signal grid builds (cached).
+def check_inference(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
+    """Every signal grid builds, and the impact groups name parameters of the models (cached).
 
-    Its patchset belongs to its workspace, the patches it selects exist, and their models build
-    with a POI.
+    A signal grid's patchset belongs to its workspace, the patches it selects exist, and their
+    models build with a POI. Each impact-group item names a parameter (or a vector parameter,
+    or `kind:<type>` a modifier type) of some likelihood model with a POI.
 
     Args:
         cfg: the `inference` section.
+        models: the `likelihood.models` section.
         cache: cache of passed checks.
     """
+    if cfg["impact_groups"] is not None:
+        files = [spec[key] for spec in models.values() for key in ("workspace", "patchset") if key in spec]
+        cache.run(["impact_groups", cfg["impact_groups"], models], files, lambda: _check_groups(cfg, models))
     for name, signal_grid in cfg["signal_grids"].items():
         files = [signal_grid["workspace"], signal_grid["patchset"]]
         cache.run(
@@ -159,6 +164,42 @@ def check_inference(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
             files,
             lambda name=name, signal_grid=signal_grid: check_signal_grid(name, signal_grid),
         )
+
+
+def _check_groups(cfg: Mapping, models: Mapping) -> None:
+    from diffpipe.models import build_model, model_poi, parameter_kinds
+
+    described = []
+    for spec in models.values():
+        if model_poi(spec)[0] is None:
+            continue
+        model, _ = build_model(spec)
+        kinds = {k for types in parameter_kinds(model).values() for k in types}
+        described.append((list(model.config.par_names), list(model.config.par_order), kinds))
+    for group, bad in unknown_items(described, cfg["impact_groups"]).items():
+        raise ConfigError(
+            f"config key 'inference.impact_groups.{group}': {bad} name no parameter or modifier type "
+            "of any likelihood model with a POI"
+        )
+
+
+def unknown_items(model_parameters: list[tuple[list[str], list[str], set[str]]], groups: Mapping) -> dict:
+    """The group items no model has, for the config check.
+
+    Args:
+        model_parameters: per model (parameter names, parameter set names, modifier types).
+        groups: `inference.impact_groups`.
+
+    Returns:
+        group -> unknown items (only groups with some).
+    """
+    names = {n for pars, sets, _ in model_parameters for n in (*pars, *sets)}
+    kinds = {k for _, _, types in model_parameters for k in types}
+
+    def known(item: str) -> bool:
+        return item[5:] in kinds if item.startswith("kind:") else item in names
+
+    return {group: bad for group, items in groups.items() if (bad := [i for i in items if not known(i)])}
 
 
 def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -284,7 +325,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     check_controlflow(config["controlflow"])
     check_fractals(config["fractals"])
     check_likelihood(config["likelihood"], cache)
-    check_inference(config["inference"], cache)
+    check_inference(config["inference"], config["likelihood"]["models"], cache)
     check_toys(config["toys"], config["likelihood"]["models"], cache)
     check_optimizers(config["optimizers"], config["likelihood"]["models"], cache)
     check_designs(config["optimize_analysis"], cache)

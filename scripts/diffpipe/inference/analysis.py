@@ -25,8 +25,8 @@ class Analysis:
         model: the pyhf model.
         data: its dataset (main + auxiliary).
         bounds: (npars, 2) fit bounds (config overrides applied).
-        init: suggested initial values.
-        fixed: suggested fixed flags.
+        init: initial values (held parameters at their values).
+        fixed: which parameters every fit holds (pyhf's suggestion and the entry's `fixed`).
         poi: index of the POI (None: the model has none).
         solver: the compiled fit.
         refits: fits that needed MINUIT (counted over the analysis).
@@ -147,13 +147,13 @@ class Analysis:
         return widths
 
 
-def prepare(model, data, bounds_override: dict | None = None, numbers=None, like: Analysis | None = None) -> Analysis:
-    """Compile a model's fit and wrap it with its data and bounds.
+def prepare(model, data, entry: dict | None = None, numbers=None, like: Analysis | None = None) -> Analysis:
+    """Compile a model's fit and wrap it with its data, bounds and held parameters.
 
     Args:
         model: a pyhf model (jax backend).
         data: its dataset.
-        bounds_override: parameter name -> [low, high].
+        entry: the model's config entry (its `bounds` and `fixed`, see `models.parameter_setup`).
         numbers: the specification's numbers the compiled model takes as input (a patch's, see
             `patches.patch_numbers`), or None for the model's own.
         like: the `Analysis` of an identically structured model whose compiled fit (and
@@ -164,7 +164,7 @@ def prepare(model, data, bounds_override: dict | None = None, numbers=None, like
     """
     from diffpipe.models import parameter_setup
 
-    setup = parameter_setup(model, bounds_override)
+    setup = parameter_setup(model, entry)
     bounds = np.asarray(setup.bounds, float)
     if like is None:
         solver = make_solver(model, bounds)

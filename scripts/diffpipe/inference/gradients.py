@@ -21,7 +21,8 @@ import numpy as np
 from scipy.stats import norm
 
 from diffpipe.implicit import Differentiable, FitPoint
-from diffpipe.inference.limits import BAND, expected_crossing, pyhf_teststat
+from diffpipe.inference.limits import BAND, expected_crossing
+from diffpipe.teststat import pyhf_teststat
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,9 @@ class InferenceGradients:
             The `Statistic` of ln CLs.
         """
         q, qa = self.qmu(mu, start)
-        dq, dqa = _log_cls_partials(q.value, qa.value)
+        dq, dqa = _log_cls_partials(q.value, qa.value, self.m.test_statistic)
         return Statistic(
-            value=_log_cls(q.value, qa.value),
+            value=_log_cls(q.value, qa.value, self.m.test_statistic),
             dphi=_combine((dq, q.dphi), (dqa, qa.dphi)),
             dmu=dq * q.dmu + dqa * qa.dmu,
         )
@@ -209,20 +210,20 @@ def _root_gradient(h: Statistic) -> dict:
     return _combine((-1.0 / h.dmu, h.dphi))
 
 
-def _log_cls(q: float, qa: float) -> float:
+def _log_cls(q: float, qa: float, test_statistic: str) -> float:
     sqa = math.sqrt(qa)
-    t = pyhf_teststat(q, qa)
+    t = pyhf_teststat(q, qa, test_statistic)
     return float(norm.logsf(t + sqa) - norm.logsf(t))
 
 
-def _log_cls_partials(q: float, qa: float) -> tuple[float, float]:
-    """∂ ln CLs / ∂q̃μ and ∂ ln CLs / ∂q̃μ,A (pyhf's piecewise t)."""
+def _log_cls_partials(q: float, qa: float, test_statistic: str) -> tuple[float, float]:
+    """∂ ln CLs / ∂qμ and ∂ ln CLs / ∂qμ,A (pyhf's t: piecewise for q̃μ, √qμ - √qμ,A for qμ)."""
     sq, sqa = math.sqrt(q), math.sqrt(qa)
-    t = pyhf_teststat(q, qa)
+    t = pyhf_teststat(q, qa, test_statistic)
     # d ln Φ(-x)/dx = -φ(x) / Φ(-x)
     dlog = lambda x: -math.exp(norm.logpdf(x) - norm.logsf(x))  # noqa: E731
     a, b = dlog(t + sqa), dlog(t)  # d/dt of the two terms
-    if sq <= sqa:
+    if sq <= sqa or test_statistic == "q":
         dt_dq = 0.5 / sq if sq > 0 else 0.0
         dt_dqa = -0.5 / sqa
     else:

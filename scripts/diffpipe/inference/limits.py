@@ -1,4 +1,4 @@
-"""Asymptotic CLs upper limits (q̃μ) and discovery significance (q0), as in pyhf's AsymptoticCalculator.
+"""Asymptotic CLs upper limits (q̃μ or qμ) and discovery significance (q0), as in pyhf's AsymptoticCalculator.
 
 Test statistics (Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727) from fits with the POI bounded
 below at 0 (what q̃μ and q0 assume): q̃μ = 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ; the background-only
@@ -26,6 +26,7 @@ from scipy.special import ndtri_exp
 from scipy.stats import norm
 
 from diffpipe.inference.analysis import Analysis
+from diffpipe.teststat import pyhf_teststat, statistic_bounds
 
 BAND = (2, 1, 0, -1, -2)  # expected-band positions (n sigma), pyhf's order
 MU_FLOOR = 1e-9
@@ -40,37 +41,22 @@ def _cls(t: float, sqrt_qa: float) -> float:
     return float(norm.sf(t + sqrt_qa) / norm.sf(t))
 
 
-def pyhf_teststat(qmu: float, qmu_a: float) -> float:
-    """Pyhf's asymptotic q̃μ test statistic t from q̃μ and its Asimov value.
-
-    Args:
-        qmu: q̃μ on the data.
-        qmu_a: q̃μ on the background-only Asimov data.
-
-    Returns:
-        t.
-    """
-    sq, sqa = math.sqrt(qmu), math.sqrt(qmu_a)
-    if sq <= sqa:
-        return sq - sqa
-    return (qmu - qmu_a) / (2.0 * sqa)
-
-
 class CLsScan:
     """CLs(μ) on the data and the expected band, one fixed-μ fit per dataset and μ (memoised).
 
     Args:
         analysis: the prepared model (must have a POI).
         poi_upper: upper end of the POI search range (default: the POI's upper bound).
+        test_statistic: "qtilde" (μ̂ bounded below by 0) or "q" (`statistic_bounds`).
     """
 
-    def __init__(self, analysis: Analysis, poi_upper: float | None = None):
+    def __init__(self, analysis: Analysis, poi_upper: float | None = None, test_statistic: str = "qtilde"):
         if analysis.poi is None:
             raise ValueError("the model has no POI")
         self.a = analysis
         self.poi = analysis.poi
-        self.bounds = analysis.bounds.copy()
-        self.bounds[self.poi, 0] = 0.0  # q̃μ: μ̂ is bounded below by 0
+        self.test_statistic = test_statistic
+        self.bounds = statistic_bounds(analysis.bounds, self.poi, test_statistic)
         self.upper = float(self.bounds[self.poi, 1] if poi_upper is None else poi_upper)
         free = analysis.fit(bounds=self.bounds)
         bkg = analysis.fit(fix={self.poi: 0.0}, starts=free.x[0], bounds=self.bounds)
@@ -148,7 +134,7 @@ class CLsScan:
             CLs.
         """
         q, qa = self._fixed_q(mu, False), self._fixed_q(mu, True)
-        return _cls(pyhf_teststat(q, qa), math.sqrt(qa))
+        return _cls(pyhf_teststat(q, qa, self.test_statistic), math.sqrt(qa))
 
     def expected(self, mu: float, n_sigma: float) -> float:
         """Expected CLs at μ for the background-only outcome n σ from the median.
@@ -324,7 +310,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     Returns:
         {"observed", "expected" (5, BAND order), "band_sigma", "failures", "curves", "cl",
          "poi_bounds" (as searched: widened or declared), "declared_poi_upper", "n_fits",
-         "free_fit_restarts"}.
+         "free_fit_restarts", "test_statistic"}.
     """
     level = 1.0 - cl
     cov_a = scan.a.covariance(scan.free_asimov_fit)
@@ -337,7 +323,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     def observed(mu: float) -> float:
         q, qa = scan._fixed_q(mu, False), scan._fixed_q(mu, True)
         sqa = math.sqrt(qa)
-        return _z(_log_cls(pyhf_teststat(q, qa), sqa)) - z_level
+        return _z(_log_cls(pyhf_teststat(q, qa, scan.test_statistic), sqa)) - z_level
 
     widen_to = max(scan.upper, poi_bound_max or scan.upper)
 
@@ -378,31 +364,33 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         "declared_poi_upper": scan.declared_upper,
         "n_fits": len(scan._q[False]) + len(scan._q[True]) + 3 + 2 * scan.restarts,
         "free_fit_restarts": scan.restarts,
+        "test_statistic": scan.test_statistic,
     }
 
 
-def significance(analysis: Analysis) -> dict:
-    """Discovery significance from q0 = 2 (nll(μ = 0) - nll(μ̂)), μ̂ bounded below by 0.
+def significance(analysis: Analysis, test_statistic: str = "qtilde") -> dict:
+    """Discovery significance from q0 = 2 (nll(μ = 0) - nll(μ̂)), 0 where μ̂ < 0.
 
     Expected: q0 on the Asimov dataset of the fit with μ = 1 to the data (pyhf's convention).
 
     Args:
         analysis: the prepared model (must have a POI).
+        test_statistic: the limits' statistic, whose bounds the fits use (`statistic_bounds`:
+            with "q" μ̂ may be negative, and q0 is 0 there as it is at the bound 0).
 
     Returns:
         {"q0", "observed_z", "observed_p", "q0_asimov", "expected_z", "expected_p", "muhat"}.
     """
     poi = analysis.poi
-    bounds = analysis.bounds.copy()
-    bounds[poi, 0] = 0.0
+    bounds = statistic_bounds(analysis.bounds, poi, test_statistic)
     free = analysis.fit(bounds=bounds)
     null = analysis.fit(fix={poi: 0.0}, starts=free.x[0], bounds=bounds)
-    q0 = max(2.0 * float(null.nll[0] - free.nll[0]), 0.0)
+    q0 = max(2.0 * float(null.nll[0] - free.nll[0]), 0.0) if free.x[0][poi] >= 0 else 0.0
     signal = analysis.fit(fix={poi: 1.0}, starts=free.x[0], bounds=bounds)
     asimov = analysis.expected_data(signal.x[0])
     free_a = analysis.fit(data=asimov, starts=signal.x[0], bounds=bounds)
     null_a = analysis.fit(data=asimov, fix={poi: 0.0}, starts=signal.x[0], bounds=bounds)
-    q0_a = max(2.0 * float(null_a.nll[0] - free_a.nll[0]), 0.0)
+    q0_a = max(2.0 * float(null_a.nll[0] - free_a.nll[0]), 0.0) if free_a.x[0][poi] >= 0 else 0.0
     return {
         "muhat": float(free.x[0][poi]),
         "q0": q0,

@@ -21,7 +21,7 @@ def _analysis(spec: dict):
 
     enable_float64()
     model, data = build_model(spec)
-    return prepare(model, data, spec.get("bounds")), model_origin(spec)
+    return prepare(model, data, spec), model_origin(spec)
 
 
 GOF_SEED = 0  # root seed of the goodness-of-fit toys (their keys also fold in the model's name)
@@ -89,10 +89,12 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         job: the `runtime.Job`.
         name: the model's name.
         spec: its config entry (without `grid`).
-        settings: the `inference` keys (cl, curve_points, poi_bound_max, gof_toys).
-        outputs: paths `limits`, `significance`, `impacts`, `gof` and `yields`.
+        settings: the `inference` keys (cl, curve_points, poi_bound_max, gof_toys, test_statistic,
+            impact_groups).
+        outputs: paths `limits`, `significance`, `impacts`, `impact_groups`, `gof` and `yields`.
     """
-    from diffpipe.artifacts import Impacts, Limits, Significance
+    from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Significance
+    from diffpipe.inference.groups import STAT, TOTAL, grouped_impacts, quadrature_sum, resolve_groups
     from diffpipe.inference.impacts import impacts, ranked
     from diffpipe.inference.limits import CLsScan, shown, significance, upper_limits
     from diffpipe.provenance import Provenance
@@ -104,9 +106,14 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): nothing to test")
         poi = analysis.names[analysis.poi]
-        limits = upper_limits(CLsScan(analysis), settings["cl"], settings["curve_points"], settings["poi_bound_max"])
-        sig = significance(analysis)
+        statistic = settings["test_statistic"]
+        scan = CLsScan(analysis, test_statistic=statistic)
+        limits = upper_limits(scan, settings["cl"], settings["curve_points"], settings["poi_bound_max"])
+        sig = significance(analysis, statistic)
         rows = ranked(impacts(analysis))
+        configured = settings["impact_groups"]
+        groups = resolve_groups(analysis.model, configured)
+        group_rows = grouped_impacts(analysis, groups)
         best, cov = analysis.best_fit().x[0], analysis.covariance()
         products = _postfit(analysis, name, settings["gof_toys"])
         prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
@@ -129,6 +136,17 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
             poi_uncertainty=float(cov[analysis.poi, analysis.poi] ** 0.5),
             **common,
         ).write(outputs["impacts"])
+        members = {TOTAL: [], **groups, STAT: [n for i, n in enumerate(analysis.names) if i != analysis.poi]}
+        for row in group_rows:
+            row["members"] = " ".join(n for n in members[row["group"]] if not analysis.fixed[analysis.names.index(n)])
+        ImpactGroups(
+            table=pd.DataFrame(group_rows),
+            sigma_total=group_rows[0]["sigma"],
+            quadrature_sum=quadrature_sum(group_rows, "impact"),
+            quadrature_sum_covariance=quadrature_sum(group_rows, "impact_covariance"),
+            groups_source="config" if configured else "modifier types",
+            **common,
+        ).write(outputs["impact_groups"])
         _write_postfit(analysis, products, name, spec, origin, prov, outputs)
 
 
@@ -140,7 +158,7 @@ def run_signal_grid_block(job, name: str, block: int, signal_grid: dict, setting
         name: the signal grid's name.
         block: the block's index.
         signal_grid: the block's entry (the grid's, `patches` = the block's patch names).
-        settings: the `inference` keys (cl, poi_bound_max).
+        settings: the `inference` keys (cl, poi_bound_max, test_statistic).
         output: path of the block's CSV.
     """
     from diffpipe.artifacts import SignalGridBlock
@@ -219,7 +237,8 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
         job: the `runtime.Job`.
         name: the model's name.
         spec: its config entry (without `grid`).
-        settings: {cl, poi_bound_max (the `inference` keys), halve_top (`inference.sensitivity`)}.
+        settings: {cl, test_statistic, poi_bound_max (the `inference` keys), halve_top
+            (`inference.sensitivity`)}.
         output: path of sensitivity.json.
     """
     from diffpipe.artifacts import Sensitivity
@@ -232,7 +251,14 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
         analysis, origin = _analysis(spec)
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): no limit to differentiate")
-        budget = sensitivity(analysis, spec, settings["cl"], settings["halve_top"], settings["poi_bound_max"])
+        budget = sensitivity(
+            analysis,
+            spec,
+            settings["cl"],
+            settings["halve_top"],
+            settings["poi_bound_max"],
+            settings["test_statistic"],
+        )
         prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
         top = budget["halving"][0] if budget["halving"] else None
         log.info(

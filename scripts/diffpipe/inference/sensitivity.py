@@ -25,6 +25,7 @@ def refit(
     yields: dict | None = None,
     cl: float = 0.95,
     poi_bound_max: float | None = None,
+    test_statistic: str = "qtilde",
 ):
     """The non-differentiated pipeline on a scaled specification: pyhf rebuilds the model, the fits run again.
 
@@ -35,6 +36,7 @@ def refit(
         yields: {(channel, sample): scale or per-bin scales}.
         cl: confidence level.
         poi_bound_max: the largest POI upper bound a limit is searched to (`upper_limits`).
+        test_statistic: "qtilde" or "q" (`teststat.statistic_bounds`).
 
     Returns:
         (upper_limits' result, significance's result) of the rebuilt model.
@@ -46,16 +48,18 @@ def refit(
 
     model, data = build_model(scaled_entry(spec, modifiers, yields))
     numbers = {k: jnp.asarray(v) for k, v in kernel(model).default().items()}
-    analysis = prepare(model, data, spec.get("bounds"), numbers=numbers, like=like)
-    return upper_limits(CLsScan(analysis), cl, 0, poi_bound_max), significance(analysis)
+    analysis = prepare(model, data, spec, numbers=numbers, like=like)
+    scan = CLsScan(analysis, test_statistic=test_statistic)
+    return upper_limits(scan, cl, 0, poi_bound_max), significance(analysis, test_statistic)
 
 
-def differentiable(analysis: Analysis, spec: dict):
+def differentiable(analysis: Analysis, spec: dict, test_statistic: str = "qtilde"):
     """The model as a function of its specification scales.
 
     Args:
         analysis: the prepared model.
         spec: its config entry.
+        test_statistic: "qtilde" or "q" (`teststat.statistic_bounds`).
 
     Returns:
         The `implicit.Differentiable`.
@@ -68,20 +72,32 @@ def differentiable(analysis: Analysis, spec: dict):
     scales = Scales(kernel(analysis.model), lumi_modifiers(workspace))
     asimov = spec.get("data", "asimov") != "observed"
     return Differentiable(
-        analysis, scales, "asimov" if asimov else "observed", _asimov_pars(analysis, spec) if asimov else None
+        analysis,
+        scales,
+        "asimov" if asimov else "observed",
+        _asimov_pars(analysis, spec) if asimov else None,
+        test_statistic,
     )
 
 
 def _asimov_pars(analysis: Analysis, spec: dict) -> np.ndarray:
-    """The parameters a model entry's Asimov data are generated at (`models.build_model`)."""
-    pars = analysis.init.copy()
+    """The parameters a model entry's Asimov data are generated at (`models.build_model`).
+
+    The suggested init (not the held values of `fixed`) with the entry's `asimov_parameters`.
+    """
+    pars = np.asarray(analysis.model.config.suggested_init(), float)
     for name, value in spec.get("asimov_parameters", {}).items():
         pars[analysis.names.index(name)] = value
     return pars
 
 
 def sensitivity(
-    analysis: Analysis, spec: dict, cl: float = 0.95, halve_top: int = 3, poi_bound_max: float | None = None
+    analysis: Analysis,
+    spec: dict,
+    cl: float = 0.95,
+    halve_top: int = 3,
+    poi_bound_max: float | None = None,
+    test_statistic: str = "qtilde",
 ) -> dict:
     """The systematics budget of one model with a POI.
 
@@ -92,6 +108,7 @@ def sensitivity(
         halve_top: how many of the systematics with the largest expected-limit elasticity to
             refit at scale 0.5.
         poi_bound_max: the largest POI upper bound a limit is searched to (`upper_limits`).
+        test_statistic: "qtilde" or "q" (`teststat.statistic_bounds`).
 
     Returns:
         {"limits": {observed, expected_median}, "expected_z", "modifiers": rows, "samples": rows,
@@ -102,11 +119,11 @@ def sensitivity(
     from diffpipe.inference.gradients import InferenceGradients
 
     started = time.perf_counter()
-    scan = CLsScan(analysis)
+    scan = CLsScan(analysis, test_statistic=test_statistic)
     limits = upper_limits(scan, cl, 0, poi_bound_max)
-    z = significance(analysis)
+    z = significance(analysis, test_statistic)
     limit_s = time.perf_counter() - started
-    model = differentiable(analysis, spec)
+    model = differentiable(analysis, spec, test_statistic)
     model.bounds[model.poi, 1] = scan.bounds[scan.poi, 1]  # as widened for a limit above the declared bound
     failures = {k: v for k, v in limits["failures"].items()}
     try:
@@ -184,7 +201,14 @@ def sensitivity(
     for row in ranked[:halve_top]:
         predicted = values["expected_median"] * (1.0 - 0.5 * row["dln_expected_limit"])
         try:
-            refitted, _ = refit(spec, analysis, {row["modifier"]: 0.5}, cl=cl, poi_bound_max=poi_bound_max)
+            refitted, _ = refit(
+                spec,
+                analysis,
+                {row["modifier"]: 0.5},
+                cl=cl,
+                poi_bound_max=poi_bound_max,
+                test_statistic=test_statistic,
+            )
             actual, why = refitted["expected"][BAND.index(0)], refitted["failures"].get("expected_+0sigma", "")
         except ValueError as err:  # the scaled specification cannot be built or fitted
             actual, why = math.nan, str(err)

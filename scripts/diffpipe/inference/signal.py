@@ -19,11 +19,10 @@ import numpy as np
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
 from diffpipe.models import ModelError, build_model, parameter_setup, read_json, select_patches
-from diffpipe.patches import GridLayout, patch_data, patch_numbers, verify_patch
+from diffpipe.patches import MODEL_KEYS, GridLayout, patch_data, patch_numbers, verify_patch
 
 log = logging.getLogger("diffpipe")
 EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
-MODEL_KEYS = ("workspace", "patchset", "measurement", "data", "bounds")
 
 
 class _Patches:
@@ -31,13 +30,12 @@ class _Patches:
 
     def __init__(self, signal_grid: dict, names: list[str]):
         self.entry = {key: signal_grid[key] for key in MODEL_KEYS if key in signal_grid}
-        self.bounds = signal_grid.get("bounds")
         self.layout = GridLayout.of(signal_grid, names)
         self.first = None
         if self.layout.reason:
             self.shared = {"shared": False, "reason": self.layout.reason}
             return
-        background = {k: v for k, v in self.entry.items() if k != "patchset"}
+        background = {k: v for k, v in self.entry.items() if k not in ("patchset", "prune")}  # the layout prunes
         # the workspace and patchset were validated by the config check: the union built from them is not again
         union = {**background, "workspace": self.layout.model_specification()}
         self.model, self.data = build_model(union, validate=False)
@@ -61,11 +59,11 @@ class _Patches:
             RuntimeError: the grid's model disagrees with the patch's own (first patch only).
         """
         if not self.shared["shared"]:
-            return prepare(*build_model({**self.entry, "patch": name}), self.bounds)
+            return prepare(*build_model({**self.entry, "patch": name}), self.entry)
         numbers = patch_numbers(self.model, self.layout.specification(name))
         asimov = {} if self.entry.get("data", "observed") != "observed" else None
         data = patch_data(self.model, self.data, numbers, asimov)
-        analysis = prepare(self.model, data, self.bounds, numbers=numbers, like=self.first)
+        analysis = prepare(self.model, data, self.entry, numbers=numbers, like=self.first)
         if self.first is None:
             own, own_data = build_model({**self.entry, "patch": name}, validate=False)
             solver = analysis.solver
@@ -76,7 +74,7 @@ class _Patches:
                 own,
                 own_data,
                 self.layout.renamed(name),
-                parameter_setup(own, self.bounds).bounds,
+                parameter_setup(own, self.entry).bounds,
             )
             self.first = analysis
         _check_finite(analysis, name)
@@ -89,7 +87,8 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
     Args:
         name: the signal grid's name.
         signal_grid: its config entry (workspace, patchset, measurement, patches, data, bounds).
-        settings: the `inference` keys (cl; poi_bound_max, default: no widening).
+        settings: the `inference` keys (cl; poi_bound_max, default: no widening; test_statistic,
+            default qtilde).
 
     Returns:
         (rows per patch, shared-compilation record {shared, reason}, the POI's name).
@@ -104,7 +103,8 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
         started = time.perf_counter()
         analysis = grid.analysis(patch["name"])
         poi_name = analysis.model.config.poi_name
-        result = upper_limits(CLsScan(analysis), settings["cl"], 0, settings.get("poi_bound_max"))
+        scan = CLsScan(analysis, test_statistic=settings.get("test_statistic", "qtilde"))
+        result = upper_limits(scan, settings["cl"], 0, settings.get("poi_bound_max"))
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
         row["observed"] = result["observed"]
         row.update({col: value for col, value in zip(EXPECTED_COLUMNS, result["expected"], strict=True)})

@@ -26,7 +26,7 @@ def ours_model(spec: dict) -> dict:
     started = time.perf_counter()
     enable_float64()
     model, data = build_model(spec)
-    analysis = prepare(model, data, spec.get("bounds"))
+    analysis = prepare(model, data, spec)
     analysis.best_fit()
     ready = time.perf_counter()
     rows = impacts(analysis)
@@ -86,7 +86,7 @@ def ours_gradient(spec: dict) -> dict:
     from diffpipe.runtime import enable_float64
 
     enable_float64()
-    analysis = prepare(*build_model(spec), spec.get("bounds"))
+    analysis = prepare(*build_model(spec), spec)
     times, model = {}, None
     for when in ("cold", "warm"):
         started = time.perf_counter()

@@ -107,18 +107,18 @@ class Likelihood:
         return batch
 
 
-def make_likelihood(model, data, bounds_override=None) -> Likelihood:
+def make_likelihood(model, data, entry=None) -> Likelihood:
     """The free-parameter likelihood of a model and its data.
 
     Args:
         model: a pyhf model (jax backend).
         data: its dataset.
-        bounds_override: parameter name -> [low, high].
+        entry: the model's config entry (its `bounds` and `fixed`, see `models.parameter_setup`).
 
     Returns:
         The `Likelihood` (nll, gradient, Hessian compiled).
     """
-    setup = parameter_setup(model, bounds_override)
+    setup = parameter_setup(model, entry)
     free = np.flatnonzero(~np.asarray(setup.fixed))
     solver = make_solver(model, setup.bounds)
     return Likelihood(setup, nll_function(model, data), free, np.asarray(data, float), solver)
@@ -475,7 +475,7 @@ def closed_form_errors(spec: dict, names: list[str]) -> dict | None:
     simple = spec.get("simple")
     if not simple or len(simple["signal"]) != 1 or spec.get("data", "asimov") != "asimov":
         return None
-    if spec.get("asimov_parameters"):
+    if spec.get("asimov_parameters") or spec.get("fixed"):
         return None
     s, b, sb = simple["signal"][0], simple["background"][0], simple["background_uncertainty"][0]
     return {names[0]: float(np.sqrt(s + b + sb**2) / s), names[1]: float(sb / b)}
@@ -494,7 +494,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
     """
     enable_float64()
     model, data = build_model(spec)
-    lik = make_likelihood(model, data, spec.get("bounds"))
+    lik = make_likelihood(model, data, spec)
     fit = fit_mle(lik)
     x_hat, m = fit.pop("x"), fit.pop("minuit")
     m.values = x_hat
@@ -545,6 +545,7 @@ def analyse(spec: dict, cfg: dict) -> dict:
         "pulls": pulls,
         "convergence": fit,
         "data": data,
+        "held": {n: float(v) for n, v, f in zip(lik.setup.par_names, lik.setup.init, lik.setup.fixed) if f},
     }
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from diffpipe.artifacts import Impacts, Limits, Sensitivity, SignalGrid, Yields
+from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Sensitivity, SignalGrid, Yields
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
@@ -37,6 +37,31 @@ def plot_cls(limits: Limits, style: dict):
     ax.set_title(
         f"{limits.model}: {100 * limits.cl:g}% CL limit {obs} (expected {limits.expected[2]:.3g})", fontsize="medium"
     )
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_groups(groups: ImpactGroups, style: dict):
+    """Each group's impact on the POI by refits (bars) and from the covariance (marks), and the stat part.
+
+    Args:
+        groups: the grouped-impacts artifact.
+        style: the `figures` config.
+
+    Returns:
+        The figure; a group whose refit impact is missing is drawn as its covariance mark alone.
+    """
+    table = groups.table[groups.table["group"] != "total"]
+    n = len(table)
+    fig, axes = new_figure({**style, "height": max(style["height"], 0.35 * n + 1.2)})
+    ax = axes[0, 0]
+    y = np.arange(n)[::-1]
+    refit = table["impact"].astype(float).fillna(0.0)
+    ax.barh(y, refit, color="C0", alpha=0.8, height=0.6, label="refits (profile interval)")
+    ax.plot(table["impact_covariance"].astype(float), y, "k|", ms=12, label="covariance")
+    labels = [f"{g} ({k})" for g, k in zip(table["group"], table["n_parameters"], strict=True)]
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.set_xlabel(f"impact on σ({groups.poi}) (total {groups.sigma_total:.3g})")
     ax.legend(fontsize="small")
     return fig
 
@@ -174,22 +199,31 @@ def plot_signal_grid(signal_grid: SignalGrid, style: dict):
 
 
 def run_plot_inference(
-    job, limits_path: str, impacts_path: str, yields_path: str, top: int, style: dict, outputs: dict
+    job,
+    limits_path: str,
+    impacts_path: str,
+    groups_path: str,
+    yields_path: str,
+    top: int,
+    style: dict,
+    outputs: dict,
 ) -> None:
-    """Rule `plot_inference`: the CLs/Brazil figure, the impact ranking and the yields of one model.
+    """Rule `plot_inference`: the CLs/Brazil figure, the impact ranking, the grouped impacts and the yields of one model.
 
     Args:
         job: the `runtime.Job`.
         limits_path: the model's limits.json.
         impacts_path: its impacts.csv.
+        groups_path: its impact_groups.csv.
         yields_path: its yields.csv.
         top: parameters in the ranking.
         style: the `figures` config.
-        outputs: figure paths `cls`, `ranking` and `yields`.
+        outputs: figure paths `cls`, `ranking`, `groups` and `yields`.
     """
     with logged(job):
         save(plot_cls(Limits.read(limits_path), style), outputs["cls"], style)
         save(plot_ranking(Impacts.read(impacts_path), top, style), outputs["ranking"], style)
+        save(plot_groups(ImpactGroups.read(groups_path), style), outputs["groups"], style)
         save(plot_yields(Yields.read(yields_path), style), outputs["yields"], style)
 
 

@@ -23,6 +23,36 @@ def origin_text(origin: dict) -> str:
     return ", ".join(parts)
 
 
+def groups_section(groups) -> dict:
+    """The grouped impacts as the report shows them: a table and the quadrature check.
+
+    Args:
+        groups: the `ImpactGroups` artifact.
+
+    Returns:
+        {"artifact", "table", "sums"}: sums compares stat ⊕ groups with the total, both ways.
+    """
+    shown = groups.table[
+        ["group", "n_parameters", "sigma", "sigma_covariance", "impact", "impact_covariance", "converged"]
+    ].rename(
+        columns={
+            "n_parameters": "held",
+            "sigma": "σ (refits)",
+            "sigma_covariance": "σ (covariance)",
+            "impact": "impact (refits)",
+            "impact_covariance": "impact (covariance)",
+        }
+    )
+    total = groups.table["sigma_covariance"].iloc[0]
+    sums = (
+        f"stat ⊕ groups = {fmt(groups.quadrature_sum, '{:.4g}') or 'n/a'} (refits) and "
+        f"{fmt(groups.quadrature_sum_covariance, '{:.4g}') or 'n/a'} (covariance) against the total "
+        f"{fmt(groups.sigma_total, '{:.4g}') or 'n/a'} (refits) and {total:.4g} (covariance): the groups' "
+        "correlations (and any overlap) keep the parts from adding up exactly"
+    )
+    return {"artifact": groups, "table": table(shown, floatfmt="{:.4g}"), "sums": sums}
+
+
 def inference_context(inputs: dict, load, fits: dict) -> dict:
     """Per model: limits, significance, goodness of fit, impacts and yields; per signal grid: limits.
 
@@ -63,6 +93,7 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
             "yields": table(rows),
             "figures": [embed(figure, "post-fit yields")],
             "limits": None,
+            "groups": None,
             "budget": None,
         }
     keys = ("limits", "significance", "impacts", "cls_figure", "ranking_figure")
@@ -89,6 +120,10 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
                 ],
             }
         )
+    for _, (groups_path, groups_fig) in entries(inputs, "impact_groups", "groups_figure"):
+        groups = load(groups_path)
+        by_model[groups.model]["groups"] = groups_section(groups)
+        by_model[groups.model]["figures"].insert(2, embed(groups_fig, "grouped impacts"))
     for _, (budget_path, budget_fig) in entries(inputs, "sensitivity", "budget_figure"):
         budget = load(budget_path)
         by_model[budget.model]["budget"] = budget_section(budget)

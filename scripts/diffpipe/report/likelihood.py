@@ -51,7 +51,8 @@ def model_source(definition: dict) -> str:
         definition: the model's config entry (`FitResult.definition`).
 
     Returns:
-        E.g. "workspace resources/pyhf/x.json, measurement M, observed data".
+        E.g. "workspace resources/pyhf/x.json, measurement M, observed data; held: lumi = 1;
+        pruned: channels SR".
     """
     data = definition.get("data", "asimov")
     asimov = definition.get("asimov_parameters") or {}
@@ -61,8 +62,14 @@ def model_source(definition: dict) -> str:
         else "Asimov data"
         + (" at " + ", ".join(f"{k} = {v:g}" for k, v in asimov.items()) if asimov else " at the nominal parameters")
     )
+    held = definition.get("fixed") or {}
+    if held:
+        data_text += "; held: " + ", ".join(f"{k} = {v:g}" for k, v in held.items())
     if "workspace" in definition:
         measurement = definition.get("measurement") or "the workspace's first measurement"
+        prune = {k: v for k, v in (definition.get("prune") or {}).items() if v}
+        if prune:
+            data_text += "; pruned: " + "; ".join(f"{k.replace('_', ' ')} {', '.join(v)}" for k, v in prune.items())
         return f"workspace {definition['workspace']}, measurement {measurement}, {data_text}"
     simple = definition["simple"]
     return (

@@ -15,6 +15,7 @@ from scipy.stats import norm
 from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, fit_all
+from diffpipe.teststat import statistic_bounds
 
 BAND = (2, 1, 0, -1, -2)
 
@@ -69,7 +70,9 @@ def pvalue(samples: np.ndarray, value: float) -> float:
     return float(np.mean(samples >= value))
 
 
-def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: float = 0.95) -> dict:
+def toy_cls(
+    name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: float = 0.95, test_statistic: str = "qtilde"
+) -> dict:
     """Toy-based CLs on a POI grid and the toy-based upper limits.
 
     Args:
@@ -79,16 +82,16 @@ def toy_cls(name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: 
         ntoys: toys per hypothesis and μ.
         seed: root seed.
         cl: confidence level.
+        test_statistic: "qtilde" (the POI's fits bounded below by 0) or "q" (its own bounds).
 
     Returns:
         mu, qmu_observed, cls, clsb, clb (observed), expected (5 curves, BAND order),
         observed_limit, expected_limits, ntoys, samples (s+b and b q̃μ per μ, for plots/tests).
     """
     model, data = build_model(spec)
-    setup = parameter_setup(model, spec.get("bounds"))
+    setup = parameter_setup(model, spec)
     poi = model.config.poi_index
-    bounds = np.asarray(setup.bounds, float)
-    bounds[poi, 0] = 0.0
+    bounds = statistic_bounds(setup.bounds, poi, test_statistic)
     fixed = np.asarray(setup.fixed, bool)
     init = np.asarray(setup.init, float)
     solver = make_solver(model, bounds)

@@ -12,6 +12,7 @@ import numpy as np
 from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import fit_all
+from diffpipe.teststat import statistic_bounds
 from diffpipe.toys.hypotest import qmu
 
 
@@ -36,15 +37,16 @@ class LimitFits:
         name: the model's name.
         spec: its config entry.
         mu_max: the largest μ point.
+        test_statistic: "qtilde" (the POI's fits bounded below by 0) or "q" (its own bounds).
     """
 
-    def __init__(self, name: str, spec: dict, mu_max: float):
+    def __init__(self, name: str, spec: dict, mu_max: float, test_statistic: str = "qtilde"):
         model, data = build_model(spec)
-        setup = parameter_setup(model, spec.get("bounds"))
+        setup = parameter_setup(model, spec)
         self.name, self.model = name, model
         self.poi = model.config.poi_index
-        bounds = np.asarray(setup.bounds, float)
-        bounds[self.poi] = [0.0, max(bounds[self.poi, 1], 2.0 * mu_max)]
+        bounds = statistic_bounds(setup.bounds, self.poi, test_statistic)
+        bounds[self.poi, 1] = max(bounds[self.poi, 1], 2.0 * mu_max)
         self.bounds = bounds
         self.fixed = np.asarray(setup.fixed, bool)
         self.init = np.asarray(setup.init, float)

@@ -81,7 +81,9 @@ def run_toy_coverage(job, name: str, shards: list[str], output: str) -> None:
         ).write(output)
 
 
-def run_toy_hypotest(job, name: str, spec: dict, settings: dict, seed: int, cl: float, output: str) -> None:
+def run_toy_hypotest(
+    job, name: str, spec: dict, settings: dict, seed: int, cl: float, output: str, test_statistic: str = "qtilde"
+) -> None:
     """Rule `toy_hypotest`: toy-based CLs on a POI grid for one model.
 
     Args:
@@ -92,6 +94,7 @@ def run_toy_hypotest(job, name: str, spec: dict, settings: dict, seed: int, cl: 
         seed: the root seed.
         cl: confidence level (`inference.cl`).
         output: path of cls.json.
+        test_statistic: `inference.test_statistic`.
     """
     from diffpipe.artifacts import ToyHypotest
     from diffpipe.provenance import Provenance
@@ -100,12 +103,14 @@ def run_toy_hypotest(job, name: str, spec: dict, settings: dict, seed: int, cl: 
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl)
+        result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl, test_statistic)
         log.info(
             "%s: toy-based CLs limit %s (expected %s)", name, result["observed_limit"], result["expected_limits"][2]
         )
         prov = Provenance.record(
-            {"model": spec, "settings": settings, "seed": seed, "cl": cl}, device, time.perf_counter() - started
+            {"model": spec, "settings": settings, "seed": seed, "cl": cl, "test_statistic": test_statistic},
+            device,
+            time.perf_counter() - started,
         )
         poi = spec.get("poi") or _poi_name(spec)
         ToyHypotest(model=name, definition=spec, settings=settings, cl=cl, poi=poi, provenance=prov, **result).write(
@@ -119,7 +124,9 @@ def _poi_name(spec: dict) -> str:
     return model_poi(spec)[0]
 
 
-def run_toy_limit_points(job, name: str, spec: dict, settings: dict, limits: str, output: str) -> None:
+def run_toy_limit_points(
+    job, name: str, spec: dict, settings: dict, limits: str, output: str, test_statistic: str = "qtilde"
+) -> None:
     """Rule `toy_limit_points`: the toy-based limit's μ points and what their toys are drawn at.
 
     At each point the data's q̃μ and the parameters of its s+b toys; those of the b toys.
@@ -131,6 +138,7 @@ def run_toy_limit_points(job, name: str, spec: dict, settings: dict, limits: str
         settings: {"points": how many}.
         limits: path of the model's asymptotic limits.json.
         output: path of points.json.
+        test_statistic: `inference.test_statistic`.
     """
     from diffpipe.artifacts import Limits, ToyLimitPoints
     from diffpipe.provenance import Provenance
@@ -147,12 +155,14 @@ def run_toy_limit_points(job, name: str, spec: dict, settings: dict, limits: str
         except ValueError as err:
             mu, failure = [], str(err)
             log.error("%s: no toy-based limit: %s", name, failure)
-        fits = LimitFits(name, spec, max(mu, default=1.0))
+        fits = LimitFits(name, spec, max(mu, default=1.0), test_statistic)
         where = fits.points(mu)
         for value, q in zip(where["mu"], where["qmu_observed"], strict=True):
             log.info("%s: μ point %.4g, q̃μ of the data %.4g", name, value, q)
         prov = Provenance.record(
-            {"model": spec, "settings": settings, "asymptotic": around}, device, time.perf_counter() - started
+            {"model": spec, "settings": settings, "asymptotic": around, "test_statistic": test_statistic},
+            device,
+            time.perf_counter() - started,
         )
         ToyLimitPoints(
             model=name,
@@ -168,7 +178,16 @@ def run_toy_limit_points(job, name: str, spec: dict, settings: dict, limits: str
 
 
 def run_toy_limit_part(
-    job, name: str, spec: dict, seed: int, size: int, point: int, part: int, points: str, output: str
+    job,
+    name: str,
+    spec: dict,
+    seed: int,
+    size: int,
+    point: int,
+    part: int,
+    points: str,
+    output: str,
+    test_statistic: str = "qtilde",
 ) -> None:
     """Rule `toy_limit_part`: part `part` of point `point`'s toys, s+b and b, each fitted twice.
 
@@ -182,6 +201,7 @@ def run_toy_limit_part(
         part: the part's index (toys [part size, (part + 1) size)).
         points: path of points.json.
         output: path of the part's .npz.
+        test_statistic: `inference.test_statistic`.
     """
     from diffpipe.artifacts import ToyLimitPart, ToyLimitPoints
     from diffpipe.provenance import Provenance
@@ -191,7 +211,7 @@ def run_toy_limit_part(
     with compute_job(job) as device:
         started = time.perf_counter()
         where = ToyLimitPoints.read(points)
-        fits = LimitFits(name, spec, max(where.mu))
+        fits = LimitFits(name, spec, max(where.mu), test_statistic)
         result = fits.part(seed, vars(where), point, part, size)
         elapsed = time.perf_counter() - started
         log.info(

@@ -33,17 +33,19 @@ CHUNK_LANES = 64
 MIN_CHUNK = 1024
 
 
-def true_parameters(model, overrides: dict) -> np.ndarray:
-    """The parameters toys are generated at: suggested init with overrides.
+def true_parameters(model, overrides: dict, init=None) -> np.ndarray:
+    """The parameters toys are generated at: the initial values with overrides.
 
     Args:
         model: the pyhf model.
         overrides: parameter name -> value.
+        init: the initial values (default: the suggested init; a `ParameterSetup`'s carries
+            the held parameters' values).
 
     Returns:
         One value per parameter.
     """
-    pars = np.asarray(model.config.suggested_init(), float)
+    pars = np.array(model.config.suggested_init() if init is None else init, float)
     names = list(model.config.par_names)
     for name, value in overrides.items():
         pars[names.index(name)] = value
@@ -95,9 +97,9 @@ class ShardRunner:
 
     def __init__(self, name: str, spec: dict, toys: dict):
         model, _ = build_model(spec)
-        setup = parameter_setup(model, spec.get("bounds"))
+        setup = parameter_setup(model, spec)
         self.name, self.seed, self.model = name, toys["seed"], model
-        self.truth = true_parameters(model, toys.get("parameters", {}))
+        self.truth = true_parameters(model, toys.get("parameters", {}), setup.init)
         self.sampler = make_sampler(model)
         self.solver = make_solver(model, setup.bounds)
         self.fixed = np.asarray(setup.fixed, bool)

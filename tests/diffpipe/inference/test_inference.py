@@ -64,7 +64,7 @@ def case(request, monkeypatch_module=None):
     os.chdir(ROOT)
     spec = MODELS[request.param]
     model, data = build_model(spec)
-    analysis = prepare(model, data, spec.get("bounds"))
+    analysis = prepare(model, data, spec)
     scan = CLsScan(analysis)
     ours = {
         "limits": upper_limits(scan, 0.95, curve_points=3),
@@ -203,10 +203,10 @@ def test_a_limit_above_the_poi_bound_widens_it_up_to_the_configured_maximum():
     10 they equal those of the model declared with [0, 10]; without widening, or with a maximum
     below them, each is a failure naming the bounds (NaN, never a number)."""
     counting = {**MODELS["counting"], "bounds": {"mu": [0.0, 10.0]}}
-    wide = upper_limits(CLsScan(prepare(*build_model(counting), counting["bounds"])), curve_points=0)
+    wide = upper_limits(CLsScan(prepare(*build_model(counting), counting)), curve_points=0)
     assert not wide["failures"] and 1.0 < wide["expected"][4] and wide["expected"][0] < 10.0
     narrow = {**counting, "bounds": {"mu": [0.0, 1.0]}}
-    analysis = prepare(*build_model(narrow), narrow["bounds"])
+    analysis = prepare(*build_model(narrow), narrow)
     widened = upper_limits(CLsScan(analysis), curve_points=0, poi_bound_max=100.0)
     assert not widened["failures"]
     assert widened["poi_bounds"] == [0.0, 10.0] and widened["declared_poi_upper"] == 1.0
@@ -247,7 +247,7 @@ def test_toy_goodness_of_fit_agrees_with_a_direct_pyhf_toy_loop(tmp_path):
     (tmp_path / "ws.json").write_text(json.dumps(workspace))
     spec = {"workspace": str(tmp_path / "ws.json"), "data": "observed", "bounds": {"mu": [0.0, 10.0]}}
     model, data = build_model(spec)
-    analysis = prepare(model, data, spec["bounds"])
+    analysis = prepare(model, data, spec)
     observed = goodness_of_fit(analysis)
     ours = toy_p_value(analysis, observed["chi2"], 2000, 0, "tension")
     assert ours["toys_converged"] == 2000

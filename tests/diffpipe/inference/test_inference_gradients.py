@@ -59,7 +59,7 @@ def case(request):
     entry = MODELS[request.param]
     spec = entry["spec"]
     model, data = build_model(spec)
-    analysis = prepare(model, data, spec.get("bounds"))
+    analysis = prepare(model, data, spec)
     scan = CLsScan(analysis)
     limits = upper_limits(scan, 0.95, curve_points=0)
     dm = differentiable(analysis, spec)
@@ -175,7 +175,7 @@ def test_fit_and_cls_gradients_equal_finite_differences(case):
 
         model, data = build_model(scaled_entry(case["spec"], {name: 1.0 + sign * STEP}))
         numbers = {k: jnp.asarray(val) for k, val in kernel(model).default().items()}
-        other = prepare(model, data, case["spec"].get("bounds"), numbers=numbers, like=analysis)
+        other = prepare(model, data, case["spec"], numbers=numbers, like=analysis)
         scan = CLsScan(other)
         fit = other.fit(bounds=dm.bounds, starts=free.x)
         values.append((np.log(scan.observed(mu)), float(v @ fit.x[0])))
@@ -208,3 +208,16 @@ def test_a_published_likelihood_s_limit_gradient_equals_finite_differences_along
     d_limits, _ = _central(case, modifiers={m.name: v for m, v in zip(dm.scales.modifiers, direction)})
     ours = [float(np.asarray(grads[k]["modifiers"]) @ direction) for k in LIMIT_KEYS]
     _close(ours, d_limits)
+
+
+@pytest.mark.parametrize("statistic", ["qtilde", "q"])
+@pytest.mark.parametrize(("q", "qa"), [(0.8, 2.5), (6.0, 2.5), (3.1, 3.0)])
+def test_log_cls_partials_are_the_derivatives_of_log_cls(statistic, q, qa):
+    """Both branches of q̃μ's t and qμ's √qμ - √qμ,A, against central differences."""
+    from diffpipe.inference.gradients import _log_cls, _log_cls_partials
+
+    dq, dqa = _log_cls_partials(q, qa, statistic)
+    h = 1e-6
+    fd_q = (_log_cls(q + h, qa, statistic) - _log_cls(q - h, qa, statistic)) / (2 * h)
+    fd_qa = (_log_cls(q, qa + h, statistic) - _log_cls(q, qa - h, statistic)) / (2 * h)
+    assert dq == pytest.approx(fd_q, rel=1e-6) and dqa == pytest.approx(fd_qa, rel=1e-6)

@@ -105,6 +105,28 @@ def test_shared_compilation_gives_each_patch_its_own_limits():
         )
 
 
+def test_a_grids_prune_and_held_parameters_give_each_patch_its_own_models_limits():
+    """`prune` and `fixed` on a grid: the shared model laid out after pruning equals each patch's
+    own model pruned and held (the job also checks its first patch against its own model)."""
+    options = {"prune": {"modifiers": ["jes"], "channels": ["SR_high"]}, "fixed": {"ttbar_xsec": 0.5}}
+    grid = {**GENERATED, **options, "patches": ["sig_600_100", "sig_1200_0"]}
+    rows, shared, _ = grid_limits("g", grid, {"cl": 0.95})
+    assert shared["shared"]
+    plain, _, _ = grid_limits("g", {**GENERATED, "patches": ["sig_600_100"]}, {"cl": 0.95})
+    assert abs(rows[0]["observed"] - plain[0]["observed"]) > 1e-3  # the options matter
+    for row in rows:
+        entry = {**GENERATED, **options, "patch": row["patch"]}
+        model, data = build_model(entry)
+        assert "SR_high" not in model.config.channels and "jes" not in model.config.par_names
+        own = upper_limits(CLsScan(prepare(model, data, entry)), 0.95, curve_points=2)
+        assert row["observed"] == pytest.approx(own["observed"], rel=1e-8)
+        np.testing.assert_allclose(
+            [row[c] for c in ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")],
+            own["expected"],
+            rtol=1e-8,
+        )
+
+
 def test_a_grid_split_into_blocks_merges_into_the_one_job_table():
     """The generated grid's three patches in one job, and in blocks of two and one (each block
     compiling its own model): the merged rows equal the one-job rows to 1e-8, in order."""

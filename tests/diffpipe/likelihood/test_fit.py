@@ -34,7 +34,7 @@ def test_asimov_fit_recovers_the_generating_parameters(counting_fit):
 
 def test_covariance_is_inverse_hessian_of_nll_not_of_2nll():
     model, data = build_model(COUNTING)
-    lik = L.make_likelihood(model, data, COUNTING["bounds"])
+    lik = L.make_likelihood(model, data, COUNTING)
     x = np.array([1.0, 1.0])
     cov = L.hessian_covariance(lik, x)
     hessian_of_lnl = -lik.hess(x)

@@ -36,7 +36,7 @@ def asymptotic_limits(spec: dict) -> dict:
     from diffpipe.models import build_model
 
     model, data = build_model(spec)
-    return upper_limits(CLsScan(prepare(model, data, spec.get("bounds"))), 0.95, curve_points=3)
+    return upper_limits(CLsScan(prepare(model, data, spec)), 0.95, curve_points=3)
 
 
 def test_the_limit_equals_the_asymptotic_one_where_counts_are_large():

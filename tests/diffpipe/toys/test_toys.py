@@ -63,7 +63,7 @@ def test_batched_toy_fits_equal_minuit(spec):
     """200 random toys: 2NLL within 1e-6 and the POI within 1e-4 of its error."""
     result = run_shard("m", spec, {"seed": 11}, 0, 1000)
     model, _ = build_model(spec)
-    setup = parameter_setup(model, spec.get("bounds"))
+    setup = parameter_setup(model, spec)
     solver = Solver(make_nll(model), setup.bounds)
     truth = np.asarray(result["truth"])
     data = sample_toys(make_sampler(model), 11, "m", np.arange(1000), truth)
