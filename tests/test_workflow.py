@@ -88,6 +88,9 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     assert artifacts.Impacts.read(results / "inference" / "counting" / "impacts.csv").table["parameter"].tolist() == [
         "uncorr_bkguncrt[0]"
     ]
+    groups = artifacts.ImpactGroups.read(results / "inference" / "counting" / "impact_groups.csv")
+    assert groups.table["group"].tolist() == ["total", "shapesys", "stat"] and groups.groups_source == "modifier types"
+    assert "Grouped impacts" in page and "stat ⊕ groups" in page
     # A model without a POI gets fit, yields and goodness of fit, and says why it has no limit.
     assert not (results / "inference" / "no_poi" / "limits.json").exists()
     gof = artifacts.GoodnessOfFit.read(results / "inference" / "no_poi" / "gof.json")
@@ -528,7 +531,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 33  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 34  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption

@@ -52,7 +52,7 @@ def test_prune_names_the_key_of_an_unknown_name_or_an_empty_result():
         assert err.value.key == key
 
 
-def test_a_pruned_channel_fits_and_limits_as_pyhfs_pruned_workspace():
+def test_a_pruned_channel_or_sample_fits_and_tests_as_pyhfs_pruned_workspace():
     """Fit the control region alone: the pruned model's fit and CLs equal pyhf's on its prune."""
     entry = {**MULTICHANNEL, "prune": {"channels": ["channel1"]}, "poi": None}
     model, data = build_model(entry)
@@ -68,15 +68,12 @@ def test_a_pruned_channel_fits_and_limits_as_pyhfs_pruned_workspace():
 
     entry = {**MULTICHANNEL, "prune": {"samples": ["bkg2"]}}
     model, data = build_model(entry)
-    ours = upper_limits(CLsScan(prepare(model, data, entry)), 0.95, curve_points=0)
+    scan = CLsScan(prepare(model, data, entry))
     ref = pyhf.Workspace(pyhf_pruned(MULTICHANNEL, {"samples": ["bkg2"]}))
     ref_model = ref.model()
-    bounds = ref_model.config.suggested_bounds()
-    obs, exp = pyhf.infer.intervals.upper_limits.upper_limit(
-        ref.data(ref_model), ref_model, rtol=1e-8, par_bounds=bounds
-    )
-    assert ours["observed"] == pytest.approx(float(obs), rel=1e-3)
-    np.testing.assert_allclose(ours["expected"], np.asarray(exp, float), rtol=1e-3)
+    obs, exp = pyhf.infer.hypotest(1.0, ref.data(ref_model), ref_model, return_expected_set=True)
+    assert scan.observed(1.0) == pytest.approx(float(obs), rel=1e-3)
+    np.testing.assert_allclose([scan.expected(1.0, n) for n in (2, 1, 0, -1, -2)], np.asarray(exp, float), rtol=1e-3)
 
 
 def test_fixed_holds_scalars_vector_elements_and_whole_vectors():
@@ -111,41 +108,63 @@ def test_a_held_poi_makes_a_fit_at_a_fixed_value_without_a_poi():
     assert build_model(counting)[0].config.poi_index is None
 
 
-@pytest.mark.parametrize(
-    ("entry", "options"),
-    [
-        (MULTICHANNEL, {"fixed": {"lumi": 1.05}}),
-        (THREE_L, {"fixed": {"EG_SCALE_ALL": 1.0, "lumi": 1.02}}),
-        (THREE_L, {"prune": {"channels": ["SRISR_cuts"]}}),  # the model is pyhf's prune (above)
-    ],
-)
-def test_held_and_pruned_models_give_pyhfs_fit_and_cls(entry, options):
-    """pyhf's fit and hypotest with the same fixed_params, init_pars and bounds (pruned: the same
-    specification as pyhf's Workspace.prune, see test_prune_is_pyhfs_workspace_prune)."""
-    entry = {**entry, **options}
-    model, data = build_model(entry)
-    analysis = prepare(model, data, entry)
+@pytest.fixture(scope="module")
+def three_l():
+    """The 3L eRJR patch built and compiled once: held parameters and test statistics change
+    what is fitted, not the model, so its cases share the compiled fit (`prepare(like=)`)."""
+    model, data = build_model(THREE_L)
+    return model, data, prepare(model, data, THREE_L)
+
+
+def _pyhf_reference(model, entry, qtilde: bool = True) -> dict:
+    """pyhf's fit arguments for an entry's held parameters and bounds (the POI >= 0 for q̃μ)."""
     setup = parameter_setup(model, entry)
     bounds = [list(b) for b in setup.bounds]
+    if qtilde and model.config.poi_index is not None:
+        bounds[model.config.poi_index][0] = 0.0
     # pyhf's default optimizer: MINUIT (strategy 2, as cabinetry) fails on the 3L patch
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=1e-10))
-    kwargs = {"init_pars": setup.init.tolist(), "fixed_params": setup.fixed, "par_bounds": bounds}
-    _, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True, **kwargs)
+    return {"init_pars": setup.init.tolist(), "fixed_params": setup.fixed, "par_bounds": bounds}
+
+
+def test_a_held_parameter_gives_pyhfs_fixed_params_fit_and_cls():
+    entry = {**MULTICHANNEL, "fixed": {"lumi": 1.05}}
+    model, data = build_model(entry)
+    analysis = prepare(model, data, entry)
+    _, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True, **_pyhf_reference(model, entry, False))
     assert 2 * analysis.best_fit().nll[0] == pytest.approx(float(twice_nll), abs=1e-3)
-    scan = CLsScan(analysis)
-    poi = model.config.poi_index
-    bounds[poi][0] = 0.0
-    kwargs["par_bounds"] = bounds
-    qmu = pyhf.infer.test_statistics.qmu_tilde(1.0, data, model, **kwargs)
-    assert scan._fixed_q(1.0, False) == pytest.approx(float(qmu), abs=1e-3)
-    if "prune" in options:
-        # pyhf's SLSQP μ = 0 fit stops at γ = 0.999 along a flat direction (a shapesys γ of the
-        # fakes in CRISR, τ ~ 2.6e6) where ours reaches 1.0 with a lower -ln L: its Asimov data
-        # differ by τ Δγ in that auxiliary datum, and its CLs by 0.7%
-        return
+    kwargs = _pyhf_reference(model, entry)
     obs, exp = pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde", return_expected_set=True, **kwargs)
+    scan = CLsScan(analysis)
     assert scan.observed(1.0) == pytest.approx(float(obs), rel=1e-3)
     np.testing.assert_allclose([scan.expected(1.0, n) for n in (2, 1, 0, -1, -2)], np.asarray(exp, float), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"fixed": {"EG_SCALE_ALL": 1.0, "lumi": 1.02}}, {"prune": {"channels": ["SRISR_cuts"]}}],
+    ids=["held", "pruned"],
+)
+def test_the_3l_patch_held_or_pruned_gives_pyhfs_fit_and_qtilde(three_l, options):
+    """pyhf's fit and q̃μ with the same fixed_params, init_pars and bounds (pruned: the same
+    specification as pyhf's Workspace.prune, see test_prune_is_pyhfs_workspace_prune).
+
+    CLs itself is compared on the multichannel workspace: on the pruned 3L model pyhf's SLSQP
+    μ = 0 fit stops at γ = 0.999 along a flat direction (a shapesys γ of the fakes in CRISR,
+    τ ~ 2.6e6) where ours reaches 1.0 with a lower -ln L, so its Asimov data differ by τ Δγ in
+    that auxiliary datum and its CLs by 0.7%.
+    """
+    entry = {**THREE_L, **options}
+    if "prune" in options:
+        model, data = build_model(entry)
+        analysis = prepare(model, data, entry)
+    else:
+        model, data, shared = three_l
+        analysis = prepare(model, data, entry, like=shared)
+    _, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True, **_pyhf_reference(model, entry, False))
+    assert 2 * analysis.best_fit().nll[0] == pytest.approx(float(twice_nll), abs=1e-3)
+    qmu = pyhf.infer.test_statistics.qmu_tilde(1.0, data, model, **_pyhf_reference(model, entry))
+    assert CLsScan(analysis)._fixed_q(1.0, False) == pytest.approx(float(qmu), abs=1e-3)
 
 
 DEFICIT = {  # a deficit: μ̂ < 0 where the bounds allow it, so q̃μ and qμ differ
@@ -190,18 +209,14 @@ def test_the_test_statistic_moves_the_limit_of_a_deficit():
     assert q["observed"] < qtilde["observed"] - 0.01  # qμ excludes more where the data fall short
 
 
-def test_q_cls_of_the_3l_patch_equals_pyhfs_hypotest_with_test_stat_q():
+def test_q_of_the_3l_patch_equals_pyhfs_qmu(three_l):
+    """qμ with the POI allowed below 0 on the 3L patch (its CLs formula: the upper_limit tests)."""
     entry = {**THREE_L, "bounds": {"mu_SIG": [-2.0, 10.0]}}
-    model, data = build_model(entry)
-    scan = CLsScan(prepare(model, data, entry), test_statistic="q")
-    setup = parameter_setup(model, entry)
-    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=1e-10))
-    kwargs = {"init_pars": setup.init.tolist(), "fixed_params": setup.fixed, "par_bounds": setup.bounds}
-    obs, exp = pyhf.infer.hypotest(0.5, data, model, test_stat="q", return_expected_set=True, **kwargs)
-    assert scan.observed(0.5) == pytest.approx(float(obs), rel=1e-3)
-    # pyhf's SLSQP free fit to the Asimov data stops ~7e-4 above the minimum in -ln L (μ̂ = 6e-5,
-    # not 0): its q_A is 2e-3 high, which moves the expected CLs (down to 0.004) by up to 0.3%
-    np.testing.assert_allclose([scan.expected(0.5, n) for n in (2, 1, 0, -1, -2)], np.asarray(exp, float), rtol=5e-3)
+    model, data, shared = three_l
+    scan = CLsScan(prepare(model, data, entry, like=shared), test_statistic="q")
+    assert scan.bounds[model.config.poi_index].tolist() == [-2.0, 10.0]
+    qmu = pyhf.infer.test_statistics.qmu(0.5, data, model, **_pyhf_reference(model, entry, False))
+    assert scan._fixed_q(0.5, False) == pytest.approx(float(qmu), abs=1e-3)
 
 
 def test_the_readmes_blinding_recipe_fits_the_control_regions_alone():
