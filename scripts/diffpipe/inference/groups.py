@@ -102,13 +102,11 @@ def grouped_impacts(analysis: Analysis, groups: dict[str, list[str]]) -> list[di
     sets[STAT] = nuisance
     sigma_cov = {g: _conditional_sigma(cov, poi, held) for g, held in sets.items()}
     ends, converged = _profile_crossings(analysis, sets, sigma_cov, x0, nll0)
-    total = ends[TOTAL]
+    total_sigma = _mean_width(ends[TOTAL])
     rows = []
     for group, held in sets.items():
         up, down = ends[group]
-        found = [abs(v) for v in (up, down) if v is not None]
-        sigma = float(np.mean(found)) if found else None
-        total_sigma = np.mean([abs(v) for v in total if v is not None]) if any(v is not None for v in total) else None
+        sigma = _mean_width(ends[group])
         rows.append(
             {
                 "group": group,
@@ -144,6 +142,12 @@ def quadrature_sum(rows: list[dict], key: str) -> float | None:
     if stat is None or any(p is None for p in parts):
         return None
     return float(math.sqrt(stat**2 + sum(p**2 for p in parts)))
+
+
+def _mean_width(ends: tuple) -> float | None:
+    """The mean of an interval's half-widths found (None where neither end was)."""
+    found = [abs(v) for v in ends if v is not None]
+    return float(np.mean(found)) if found else None
 
 
 def _conditional_sigma(cov: np.ndarray, poi: int, held: list[int]) -> float:
