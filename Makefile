@@ -31,8 +31,8 @@ $(STAMP): requirements.txt
 		[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || exit 1; \
 		echo "[bootstrap 2/3] installing the installer: uv $(UV_VERSION) (pip is the fallback)"; \
 		$(PIP) uv==$(UV_VERSION) 2>/dev/null || echo "[bootstrap 2/3] uv could not be installed: using pip"; \
-		echo "[bootstrap 3/3] installing the pinned packages of requirements.txt"; \
-		$(call INSTALL,-r requirements.txt) && cp requirements.txt $@ && echo "[bootstrap] $(VENV) is ready"; \
+		echo "[bootstrap 3/3] installing the pinned packages of requirements.txt, then diffpipe itself (editable: the diffpipe command)"; \
+		$(call INSTALL,-r requirements.txt) && $(call INSTALL,--no-deps -e .) && cp requirements.txt $@ && echo "[bootstrap] $(VENV) is ready"; \
 	fi
 
 $(DEV_STAMP): requirements-dev.txt $(STAMP)

@@ -46,18 +46,19 @@ def use_jax_backend() -> None:
     pyhf.set_backend("jax", precision="64b")
 
 
-def read_json(path: str | Path, key: str):
+def read_json(path: str | Path, key: str, kinds: tuple[type, ...] = (dict,)):
     """Read a JSON file named by a config key.
 
     Args:
         path: the file.
         key: the config key naming it (for the error).
+        kinds: the JSON types the file may hold at its top (default: an object).
 
     Returns:
-        The parsed JSON object.
+        The parsed JSON value.
 
     Raises:
-        ModelError: the file is missing, unreadable, not strict JSON or not an object.
+        ModelError: the file is missing, unreadable, not strict JSON or of another type.
     """
 
     def refuse(name: str):
@@ -69,8 +70,9 @@ def read_json(path: str | Path, key: str):
         raise ModelError(key, f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ModelError(key, f"{path}: cannot be read as JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ModelError(key, f"{path}: must hold a JSON object, not a {type(data).__name__}")
+    if not isinstance(data, kinds):
+        wanted = " or ".join({dict: "a JSON object", list: "a JSON list"}[k] for k in kinds)
+        raise ModelError(key, f"{path}: must hold {wanted}, not a {type(data).__name__}")
     return data
 
 
@@ -104,11 +106,73 @@ def select_patches(patchset: Mapping, selection) -> list[dict]:
     return [names[name] for name in selection]
 
 
+# The files a model entry is built from: inputs of its jobs, keys of its cached checks.
+ENTRY_FILES = ("workspace", "patchset", "patch_file")
+
+
+def entry_files(spec: Mapping) -> list[str]:
+    """The files a model or signal-grid entry names (workspace, patchset, patch file).
+
+    Args:
+        spec: the entry.
+
+    Returns:
+        Their paths, in ENTRY_FILES order (a workspace given as a specification is not a file).
+    """
+    return [spec[key] for key in ENTRY_FILES if isinstance(spec.get(key), str)]
+
+
+def read_patch_file(path: str | Path) -> list[dict]:
+    """The JSON Patch operations of a plain patch file, checked.
+
+    The file holds a JSON Patch (RFC 6902: a list of operations, as SModelS and MadAnalysis
+    write a signal) or pyhf's single-patch object (`{"metadata": ..., "patch": [...]}`).
+
+    Args:
+        path: the file.
+
+    Returns:
+        The operations.
+
+    Raises:
+        ModelError: (key `patch_file`) a missing or malformed file, or operations that are not
+            JSON Patch operations.
+    """
+    content = read_json(path, "patch_file", (dict, list))
+    ops = content.get("patch") if isinstance(content, Mapping) else content
+    if not isinstance(ops, list) or not ops:
+        raise ModelError(
+            "patch_file", f"{path}: not a JSON Patch (a non-empty list of operations, or {{'patch': [...]}})"
+        )
+    valid = {"add", "remove", "replace", "move", "copy", "test"}
+    for k, op in enumerate(ops):
+        if not isinstance(op, Mapping) or op.get("op") not in valid or not isinstance(op.get("path"), str):
+            raise ModelError(
+                "patch_file", f"{path}: operation {k} is not a JSON Patch operation (op in {sorted(valid)}, path)"
+            )
+    return ops
+
+
+def _apply_patch_file(spec: Mapping, workspace: Mapping) -> dict:
+    """The workspace specification with the entry's `patch_file` applied (when it names one)."""
+    if "patch_file" not in spec:
+        return dict(workspace)
+    import jsonpatch
+
+    try:
+        return jsonpatch.apply_patch(dict(workspace), read_patch_file(spec["patch_file"]))
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
+        raise ModelError(
+            "patch_file", f"{spec['patch_file']} cannot be applied to {spec['workspace']}: {err}"
+        ) from None
+
+
 def raw_workspace(spec: Mapping) -> dict:
     """A workspace entry's specification as JSON, patched and pruned as it says (no pyhf needed).
 
     Args:
-        spec: a model entry with `workspace` (and optionally `patchset` + `patch`, `prune`).
+        spec: a model entry with `workspace` (and optionally `patchset` + `patch` or
+            `patch_file`, `prune`).
 
     Returns:
         The (patched, pruned) workspace specification.
@@ -122,7 +186,7 @@ def raw_workspace(spec: Mapping) -> dict:
             if patch.get("metadata", {}).get("name") == spec.get("patch"):
                 workspace = jsonpatch.apply_patch(workspace, patch["patch"])
                 break
-    return pruned(workspace, spec.get("prune"))
+    return pruned(_apply_patch_file(spec, workspace), spec.get("prune"))
 
 
 PRUNE_KINDS = ("channels", "samples", "modifiers", "modifier_types")
@@ -238,7 +302,8 @@ def pyhf_workspace(spec: Mapping):
     """The pyhf Workspace of a workspace entry (validated), patched and pruned as it says.
 
     Args:
-        spec: a model entry with `workspace` (and optionally `patchset` + `patch`, `prune`).
+        spec: a model entry with `workspace` (and optionally `patchset` + `patch` or
+            `patch_file`, `prune`).
 
     Returns:
         The pyhf `Workspace`.
@@ -259,6 +324,13 @@ def pyhf_workspace(spec: Mapping):
         raise ModelError("workspace", f"{spec['workspace']}: invalid workspace: {err}") from None
     if "patchset" in spec:
         workspace = _patched(spec, workspace)
+    if "patch_file" in spec:
+        try:
+            workspace = pyhf.Workspace(_apply_patch_file(spec, workspace))
+        except ModelError:
+            raise
+        except Exception as err:
+            raise ModelError("patch_file", f"{spec['patch_file']}: the patched workspace is not valid: {err}") from None
     if not spec.get("prune"):
         return workspace
     try:
@@ -531,7 +603,7 @@ def model_origin(spec: Mapping) -> dict:
         spec: the model entry.
 
     Returns:
-        {source, measurement, patchset, patch, data, poi, poi_reason}.
+        {source, measurement, patchset, patch, patch_file, data, poi, poi_reason}.
     """
     workspace = raw_workspace(spec) if "workspace" in spec else None
     poi, reason = model_poi(spec, workspace)
@@ -541,6 +613,7 @@ def model_origin(spec: Mapping) -> dict:
         "measurement": measurement,
         "patchset": spec.get("patchset"),
         "patch": spec.get("patch"),
+        "patch_file": spec.get("patch_file"),
         "data": spec.get("data", "asimov"),
         "poi": poi,
         "poi_reason": reason,

@@ -212,7 +212,11 @@ def scaled_entry(spec: Mapping, modifiers: Mapping | None = None, yields: Mappin
     from diffpipe.models import specification
 
     workspace, measurement = specification(spec)
-    entry = {k: v for k, v in spec.items() if k not in ("simple", "workspace", "patchset", "patch", "measurement")}
+    entry = {
+        k: v
+        for k, v in spec.items()
+        if k not in ("simple", "workspace", "patchset", "patch", "patch_file", "measurement")
+    }
     if "simple" in spec:
         entry["poi"] = "mu"
     entry["workspace"] = scaled_workspace(workspace, measurement, modifiers, yields)

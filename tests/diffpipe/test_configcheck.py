@@ -407,3 +407,46 @@ def test_resource_estimates_cover_the_outputs_and_the_cap_refuses_big_jobs():
     cfg["optimize_analysis"]["design"]["events"] = {"generator": {"events_per_sample": 10**7}}
     with pytest.raises(ConfigError, match=r"optimize_analysis.design': its optimize_analysis job needs about \d+ MB"):
         check(cfg)
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        {"likelihood": {"models": {"mine": {"workspace": WORKSPACE}}}},
+        {"inference": {"signal_grids": {"grid": {"workspace": WORKSPACE, "patchset": PATCHSET}}}},
+        {"fractals": {"set": {"kind": "mandelbrot", "width": 20, "height": 20}}},
+        {"controlflow": {}},
+        {},
+    ],
+    ids=["one model", "one signal grid", "one fractal", "control flow", "nothing"],
+)
+def test_every_stage_is_optional(stage):
+    cfg = copy.deepcopy(stage)
+    check(cfg)
+    assert cfg["gradients"]["functions"] == {} and cfg["optimizers"]["problems"] == {}
+    assert ("controlflow" in cfg) == ("controlflow" in stage)  # absent: the stage is off
+    for section, entries in (("likelihood", "models"), ("fractals", None)):
+        if section not in stage:
+            assert (cfg[section][entries] if entries else cfg[section]) == {}
+
+
+def test_an_experiment_is_a_name_or_a_yaml_file_anywhere(tmp_path, monkeypatch):
+    from diffpipe.configcheck.guards import experiment_file
+
+    monkeypatch.chdir(ROOT)
+    assert experiment_file(None) == "config/config.yaml"
+    assert experiment_file("small") == "config/experiments/small.yaml"
+    assert experiment_file("config/experiments/small.yaml") == "config/experiments/small.yaml"
+    assert experiment_file(str(ROOT / "config/experiments/small.yaml")) == "config/experiments/small.yaml"
+    mine = tmp_path / "mine.yml"
+    mine.write_text("fractals: {}\n")
+    assert experiment_file(str(mine)) == str(mine)  # outside the project: absolute
+    (tmp_path / "folder.yaml").mkdir()
+    for value, named in [
+        (str(tmp_path / "folder.yaml"), "is a folder"),
+        (str(tmp_path), "is a folder"),
+        (str(tmp_path / "absent.yaml"), "absent.yaml: not found"),
+        (str(tmp_path / "notes.txt"), "neither a name"),
+    ]:
+        with pytest.raises(ConfigError, match=named):
+            experiment_file(value)

@@ -109,3 +109,45 @@ def test_model_origin_says_what_a_fit_used():
     assert origin["source"].endswith("example_bkgonly.json") and origin["measurement"] == "GaussExample"
     assert origin["poi"] is None and origin["data"] == "observed"
     assert models.model_origin(COUNTING)["source"] == "simple counting model"
+
+
+def test_a_plain_patch_file_builds_the_model_its_patchset_patch_builds(tmp_path):
+    import json
+
+    patchset = json.loads((PYHF / "example_patchset.json").read_text())
+    patch = patchset["patches"][0]
+    plain, single = tmp_path / "signal.json", tmp_path / "single.json"
+    plain.write_text(json.dumps(patch["patch"]))  # what SModelS and MadAnalysis write
+    single.write_text(json.dumps(patch))  # pyhf's single-patch object
+    by_patchset = {**WORKSPACE, "patchset": str(PYHF / "example_patchset.json"), "patch": patch["metadata"]["name"]}
+    expected = pyhf.PatchSet(patchset).apply(
+        pyhf.Workspace(models.read_json(WORKSPACE["workspace"], "w")), patch["metadata"]["name"]
+    )
+    for path in (plain, single):
+        entry = {**WORKSPACE, "patch_file": str(path)}
+        assert models.raw_workspace(entry) == models.raw_workspace(by_patchset) == dict(expected)
+        assert models.entry_files(entry) == [WORKSPACE["workspace"], str(path)]
+        model, data = models.build_model(entry)
+        reference = expected.model(measurement_name="GaussExample")
+        pars = reference.config.suggested_init()
+        assert model.logpdf(pars, data)[0] == pytest.approx(
+            reference.logpdf(pars, expected.data(reference))[0], rel=1e-12
+        )
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"a": 1}', "not a JSON Patch"),
+        ("[]", "not a JSON Patch"),
+        ('[{"path": "/channels/0"}]', "operation 0 is not a JSON Patch operation"),
+        ('[{"op": "remove", "path": "/channels/7"}]', "cannot be applied"),
+        ('[{"op": "remove", "path": "/channels/0/samples"}]', "the patched workspace is not valid"),
+    ],
+)
+def test_a_bad_patch_file_is_refused_naming_it(tmp_path, content, message):
+    path = tmp_path / "p.json"
+    path.write_text(content)
+    with pytest.raises(models.ModelError) as err:
+        models.build_model({**WORKSPACE, "patch_file": str(path)})
+    assert err.value.key == "patch_file" and str(path) in str(err.value) and message in str(err.value)

@@ -15,6 +15,7 @@ from diffpipe.artifacts import ArtifactError, ToyLimitPlan, check_results  # noq
 from diffpipe.storage import sweep_partials  # noqa: E402
 from diffpipe.models import (
     count_parameters,
+    entry_files,
     model_poi,
     read_json,
     select_patches,
@@ -66,6 +67,11 @@ POI_MODELS = [
 NO_POI_MODELS = [
     name for name in config["likelihood"]["models"] if name not in POI_MODELS
 ]
+
+
+def controlflow_enabled():
+    """The control-flow stage runs where the config has a `controlflow` section."""
+    return "controlflow" in config
 
 
 def one_of(names):
@@ -166,9 +172,8 @@ def fractal_config(wildcards):
 
 
 def model_inputs(wildcards):
-    """Workspace and patchset files are inputs of their model's jobs: editing them reruns them."""
-    spec = model_config(wildcards)
-    return [spec[key] for key in ("workspace", "patchset") if key in spec]
+    """Workspace, patchset and patch files are inputs of their model's jobs: editing them reruns them."""
+    return entry_files(model_config(wildcards))
 
 
 def inference_settings(*keys):
@@ -263,10 +268,9 @@ def signal_grid_runtime(wildcards):
 
 
 def problem_inputs(wildcards):
-    """Workspace of a likelihood problem's model: the optimizer rebuilds the model from it."""
+    """Files of a likelihood problem's model: the optimizer rebuilds the model from them."""
     name = problem_config(wildcards).get("likelihood_model")
-    spec = config["likelihood"]["models"][name] if name else {}
-    return [spec["workspace"]] if "workspace" in spec else []
+    return entry_files(config["likelihood"]["models"][name]) if name else []
 
 
 def toys_config(wildcards):
@@ -451,8 +455,7 @@ def benchmark_inference_inputs(wildcards):
             *benchmark_inference_models().values(),
             *config["benchmark"]["inference"]["gradient_models"].values(),
         ]
-        for f in (spec.get("workspace"), spec.get("patchset"))
-        if f
+        for f in entry_files(spec)
     ]
     signal_grid = benchmark_inference_signal_grid()
     return files + (
@@ -488,12 +491,14 @@ def report_inputs(wildcards):
     cls_models = [m for m in toy_models if "cls" in config["toys"][m]]
     limit_models = toy_limit_models()
     designs = list(config["optimize_analysis"])
-    inputs = {
-        "gradients": rules.gradients.output.table,
-        "controlflow": rules.controlflow.output.table,
-        "controlflow_figure": rules.plot_controlflow.output.figure,
-        "fractals_figure": rules.plot_fractals.output.figure,
-    }
+    inputs = {}
+    if config["gradients"]["functions"]:
+        inputs["gradients"] = rules.gradients.output.table
+    if controlflow_enabled():
+        inputs["controlflow"] = rules.controlflow.output.table
+        inputs["controlflow_figure"] = rules.plot_controlflow.output.figure
+    if fractals:
+        inputs["fractals_figure"] = rules.plot_fractals.output.figure
     by_problem = {
         "optimizer_runs": rules.optimize.output.table,
         "optimizer_traces": rules.optimize.output.traces,
@@ -564,9 +569,12 @@ def report_inputs(wildcards):
         for kind, pattern in group.items():
             inputs.update(per_entry(kind, pattern, names, wildcard))
     runtimes = [
-        rules.gradients.benchmark,
-        rules.controlflow.benchmark,
-        rules.plot_controlflow.benchmark,
+        *([rules.gradients.benchmark] if "gradients" in inputs else []),
+        *(
+            [rules.controlflow.benchmark, rules.plot_controlflow.benchmark]
+            if "controlflow" in inputs
+            else []
+        ),
         *expand(rules.optimize.benchmark, problem=problems),
         *expand(rules.plot_optimizer.benchmark, problem=problems),
         *expand(rules.fit.benchmark, model=models),
@@ -599,7 +607,7 @@ def report_inputs(wildcards):
         *expand(rules.plot_optimize_analysis.benchmark, design=designs),
         *expand(rules.fractal.benchmark, fractal=fractals),
         *expand(rules.plot_fractal.benchmark, fractal=fractals),
-        rules.plot_fractals.benchmark,
+        *([rules.plot_fractals.benchmark] if fractals else []),
     ]
     if benchmark_enabled():
         inputs["benchmark_fractals"] = rules.benchmark.output.fractals

@@ -43,7 +43,7 @@ rule controlflow:
         runtime=15,
         gpu=gpu_for("controlflow"),
     params:
-        controlflow=config["controlflow"],
+        controlflow=config.get("controlflow"),
     script:
         entry_script("controlflow")
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from diffpipe.models import entry_files
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -162,9 +164,8 @@ def named_files(config: Any) -> list[str]:
         return node if isinstance(node, Mapping) else {}
 
     for spec in [*section("likelihood", "models").values(), *section("inference", "signal_grids").values()]:
-        for key in ("workspace", "patchset"):
-            if isinstance(spec, Mapping) and isinstance(spec.get(key), str):
-                files.append(spec[key])
+        if isinstance(spec, Mapping):
+            files.extend(entry_files(spec))
     for spec in section("optimize_analysis").values():
         events = spec.get("events") if isinstance(spec, Mapping) else None
         if isinstance(events, Mapping) and isinstance(events.get("npz"), str):

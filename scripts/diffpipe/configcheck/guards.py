@@ -66,29 +66,47 @@ MAX_CONFIG_BYTES = 1_000_000
 
 
 EXPERIMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+EXPERIMENT_SUFFIXES = (".yaml", ".yml")
 
 
 def experiment_file(experiment: Any, root: str | Path = ".") -> str:
     """The config file an experiment names, checked to be a readable YAML mapping of sane size.
 
     Args:
-        experiment: the `experiment` config value (None: the default config/config.yaml).
+        experiment: the `experiment` config value: None (the default config/config.yaml), a
+            name (config/experiments/NAME.yaml) or the path of a .yaml/.yml file anywhere
+            (relative to `root`, the working folder, or absolute).
         root: the project folder.
 
     Returns:
-        The file's path relative to `root` (what the Snakefile's `configfile:` reads).
+        The file's path: relative to `root` when inside it, else absolute (what the Snakefile's
+        `configfile:` reads).
 
     Raises:
-        ConfigError: a bad experiment name, or a file that is missing, unreadable, over
-            MAX_CONFIG_BYTES, not YAML (with the line) or not a mapping.
+        ConfigError: a value that is neither a name nor a YAML file's path, or a file that is
+            missing, a folder, unreadable, over MAX_CONFIG_BYTES, not YAML (with the line) or
+            not a mapping.
     """
+    root = Path(root)
     if experiment is None:
         name = "config/config.yaml"
     elif isinstance(experiment, str) and EXPERIMENT_NAME.fullmatch(experiment):
         name = f"config/experiments/{experiment}.yaml"
+    elif isinstance(experiment, str) and Path(experiment).suffix in EXPERIMENT_SUFFIXES:
+        given = Path(experiment).expanduser()
+        full = (given if given.is_absolute() else root / given).resolve()
+        inside = full.is_relative_to(root.resolve())
+        name = str(full.relative_to(root.resolve())) if inside else str(full)
+    elif isinstance(experiment, str) and (root / experiment).is_dir():
+        raise ConfigError(f"config key 'experiment': {experiment} is a folder, not a .yaml or .yml file")
     else:
-        raise ConfigError(f"config key 'experiment': {experiment!r} is not a name ([A-Za-z][A-Za-z0-9_-], 64 at most)")
-    path = Path(root) / name
+        raise ConfigError(
+            f"config key 'experiment': {experiment!r} is neither a name ([A-Za-z][A-Za-z0-9_-], 64 at "
+            "most: config/experiments/NAME.yaml) nor the path of a .yaml or .yml file"
+        )
+    path = root / name
+    if path.is_dir():
+        raise ConfigError(f"config file {name}: is a folder, not a YAML file (config key 'experiment')")
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"config file {name}: larger than {MAX_CONFIG_BYTES} bytes")

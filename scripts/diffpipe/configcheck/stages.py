@@ -11,6 +11,7 @@ from diffpipe.configcheck.cache import NO_CACHE, CheckCache, user_module_file
 from diffpipe.configcheck.errors import ConfigError, ordered
 from diffpipe.configcheck.models import check_model, check_signal_grid
 from diffpipe.configcheck.probes import probe_function
+from diffpipe.models import entry_files
 
 
 def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -89,7 +90,7 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
             if not dims:
                 continue  # only "init" starts: the model's own parameters
             model = likelihood_models[spec["likelihood_model"]]
-            files = [model[key] for key in ("workspace", "patchset") if key in model]
+            files = entry_files(model)
             dim = dims.pop()
             cache.run(
                 ["problem_dimension", model, dim],
@@ -138,7 +139,7 @@ def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cache: cache of passed checks.
     """
     for name, spec in cfg["models"].items():
-        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
+        files = entry_files(spec)
         cache.run(["model", spec], files, lambda name=name, spec=spec: check_model(name, spec))
 
 
@@ -155,7 +156,7 @@ def check_inference(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE)
         cache: cache of passed checks.
     """
     if cfg["impact_groups"] is not None:
-        files = [spec[key] for spec in models.values() for key in ("workspace", "patchset") if key in spec]
+        files = [f for spec in models.values() for f in entry_files(spec)]
         cache.run(["impact_groups", cfg["impact_groups"], models], files, lambda: _check_groups(cfg, models))
     for name, signal_grid in cfg["signal_grids"].items():
         files = [signal_grid["workspace"], signal_grid["patchset"]]
@@ -217,7 +218,7 @@ def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> N
         if "limit" in toys:
             _check_toy_limit(f"{where}.limit", toys["limit"])
         spec = models[name]
-        files = [spec[key] for key in ("workspace", "patchset") if key in spec]
+        files = entry_files(spec)
         cache.run(
             ["toys", spec, toys], files, lambda where=where, spec=spec, toys=toys: _check_toy_model(where, spec, toys)
         )
@@ -322,7 +323,8 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cache: cache of passed checks.
     """
     check_gradients(config["gradients"], cache)
-    check_controlflow(config["controlflow"])
+    if "controlflow" in config:
+        check_controlflow(config["controlflow"])
     check_fractals(config["fractals"])
     check_likelihood(config["likelihood"], cache)
     check_inference(config["inference"], config["likelihood"]["models"], cache)
@@ -333,7 +335,7 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     if bench["enabled"]:
         timed = bench["inference"]
         for name, spec in timed["models"].items():
-            files = [spec[key] for key in ("workspace", "patchset") if isinstance(spec.get(key), str)]
+            files = entry_files(spec)
             cache.run(
                 ["model", spec],
                 files,

@@ -24,7 +24,7 @@ from diffpipe.storage import write_text
 
 
 def summary_context(
-    gradients: dict,
+    gradients: dict | None,
     optimizers: list[dict],
     models: list[dict],
     fractals: list,
@@ -36,10 +36,10 @@ def summary_context(
     """The report's opening summary: each stage's own rows and notes, in the page's order.
 
     Args:
-        gradients: `gradients_context`.
+        gradients: `gradients_context` (None: no gradient stage in this config).
         optimizers: `optimizers_context`.
         models: `likelihood_context`.
-        fractals: the fractal artifacts.
+        fractals: the fractal artifacts (none: no fractal row).
         benchmark: `benchmark_context` (None when not run).
         inference: `inference_context` (None: not part of this build).
         toys: `toys_context` (None: not part of this build).
@@ -56,7 +56,7 @@ def summary_context(
         inference_summary(inference or {}),
         toys_summary(toys or []),
         design_summary(designs or []),
-        ([{"stage": "Fractals", "anchor": "fractals", "headline": sizes, "status": "pass"}], []),
+        ([{"stage": "Fractals", "anchor": "fractals", "headline": sizes, "status": "pass"}] if fractals else [], []),
         benchmark_summary(benchmark),
     ]
     return {"rows": [r for rows, _ in parts for r in rows], "notes": [n for _, notes in parts for n in notes]}
@@ -129,7 +129,8 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
     loaded = {path: read_any(path) for path in artifact_paths(inputs)}  # each artifact read once
     load = loaded.__getitem__
     fractals = entries(inputs, "fractal_counts", "fractal_images")
-    gradients = gradients_context(load(inputs["gradients"]), load(inputs["controlflow"]), inputs["controlflow_figure"])
+    optional = {kind: load(inputs[kind]) if kind in inputs else None for kind in ("gradients", "controlflow")}
+    gradients = gradients_context(optional["gradients"], optional["controlflow"], inputs.get("controlflow_figure"))
     problems = entries(inputs, "optimizer_runs", "optimizer_traces", "optimizer_convergence", "optimizer_ranking")
     optimizers = optimizers_context(
         [load(files[0]) for _, files in problems],
@@ -159,7 +160,9 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
         "fractals": {
             "figure": embed(inputs["fractals_figure"], "side by side"),
             "images": [embed(files[1], name) for name, files in fractals],
-        },
+        }
+        if fractals
+        else None,
         "benchmark": benchmark,
     }
     return env.get_template(path.name).render(**context)
