@@ -142,6 +142,7 @@ EDITS = {
         PATCHED_READERS,
     ),
     "likelihood.models.*.patch": ("likelihood.models.patched.patch", "patch_two", PATCHED_READERS),
+    "likelihood.models.*.patch_file": ("likelihood.models.patched.patch_file", "copy:patch_file", PATCHED_READERS),
     "likelihood.models.*.poi": ("likelihood.models.counting.poi", "mu", LIKELIHOOD_MODEL_READERS),
     "likelihood.models.*.measurement": (
         "likelihood.models.no_poi.measurement",
@@ -399,6 +400,9 @@ def dag_fingerprints(tmp_path_factory):
     patchset["patches"].append(second)
     (pyhf_files / "copy_example_patchset.json").write_text(json.dumps(patchset))
     write_npz(generate(3, 50), work / "design_events.npz")
+    # a plain JSON Patch (applied after the patchset's patch): the observed count of a bin
+    patch_file = [{"op": "replace", "path": "/observations/0/data/0", "value": 55.0}]
+    (pyhf_files / "copy_example_patch.json").write_text(json.dumps(patch_file))
 
     def fingerprints(config: dict, command_line: dict | None = None) -> dict:
         (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
@@ -423,7 +427,8 @@ def dag_fingerprints(tmp_path_factory):
 
 def resolved(value):
     if isinstance(value, str) and value.startswith("copy:"):
-        return f"resources/pyhf/copy_example_{'bkgonly' if value == 'copy:workspace' else 'patchset'}.json"
+        kind = {"copy:workspace": "bkgonly", "copy:patchset": "patchset", "copy:patch_file": "patch"}[value]
+        return f"resources/pyhf/copy_example_{kind}.json"
     return value
 
 

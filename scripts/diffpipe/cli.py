@@ -314,13 +314,12 @@ def significance(**args) -> None:
     _emit(payload, f"{sig.poi} = {sig.muhat:.6g}\n{_table(rows, ['', 'Z', 'p-value'])}", args["as_json"])
 
 
-@main.command()
+@main.command(help="Impacts of the nuisance parameters of WORKSPACE on its POI, largest first.")
 @_shared_options
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="rows printed")
 def ranking(top: int, **args) -> None:
     """Impacts of the nuisance parameters of WORKSPACE on its POI, largest first.
 
-    \f
     Args:
         top: rows printed.
         args: the shared options.
@@ -340,7 +339,7 @@ def ranking(top: int, **args) -> None:
     _emit(payload, text, args["as_json"])
 
 
-@main.command()
+@main.command(help="Pseudo-experiments of WORKSPACE at its suggested parameters: coverage of the POI's intervals.")
 @_shared_options
 @click.option("--n", "ntoys", type=click.IntRange(min=1), required=True, help="pseudo-experiments")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
@@ -348,7 +347,6 @@ def ranking(top: int, **args) -> None:
 def toys(ntoys: int, seed: int, shard_size: int, **args) -> None:
     """Pseudo-experiments of WORKSPACE at its suggested parameters: coverage of the POI's intervals.
 
-    \f
     Args:
         ntoys: pseudo-experiments.
         seed: the toys' seed.
@@ -380,7 +378,7 @@ def toys(ntoys: int, seed: int, shard_size: int, **args) -> None:
     _emit(payload, text, args["as_json"])
 
 
-@main.command()
+@main.command(help="CLs upper limits of every signal point of a patchset (PATCHSET applied to WORKSPACE).")
 @click.argument("workspace")
 @click.option("--patchset", required=True, help="the pyhf patchset of the signal points")
 @click.option("--patches", default="all", show_default=True, help="all, or patch names separated by commas")
@@ -394,7 +392,6 @@ def toys(ntoys: int, seed: int, shard_size: int, **args) -> None:
 def grid(workspace, patchset, patches, jobs, measurement, data, name, cores, profile, as_json) -> None:
     """CLs upper limits of every signal point of a patchset (PATCHSET applied to WORKSPACE).
 
-    \f
     Args:
         workspace: the background-only workspace.
         patchset: the signal patchset.
@@ -473,13 +470,12 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-@main.command()
+@main.command(help="The patches of PATCHSET: names and the values of its labels.")
 @click.argument("patchset")
 @click.option("--json", "as_json", is_flag=True, help="print the patches as JSON")
 def patches(patchset, as_json) -> None:
     """The patches of PATCHSET: names and the values of its labels.
 
-    \f
     Args:
         patchset: the patchset file.
         as_json: print JSON instead of the table.
@@ -496,14 +492,15 @@ def patches(patchset, as_json) -> None:
     _emit({"labels": labels, "patches": points}, _table(rows, ["patch", *labels]), as_json)
 
 
-@main.command()
+@main.command(
+    help="Run a whole experiment: a name in config/experiments/, a YAML file's path, or (none) config/config.yaml."
+)
 @click.argument("experiment", required=False)
 @click.option("--cores", default="all", show_default=True, help="Snakemake's --cores")
 @click.option("--profile", help="a Snakemake profile, e.g. profiles/slurm")
 def run(experiment, cores, profile) -> None:
     """Run a whole experiment: a name in config/experiments/, a YAML file's path, or (none) config/config.yaml.
 
-    \f
     Args:
         experiment: the experiment (None: config/config.yaml).
         cores: Snakemake's --cores.
