@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 EXPERIMENTS = Path("results") / "experiments"
+# What the commands' experiments set besides their entries: the goodness of fit's asymptotic
+# p-value without its toys (the inference job of a `limit` or `ranking` computes it too).
+SETTINGS = {"inference": {"gof_toys": 0}}
 USAGE_ERROR = 2
 
 
@@ -208,7 +211,7 @@ def _single_model(args: dict, extra: dict | None = None) -> tuple[str, dict]:
         args["workspace"], args["patchset"], args["patch"], args["patch_file"], args["measurement"], args["data"]
     )
     name = args["name"] or name
-    config = {"likelihood": {"models": {name: entry}}, **(extra(name) if extra else {})}
+    config = {**SETTINGS, "likelihood": {"models": {name: entry}}, **(extra(name) if extra else {})}
     return name, config
 
 
@@ -425,7 +428,7 @@ def grid(workspace, patchset, patches, jobs, measurement, data, name, cores, pro
     )
     if jobs > 1:
         entry["patches_per_job"] = max(1, -(-count // jobs))
-    config = {"inference": {"signal_grids": {name: entry}}}
+    config = {"inference": {**SETTINGS["inference"], "signal_grids": {name: entry}}}
     path = EXPERIMENTS / f"grid-{name}.yaml"
     checked(config, str(path))
     write_experiment(f"grid-{name}", config)

@@ -8,10 +8,17 @@ the files of a user's `module:function` reference in the project folder (any pac
 """
 
 import ast
+import atexit
 import functools
+import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 PACKAGE = "diffpipe"
+
+# imported_names' answers kept on disk between workflow parses (see `use_import_cache`)
+_store: dict | None = None
 
 
 @functools.cache
@@ -44,6 +51,42 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def use_import_cache(cache_file: Path, root: Path) -> Callable[[], None]:
+    """Keep `imported_names`' answers in a file between parses of the workflow.
+
+    An answer is reused while its file has the same modification time and size and the
+    package's set of module files is the same (a module added or removed can change what an
+    import names); the file is rewritten at exit when something new was read.
+
+    Args:
+        cache_file: the cache (under .snakemake/).
+        root: the folder that holds the package.
+
+    Returns:
+        The function that writes the cache (registered to run at exit).
+    """
+    global _store
+    listing = hashlib.sha256("\n".join(sorted(map(str, root.rglob("*.py")))).encode()).hexdigest()
+    try:
+        stored = json.loads(cache_file.read_text())
+        files = stored["files"] if stored.get("listing") == listing else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        files = {}
+    _store = {"listing": listing, "files": files, "dirty": False}
+
+    def save() -> None:
+        if _store is not None and _store["dirty"]:
+            from diffpipe.storage import write_text
+
+            try:
+                write_text(cache_file, json.dumps({"listing": _store["listing"], "files": _store["files"]}))
+            except OSError:  # a cache: the next parse reads the files again
+                pass
+
+    atexit.register(save)
+    return save
+
+
 @functools.cache
 def imported_names(path: Path, root: Path, package: str | None = PACKAGE) -> frozenset[str]:
     """Every package module one file imports (at any depth of its code).
@@ -56,6 +99,21 @@ def imported_names(path: Path, root: Path, package: str | None = PACKAGE) -> fro
     Returns:
         Dotted names of the package's modules it imports, parents included.
     """
+    if _store is None:
+        return _read_imports(path, root, package)
+    stat = path.stat()
+    key, stamp = f"{path}|{root}|{package}", [stat.st_mtime_ns, stat.st_size]
+    hit = _store["files"].get(key)
+    if hit is not None and hit[:2] == stamp:
+        return frozenset(hit[2])
+    found = _read_imports(path, root, package)
+    _store["files"][key] = [*stamp, sorted(found)]
+    _store["dirty"] = True
+    return found
+
+
+def _read_imports(path: Path, root: Path, package: str | None) -> frozenset[str]:
+    """`imported_names` read from the file itself."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     inside = path.is_relative_to(root / package) if package else path.is_relative_to(root)
     current = _module_name(path, root) if inside else ""

@@ -94,3 +94,34 @@ def test_no_entry_script_shadows_an_installed_module():
     for script in SCRIPTS.glob("*.py"):
         found = importlib.machinery.PathFinder.find_spec(script.stem, elsewhere)
         assert found is None and script.stem not in sys.builtin_module_names, script.name
+
+
+def test_the_import_cache_answers_until_a_file_or_the_package_changes(tmp_path, monkeypatch):
+    from diffpipe import codedeps
+
+    pkg = tmp_path / "diffpipe"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from diffpipe import b\n")
+    (pkg / "b.py").write_text("")
+    cache = tmp_path / "imports.json"
+    names = codedeps.imported_names.__wrapped__  # past the in-process memo
+    monkeypatch.setattr(codedeps, "_store", None)
+    codedeps.use_import_cache(cache, tmp_path)()  # nothing read yet: nothing written
+    assert not cache.exists()
+    save = codedeps.use_import_cache(cache, tmp_path)
+    assert names(pkg / "a.py", tmp_path) == {"diffpipe", "diffpipe.b"}
+    save()
+    reads = []
+    monkeypatch.setattr(codedeps, "_read_imports", lambda *a: reads.append(a[0]) or frozenset({"read"}))
+    codedeps.use_import_cache(cache, tmp_path)
+    assert names(pkg / "a.py", tmp_path) == {"diffpipe", "diffpipe.b"} and reads == []  # from the cache
+    (pkg / "a.py").write_text("from diffpipe import b  # edited\n")
+    assert names(pkg / "a.py", tmp_path) == {"read"} and reads == [pkg / "a.py"]  # its stamp changed
+    save = codedeps.use_import_cache(cache, tmp_path)
+    save()
+    (pkg / "c.py").write_text("")  # a new module: every answer is read again
+    codedeps.use_import_cache(cache, tmp_path)
+    reads.clear()
+    names(pkg / "b.py", tmp_path)
+    assert reads == [pkg / "b.py"]

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 # The package folder (put on sys.path by rules/configfile.smk, included first).
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
 
-from diffpipe.codedeps import import_closure, user_code_files  # noqa: E402
+from diffpipe.codedeps import import_closure, use_import_cache, user_code_files  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
 from diffpipe.artifacts import ArtifactError, ToyLimitPlan, check_results  # noqa: E402
 from diffpipe.storage import sweep_partials  # noqa: E402
@@ -32,6 +32,8 @@ from diffpipe.resources import (
 
 SCHEMA_PATH = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 CHECK_CACHE = Path(".snakemake") / "diffpipe-checks"
+# what each module imports, read with ast once per edit, not once per parse
+use_import_cache(Path(".snakemake") / "diffpipe-imports.json", SCRIPTS)
 
 # Validated against the JSON Schema (defaults filled from it), then the checks the schema cannot
 # express; the checks that need pyhf, JAX or matplotlib are cached (see diffpipe.configcheck).

@@ -12,6 +12,12 @@ def test_targets_are_attached_with_whether_they_were_met():
     assert row["clean_run_s_target"] == 28.0 and "other_s_target" not in row
 
 
+def test_the_dry_run_is_measured_against_snakemakes_floor():
+    row = pipeline.with_targets(pipeline.over_floor({"noop_dry_run_s": 2.45}, 2.2), {"dry_run_over_floor_s": 0.3})
+    assert row["floor_dry_run_s"] == 2.2 and row["dry_run_over_floor_s"] == 0.25 and row["dry_run_over_floor_s_met"]
+    assert pipeline.over_floor({"script_s": 30.0}, 2.2) == {"script_s": 30.0}  # rows without a dry run
+
+
 def test_many_models_config_copies_the_first_model_and_drops_problems_that_need_others():
     base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config = pipeline.many_models_config(base, 20)
