@@ -1,4 +1,4 @@
-"""Rule signal_grid: a signal grid's limits table from its blocks of patches."""
+"""Rule signal_grid: a signal grid's limits table from its blocks of patches, and its exclusion contours."""
 
 from diffpipe.inference.run import run_signal_grid
 from diffpipe.runtime import job_from_snakemake
@@ -9,4 +9,5 @@ run_signal_grid(
     signal_grid=snakemake.params.signal_grid,
     blocks=list(snakemake.input.blocks),
     output=snakemake.output.limits,
+    contours=snakemake.output.contours,
 )

@@ -156,6 +156,7 @@ def test_experiment_outside_config_runs_its_model_and_the_report(installed, tmp_
         "plot_inference",
         "sensitivity",
         "plot_sensitivity",
+        "table",
         "report",
     }
     assert all(wildcards in ("", "model=mine") for _, wildcards in jobs)

@@ -196,7 +196,7 @@ EDITS = {
         {"inference", "sensitivity", "signal_grid_block"},
     ),
     "inference.gof_toys": ("inference.gof_toys", 10, {"inference", "postfit"}),
-    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity"}),
+    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity", "table"}),
     "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
     "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 2, {"sensitivity"}),
     "inference.signal_grids.*.workspace": ("inference.signal_grids.example.workspace", "copy:workspace", GRID_READERS),

@@ -141,7 +141,7 @@ def test_two_clean_runs_local_and_on_slurm_give_identical_numbers(slurm_run, pip
     # two toy shards and their coverage, a grid block and its table, two fractals' counts
     assert len(on_slurm) == 7, sorted(on_slurm)
     local = numeric_digests(pipeline_run / "results")
-    assert len(local) == 34 and on_slurm == {name: local[name] for name in on_slurm}
+    assert len(local) == 35 and on_slurm == {name: local[name] for name in on_slurm}
 
 
 def test_a_gpu_rule_is_submitted_with_a_gpu_and_sees_the_device(slurm_run):

@@ -244,12 +244,20 @@ EDITS = {
             ("plot_toy_limit", "model=counting"),
             ("optimize_analysis", "design=design"),
             ("plot_optimize_analysis", "design=design"),
+            # the tables of what the inference job rewrote
+            *(("table", f"model=counting, table={kind}") for kind in ("yields", "limits", "ranking")),
+            ("grid_table", "signal_grid=example"),
             ("report", ""),
         },
     ),
     "figure setting": (
         lambda c: c["inference"].update(ranking_top=3),
-        {("plot_inference", "model=counting"), ("plot_sensitivity", "model=counting"), ("report", "")},
+        {
+            ("plot_inference", "model=counting"),
+            ("plot_sensitivity", "model=counting"),
+            ("table", "model=counting, table=ranking"),
+            ("report", ""),
+        },
     ),
     "one fractal": (
         lambda c: c["fractals"]["julia"].update(iterations=70),
@@ -344,6 +352,7 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
         ("plot_inference", "model=second"),
         ("sensitivity", "model=second"),
         ("plot_sensitivity", "model=second"),
+        *(("table", f"model=second, table={kind}") for kind in ("yields", "limits", "ranking")),
         ("optimize", "problem=quad"),
         ("plot_optimizer", "problem=quad"),
         ("report", ""),
@@ -400,6 +409,8 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_toy_limit",
         "optimize",
         "plot_optimizer",
+        "table",
+        "grid_table",
         "report",
     }
 
@@ -531,7 +542,7 @@ def test_the_small_run_has_every_data_artifact_for_the_determinism_check(pipelin
     """Two clean runs giving identical numbers is checked where the suite makes a second clean
     run anyway: the SLURM run against this one (tests/test_slurm.py,
     test_two_clean_runs_local_and_on_slurm_give_identical_numbers), by content hash."""
-    assert len(numeric_digests(pipeline_run / "results")) == 34  # every data artifact of the small config
+    assert len(numeric_digests(pipeline_run / "results")) == 35  # every data artifact of the small config
 
 
 # --------------------------------------------------------------------------- interruption

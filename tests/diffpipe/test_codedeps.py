@@ -70,7 +70,18 @@ def test_the_check_cache_salt_covers_every_module_the_checks_import():
 
 
 def test_stage_modules_do_not_import_each_other():
-    stages = {"gradients", "optimizers", "likelihood", "inference", "toys", "fractals", "benchmark", "plots", "report"}
+    stages = {
+        "gradients",
+        "optimizers",
+        "likelihood",
+        "inference",
+        "toys",
+        "fractals",
+        "benchmark",
+        "plots",
+        "report",
+        "tables",
+    }
     package = SCRIPTS / "diffpipe"
     for path in package.rglob("*.py"):
         own = path.relative_to(package).parts[0] if path.parent != package else None

@@ -9,7 +9,11 @@ from snakemake.exceptions import WorkflowError
 # The package folder (put on sys.path by rules/configfile.smk, included first).
 SCRIPTS = Path(workflow.basedir).parent / "scripts"
 
-from diffpipe.codedeps import import_closure, use_import_cache, user_code_files  # noqa: E402
+from diffpipe.codedeps import (
+    import_closure,
+    use_import_cache,
+    user_code_files,
+)  # noqa: E402
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
 from diffpipe.artifacts import ArtifactError, ToyLimitPlan, check_results  # noqa: E402
 from diffpipe.storage import sweep_partials  # noqa: E402
@@ -416,6 +420,40 @@ def toy_limit_inputs(wildcards):
     }
 
 
+# The tables of a model: yields for every model, limits and ranking for those with a POI.
+TABLE_ARTIFACTS = {
+    "yields": {"yields": "results/inference/{model}/yields.csv"},
+    "limits": {
+        "limits": "results/inference/{model}/limits.json",
+        "significance": "results/inference/{model}/significance.json",
+    },
+    "ranking": {"impacts": "results/inference/{model}/impacts.csv"},
+}
+
+
+def table_inputs(wildcards):
+    """The artifacts one table is made from."""
+    return {
+        key: path.format(model=wildcards.model)
+        for key, path in TABLE_ARTIFACTS[wildcards.table].items()
+    }
+
+
+def table_top(wildcards):
+    """Rows of a ranking table (`inference.ranking_top`); the other tables take none."""
+    return config["inference"]["ranking_top"] if wildcards.table == "ranking" else None
+
+
+def model_tables(models, kinds):
+    """{table_<kind>_<md|tex>/model: file} of the tables of these models."""
+    return {
+        f"table_{kind}_{ext}/{m}": f"results/tables/{m}_{kind}.{ext}"
+        for kind in kinds
+        for m in models
+        for ext in ("md", "tex")
+    }
+
+
 def grid_scan_resource(key):
     """A grid scan job's mem_mb or runtime (diffpipe.resources.grid_scan_job)."""
     return lambda wildcards: grid_scan_job(model_grid(wildcards)["points"])[key]
@@ -533,6 +571,7 @@ def report_inputs(wildcards):
     }
     by_grid = {
         "signal_grids": rules.signal_grid.output.limits,
+        "signal_contours": rules.signal_grid.output.contours,
         "signal_figures": rules.plot_signal_grid.output.figure,
     }
     by_cls_model = {
@@ -556,6 +595,15 @@ def report_inputs(wildcards):
         "fractal_counts": rules.fractal.output.counts,
         "fractal_images": rules.plot_fractal.output.image,
     }
+    inputs.update(model_tables(models, ["yields"]))
+    inputs.update(model_tables(POI_MODELS, ["limits", "ranking"]))
+    inputs.update(
+        {
+            f"table_grid_{ext}/{g}": f"results/tables/signal/{g}_limits.{ext}"
+            for g in grids
+            for ext in ("md", "tex")
+        }
+    )
     for group, names, wildcard in (
         (by_problem, problems, "problem"),
         (by_model, models, "model"),
@@ -607,6 +655,12 @@ def report_inputs(wildcards):
         *[f for m in limit_models for f in toy_limit_benchmarks(m)],
         *expand(rules.optimize_analysis.benchmark, design=designs),
         *expand(rules.plot_optimize_analysis.benchmark, design=designs),
+        *[
+            f"results/benchmarks/table/{m}_{kind}.tsv"
+            for m in models
+            for kind in ("yields", *(("limits", "ranking") if m in POI_MODELS else ()))
+        ],
+        *expand(rules.grid_table.benchmark, signal_grid=grids),
         *expand(rules.fractal.benchmark, fractal=fractals),
         *expand(rules.plot_fractal.benchmark, fractal=fractals),
         *([rules.plot_fractals.benchmark] if fractals else []),

@@ -104,6 +104,7 @@ rule signal_grid:
         code=code("signal_grid"),
     output:
         limits="results/signal/{signal_grid}/limits.csv",
+        contours="results/signal/{signal_grid}/contours.csv",
     log:
         "results/logs/signal_grid/{signal_grid}.log",
     benchmark:
@@ -263,6 +264,7 @@ rule plot_inference:
 rule plot_signal_grid:
     input:
         limits=rules.signal_grid.output.limits,
+        contours=rules.signal_grid.output.contours,
         code=code("plot_signal_grid"),
     output:
         figure=report(

@@ -548,6 +548,30 @@ class SignalGrid(TableArtifact):
 
 
 @dataclass(kw_only=True)
+class SignalContours(TableArtifact):
+    """signal/{signal_grid}/contours.csv: the exclusion contours (limit = 1) of a signal grid.
+
+    Attributes:
+        table: curve (observed, expected, expected_p1, expected_m1, expected_p2, expected_m2:
+            the columns of `SignalGrid.table`), segment, point (the order along the segment),
+            and one column per label (the first two) with the contour point's values in the
+            labels' units. Two labels: ordered polylines, interpolated linearly in log10(limit)
+            on the Delaunay triangulation of the signal points with each label scaled to [0, 1]
+            (a closed loop ends on its first point). One label: the crossings, one row each.
+        grid: the grid's name.
+        labels: the labels the contour columns hold.
+        interpolation: how the limits were interpolated (for a reader of the file).
+        curves_without_contour: curves that cross 1 nowhere in the grid (or have no limits).
+    """
+
+    KIND: ClassVar[str] = "signal_contours"
+    grid: str
+    labels: list[str]
+    interpolation: str
+    curves_without_contour: list[str]
+
+
+@dataclass(kw_only=True)
 class SignalGridBlock(TableArtifact):
     """signal/{signal_grid}/block{k}.csv: the limits of one block of a signal grid's patches (one job).
 

@@ -187,8 +187,8 @@ def run_signal_grid_block(job, name: str, block: int, signal_grid: dict, setting
         ).write(output)
 
 
-def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output: str) -> None:
-    """Rule `signal_grid`: a signal grid's table from its blocks of patches.
+def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output: str, contours: str) -> None:
+    """Rule `signal_grid`: a signal grid's table from its blocks of patches, and its contours.
 
     Args:
         job: the `runtime.Job`.
@@ -196,8 +196,10 @@ def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output
         signal_grid: its config entry.
         blocks: paths of its blocks' CSVs, in block order.
         output: path of limits.csv.
+        contours: path of contours.csv (`inference.contours`).
     """
-    from diffpipe.artifacts import SignalGrid, SignalGridBlock
+    from diffpipe.artifacts import SignalContours, SignalGrid, SignalGridBlock
+    from diffpipe.inference.contours import CURVES, grid_contours
     from diffpipe.inference.signal import merge_blocks
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import Device, logged
@@ -217,6 +219,19 @@ def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output
         log.info(
             "%s: %d patches from %d blocks, %d excluded", name, len(table), len(parts), int(table["excluded"].sum())
         )
+        lines = grid_contours(table, first.labels)
+        drawn = set(lines["curve"])
+        log.info("%s: contours of %s", name, ", ".join(f"{c} ({(lines['curve'] == c).sum()} points)" for c in CURVES))
+        SignalContours(
+            table=lines,
+            grid=name,
+            labels=list(first.labels[:2]),
+            interpolation="linear in log10(limit) on the Delaunay triangulation of the points, each label scaled to [0, 1]"
+            if len(first.labels) > 1
+            else "linear in log10(limit) between neighbouring points",
+            curves_without_contour=[c for c in CURVES if c not in drawn],
+            provenance=prov,
+        ).write(contours)
         SignalGrid(
             table=table,
             n_excluded=int(table["excluded"].sum()),

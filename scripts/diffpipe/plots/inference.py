@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Sensitivity, SignalGrid, Yields
+from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Sensitivity, SignalContours, SignalGrid, Yields
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
@@ -154,11 +154,24 @@ def plot_yields(yields: Yields, style: dict):
     return fig
 
 
-def plot_signal_grid(signal_grid: SignalGrid, style: dict):
-    """Limits across a signal grid: against the value for one label, an exclusion contour for two.
+def _segments(contours: SignalContours, curve: str) -> list[np.ndarray]:
+    """A curve's contour segments as (n, 2) arrays of the two labels' values, in order."""
+    table = contours.table[contours.table["curve"] == curve]
+    return [
+        part.sort_values("point")[contours.labels].to_numpy(float) for _, part in table.groupby("segment", sort=True)
+    ]
+
+
+def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: dict):
+    """Limits across a signal grid: against the value for one label, exclusion contours for two.
+
+    The contours are the signal-grid stage's (contours.csv), drawn as they are: the observed
+    (solid) and expected (dashed) lines, the expected ±1σ band (filled where each edge is one
+    open line, else dotted), the ±2σ edges dotted; excluded points are filled, the others open.
 
     Args:
         signal_grid: the signal-grid artifact.
+        contours: its contours.
         style: the `figures` config.
 
     Returns:
@@ -167,7 +180,7 @@ def plot_signal_grid(signal_grid: SignalGrid, style: dict):
     table = signal_grid.table
     fig, axes = new_figure(style)
     ax = axes[0, 0]
-    if len(signal_grid.labels) == 1 or len(table) < 4:
+    if len(signal_grid.labels) < 2:
         x = table[signal_grid.labels[0]] if signal_grid.labels else np.arange(len(table))
         order = np.argsort(x.to_numpy())
         x = x.to_numpy()[order]
@@ -180,17 +193,38 @@ def plot_signal_grid(signal_grid: SignalGrid, style: dict):
         ax.plot(x, table["expected"].to_numpy()[order], "k--", label="expected")
         ax.plot(x, table["observed"].to_numpy()[order], "ko-", label="observed")
         ax.axhline(1, color="C3", lw=0.8)
+        if signal_grid.labels:
+            for curve, ls in (("observed", "-"), ("expected", "--")):  # where each crosses 1
+                crossed = contours.table.loc[contours.table["curve"] == curve, signal_grid.labels[0]]
+                for value in crossed:
+                    ax.axvline(value, color="C3", ls=ls, lw=0.8)
         ax.set_xlabel(signal_grid.labels[0] if signal_grid.labels else "patch")
         ax.set_ylabel(f"{100 * signal_grid.cl:g}% CL upper limit on {signal_grid.poi}")
         ax.set_yscale("log")
     else:
         xl, yl = signal_grid.labels[:2]
         x, y = table[xl].to_numpy(), table[yl].to_numpy()
-        sc = ax.scatter(x, y, c=np.log10(table["observed"]), cmap=style["colormap"], s=60)
-        fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {signal_grid.poi}")
-        for column, ls, label in (("observed", "-", "observed"), ("expected", "--", "expected")):
-            ax.tricontour(x, y, np.log10(table[column]), levels=[0.0], colors="k", linestyles=ls)
-            ax.plot([], [], "k" + ls, label=f"{label} exclusion (limit = 1)")
+        excluded = table["excluded"].to_numpy(bool)
+        colours = np.log10(table["observed"].to_numpy(float))
+        sc = ax.scatter(x[excluded], y[excluded], c=colours[excluded], cmap=style["colormap"], s=50, zorder=3)
+        edges = sc.cmap(sc.norm(colours[~excluded]))
+        ax.scatter(x[~excluded], y[~excluded], s=50, zorder=3, facecolors="none", edgecolors=edges, linewidths=1.5)
+        fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {signal_grid.poi} (filled: excluded)")
+        upper, lower = _segments(contours, "expected_p1"), _segments(contours, "expected_m1")
+        if len(upper) == 1 and len(lower) == 1 and not np.allclose(upper[0][0], upper[0][-1]):
+            band = np.vstack([upper[0], lower[0][::-1]])
+            ax.fill(band[:, 0], band[:, 1], color="#ffdd44", alpha=0.6, lw=0, label="expected ±1σ")
+        else:
+            for segment in upper + lower:
+                ax.plot(segment[:, 0], segment[:, 1], color="#bb9900", ls=":")
+            ax.plot([], [], color="#bb9900", ls=":", label="expected ±1σ")
+        for curve in ("expected_p2", "expected_m2"):
+            for segment in _segments(contours, curve):
+                ax.plot(segment[:, 0], segment[:, 1], color="0.5", ls=":", lw=0.8)
+        for curve, style_line, label in (("expected", "k--", "expected"), ("observed", "C3-", "observed")):
+            for segment in _segments(contours, curve):
+                ax.plot(segment[:, 0], segment[:, 1], style_line, lw=2)
+            ax.plot([], [], style_line, lw=2, label=f"{label} exclusion (limit = 1)")
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
     ax.set_title(f"{signal_grid.grid}: {len(table)} signal hypotheses", fontsize="medium")
@@ -240,17 +274,18 @@ def run_plot_postfit(job, yields_path: str, style: dict, output: str) -> None:
         save(plot_yields(Yields.read(yields_path), style), output, style)
 
 
-def run_plot_signal_grid(job, grid_path: str, style: dict, output: str) -> None:
-    """Rule `plot_signal_grid`: limits across one signal grid.
+def run_plot_signal_grid(job, grid_path: str, contours_path: str, style: dict, output: str) -> None:
+    """Rule `plot_signal_grid`: limits across one signal grid and its exclusion contours.
 
     Args:
         job: the `runtime.Job`.
         grid_path: the signal grid's limits.csv.
+        contours_path: its contours.csv.
         style: the `figures` config.
         output: the figure path.
     """
     with logged(job):
-        save(plot_signal_grid(SignalGrid.read(grid_path), style), output, style)
+        save(plot_signal_grid(SignalGrid.read(grid_path), SignalContours.read(contours_path), style), output, style)
 
 
 def plot_sensitivity(budget: Sensitivity, top: int, style: dict):

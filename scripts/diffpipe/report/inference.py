@@ -1,5 +1,7 @@
 """The report's inference section: limits, significance, impacts, yields and signal grids."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from diffpipe.report.html import embed, entries, fmt, table
@@ -128,9 +130,13 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
         budget = load(budget_path)
         by_model[budget.model]["budget"] = budget_section(budget)
         by_model[budget.model]["figures"].append(embed(budget_fig, "systematics budget"))
+    for name, model in by_model.items():
+        model["tables"] = table_links(inputs, name, ("yields", "limits", "ranking"))
     grids = []
-    for _, (grid_path, figure) in entries(inputs, "signal_grids", "signal_figures"):
+    for _, (grid_path, figure, contours_path) in entries(inputs, "signal_grids", "signal_figures", "signal_contours"):
         grid = load(grid_path)
+        contours = load(contours_path)
+        drawn = contours.table.groupby("curve")["segment"].nunique().to_dict() if len(contours.table) else {}
         cols = ["patch", *grid.labels, "observed", "expected", "expected_p1", "expected_m1", "failure", "seconds"]
         grids.append(
             {
@@ -140,9 +146,32 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
                 "table": table(grid.table[cols], floatfmt="{:.4g}"),
                 "figure": embed(figure, f"signal grid {grid.grid}"),
                 "seconds": float(grid.table["seconds"].sum()),
+                "contours": ", ".join(f"{curve} {n}" for curve, n in drawn.items()) or "none",
+                "contours_missing": contours.curves_without_contour,
+                "tables": table_links(inputs, grid.grid, ("grid",)),
             }
         )
     return {"models": list(by_model.values()), "grids": grids}
+
+
+def table_links(inputs: dict, name: str, kinds: tuple[str, ...]) -> list[dict]:
+    """The tables of one model or grid, as links relative to the report (results/).
+
+    Args:
+        inputs: the report's grouped inputs (`table_<kind>_<md|tex>` per entry name).
+        name: the model's or grid's name.
+        kinds: the table kinds to look for.
+
+    Returns:
+        [{"kind", "md", "tex"}] for each kind present.
+    """
+    links = []
+    for kind in kinds:
+        files = {ext: inputs.get(f"table_{kind}_{ext}", {}).get(name) for ext in ("md", "tex")}
+        if all(files.values()):
+            relative = {ext: str(Path(path).relative_to("results")) for ext, path in files.items()}
+            links.append({"kind": "limits" if kind == "grid" else kind, **relative})
+    return links
 
 
 def budget_section(budget) -> dict:

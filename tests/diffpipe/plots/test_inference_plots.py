@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from diffpipe import artifacts
+from diffpipe.inference.contours import grid_contours
 from diffpipe.plots import benchmark as plot_benchmark
 from diffpipe.plots import inference as plot_inference
 
@@ -88,15 +89,24 @@ def test_signal_grid_figure_is_a_line_for_one_label_and_contours_for_two():
         for column, factor in (("observed", 1.0), ("expected", 1.1), ("expected_p1", 1.5), ("expected_m1", 0.8)):
             table[column] = observed * factor
         table["expected_p2"], table["expected_m2"] = observed * 2.0, observed * 0.6
-        return artifacts.SignalGrid(
+        table["excluded"] = observed < 1
+        signal_grid = artifacts.SignalGrid(
             table=table, grid="g", definition={}, labels=labels, cl=0.95, poi="mu", shared_compilation={}, n_excluded=1
         )
+        contours = artifacts.SignalContours(
+            table=grid_contours(table, labels), grid="g", labels=labels, interpolation="", curves_without_contour=[]
+        )
+        return signal_grid, contours
 
-    ax = plot_inference.plot_signal_grid(grid(["m"], [[100.0], [200.0], [300.0]]), STYLE).axes[0]
+    ax = plot_inference.plot_signal_grid(*grid(["m"], [[100.0], [200.0], [300.0]]), STYLE).axes[0]
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "m"
     values = [[x, y] for x in (100.0, 200.0, 300.0) for y in (10.0, 50.0)]
-    fig = plot_inference.plot_signal_grid(grid(["m1", "m2"], values), STYLE)
+    signal_grid, contours = grid(["m1", "m2"], values)
+    fig = plot_inference.plot_signal_grid(signal_grid, contours, STYLE)
     assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "m1"  # the scatter and its colorbar
+    observed = contours.table[contours.table["curve"] == "observed"][["m1", "m2"]].to_numpy()
+    drawn = [line.get_xydata() for line in fig.axes[0].lines if len(line.get_xydata())]
+    assert any(d.shape == observed.shape and np.allclose(d, observed) for d in drawn)  # the artifact's contour
 
 
 def test_benchmark_figure_has_a_bar_per_backend_and_size_and_the_grid_curve():

@@ -1,0 +1,1 @@
+"""Tables for papers and talks: LaTeX and Markdown from the artifacts (tabulate), PDG-rounded."""
