@@ -196,7 +196,10 @@ EDITS = {
         {"inference", "sensitivity", "signal_grid_block"},
     ),
     "inference.gof_toys": ("inference.gof_toys", 10, {"inference", "postfit"}),
-    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity", "table"}),
+    "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity", "table", "hepdata"}),
+    "hepdata": ("hepdata", False, {"hepdata"}),  # off: the record's job leaves the DAG
+    "hepdata.<oneOf>.abstract": ("hepdata.abstract", "A search for diffpipe.", {"hepdata"}),
+    "hepdata.<oneOf>.units": ("hepdata.units", {"x": "GeV"}, {"hepdata"}),
     "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
     "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 2, {"sensitivity"}),
     "inference.signal_grids.*.workspace": ("inference.signal_grids.example.workspace", "copy:workspace", GRID_READERS),

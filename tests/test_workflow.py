@@ -118,6 +118,14 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     assert 'id="inference-counting"' in page and 'id="inference-no_poi"' in page and 'id="grid-example"' in page
     assert page.count("data:image/png;base64,") >= 15
     assert "Per-job runtime" in page and "jax" in page
+    # the tables and the HEPData record, checked again here with hepdata-validator
+    assert 'href="tables/counting_limits.md"' in page and 'href="hepdata/submission.yaml"' in page
+    assert (results / "tables" / "counting_limits.tex").read_text().count("\\toprule") == 1
+    from hepdata_validator.full_submission_validator import FullSubmissionValidator
+
+    assert FullSubmissionValidator().validate(directory=str(results / "hepdata"))
+    names = {d.get("name") for d in yaml.safe_load_all((results / "hepdata" / "submission.yaml").read_text())}
+    assert {"Limits example", "Yields counting", "Yields no_poi", "CLs scan counting", "Ranking counting"} <= names
     logs = sorted((results / "logs").rglob("*.log"))
     assert len(logs) >= 25 and not [p.name for p in logs if "adding modifier" in p.read_text()]  # pyhf's chatter
 

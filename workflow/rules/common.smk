@@ -454,6 +454,36 @@ def model_tables(models, kinds):
     }
 
 
+def hepdata_enabled():
+    """The HEPData record is made where the config has inference results (unless `hepdata: false`)."""
+    has_results = config["likelihood"]["models"] or config["inference"]["signal_grids"]
+    return config["hepdata"] is not False and bool(has_results)
+
+
+def hepdata_inputs(wildcards):
+    """The artifacts the HEPData record holds, by kind (grids and contours in the same order)."""
+    grids = list(config["inference"]["signal_grids"])
+    return {
+        "grids": [f"results/signal/{g}/limits.csv" for g in grids],
+        "contours": [f"results/signal/{g}/contours.csv" for g in grids],
+        "yields": [
+            f"results/inference/{m}/yields.csv" for m in config["likelihood"]["models"]
+        ],
+        "limits": [f"results/inference/{m}/limits.json" for m in POI_MODELS],
+        "impacts": [f"results/inference/{m}/impacts.csv" for m in POI_MODELS],
+    }
+
+
+def hepdata_settings():
+    """The keys the HEPData record reads: its abstract, the labels' units, the ranking's rows."""
+    record = config["hepdata"] or {}
+    return {
+        "abstract": record.get("abstract", ""),
+        "units": record.get("units", {}),
+        "ranking_top": config["inference"]["ranking_top"],
+    }
+
+
 def grid_scan_resource(key):
     """A grid scan job's mem_mb or runtime (diffpipe.resources.grid_scan_job)."""
     return lambda wildcards: grid_scan_job(model_grid(wildcards)["points"])[key]
@@ -679,6 +709,9 @@ def report_inputs(wildcards):
             rules.benchmark_inference.benchmark,
             rules.benchmark_toys.benchmark,
         ]
+    if hepdata_enabled():
+        inputs["hepdata"] = rules.hepdata.output.record
+        runtimes.append(rules.hepdata.benchmark)
     inputs["runtimes"] = runtimes
     return inputs
 

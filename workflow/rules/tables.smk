@@ -47,3 +47,26 @@ rule grid_table:
         gpu=0,
     script:
         entry_script("grid_table")
+
+
+rule hepdata:
+    input:
+        unpack(hepdata_inputs),
+        code=code("hepdata"),
+    output:
+        record=directory("results/hepdata"),
+    log:
+        "results/logs/hepdata.log",
+    benchmark:
+        "results/benchmarks/hepdata.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+        gpu=0,
+    params:
+        settings=hepdata_settings(),
+    script:
+        entry_script("hepdata")

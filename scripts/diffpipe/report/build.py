@@ -164,6 +164,7 @@ def build(inputs: dict, config: dict, template_path: str) -> str:
         if fractals
         else None,
         "benchmark": benchmark,
+        "hepdata": str(Path(inputs["hepdata"]).relative_to("results")) if "hepdata" in inputs else None,
     }
     return env.get_template(path.name).render(**context)
 
