@@ -8,4 +8,5 @@ run_hepdata(
     inputs={kind: list(snakemake.input[kind]) for kind in ("grids", "contours", "yields", "limits", "impacts")},
     settings=snakemake.params.settings,
     output=snakemake.output.record,
+    archive=snakemake.output.archive,
 )

@@ -121,7 +121,7 @@ def parsed_workflow(workdir: Path, configfiles=(), config: dict | None = None):
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
-    here = os.getcwd()
+    here, path, environ = os.getcwd(), list(sys.path), dict(os.environ)
     try:
         with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
             workflow_api = api.workflow(
@@ -134,7 +134,11 @@ def parsed_workflow(workdir: Path, configfiles=(), config: dict | None = None):
             )
             yield workflow_api.dag(dag_settings=DAGSettings(forceall=True)).workflow_api._workflow
     finally:
+        # the workflow puts its own package first on sys.path and PYTHONPATH: not for the next test
         os.chdir(here)
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def planned_jobs(workdir: Path, *args: str) -> set[tuple[str, str]]:

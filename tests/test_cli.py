@@ -157,9 +157,10 @@ def test_experiment_outside_config_runs_its_model_and_the_report(installed, tmp_
         "sensitivity",
         "plot_sensitivity",
         "table",
+        "hepdata",
         "report",
     }
-    assert all(wildcards in ("", "model=mine") for _, wildcards in jobs)
+    assert all(wildcards == "" or wildcards.split(", ")[0] == "model=mine" for _, wildcards in jobs)
 
 
 @pytest.mark.parametrize(
@@ -170,13 +171,19 @@ def test_experiment_outside_config_runs_its_model_and_the_report(installed, tmp_
         (["limit", WORKSPACE, "--patch-file", "PATCHFILE"], "PATCHFILE"),
         (["grid", WORKSPACE, "--patchset", "missing_patchset.json"], "missing_patchset.json"),
         (["run", "no/such/experiment.yaml"], "no/such/experiment.yaml"),
+        (["limit", "NOPOI"], "needs a parameter of interest"),  # a measurement POI not in the workspace
     ],
 )
 def test_bad_arguments_name_the_culprit_and_write_nothing(installed, tmp_path, args, named):
     work = installed[0]
     patch_file = tmp_path / "bad_patch.json"
     patch_file.write_text(json.dumps([{"op": "remove", "path": "/channels/9"}]))
-    args = [str(patch_file) if a == "PATCHFILE" else a for a in args]
+    no_poi = tmp_path / "no_poi.json"
+    workspace = json.loads((work / WORKSPACE).read_text())
+    workspace["measurements"] = workspace["measurements"][:1]
+    workspace["measurements"][0]["config"]["poi"] = "mu_not_declared"
+    no_poi.write_text(json.dumps(workspace))
+    args = [{"PATCHFILE": str(patch_file), "NOPOI": str(no_poi)}.get(a, a) for a in args]
     named = str(patch_file) if named == "PATCHFILE" else named
     before = results_listing(work)
     out = diffpipe(installed, *args)

@@ -31,6 +31,7 @@ EXPECTED = {  # overlay -> (rule, wildcards) its dry run schedules, as the READM
         ("sensitivity", "model=gauss_example"),
         ("plot_sensitivity", "model=gauss_example"),
         *(("table", f"model=gauss_example, table={kind}") for kind in ("yields", "limits", "ranking")),
+        ("hepdata", ""),
         ("report", ""),
     },
     "add-function.yaml": {("gradients", ""), ("report", "")},

@@ -138,8 +138,8 @@ def test_two_clean_runs_local_and_on_slurm_give_identical_numbers(slurm_run, pip
     workdir, _ = slurm_run
     on_slurm = numeric_digests(workdir / "results")
     on_slurm.pop("gradients/gradients.csv")  # it holds the injected function besides the small config's
-    # two toy shards and their coverage, a grid block and its table, two fractals' counts
-    assert len(on_slurm) == 7, sorted(on_slurm)
+    # two toy shards and their coverage, a grid block, its table and its contours, two fractals' counts
+    assert len(on_slurm) == 8, sorted(on_slurm)
     local = numeric_digests(pipeline_run / "results")
     assert len(local) == 35 and on_slurm == {name: local[name] for name in on_slurm}
 

@@ -46,7 +46,7 @@ def rules_of(jobs) -> set[str]:
 
 
 # --------------------------------------------------------------------------- the run itself
-def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
+def test_pipeline_writes_every_artifact_and_the_report(pipeline_run, tmp_path):
     results = pipeline_run / "results"
     gradients = artifacts.GradientTable.read(results / "gradients" / "gradients.csv")
     assert gradients.table["passed"].all() and gradients.provenance.config_hash
@@ -121,10 +121,18 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run):
     # the tables and the HEPData record, checked again here with hepdata-validator
     assert 'href="tables/counting_limits.md"' in page and 'href="hepdata/submission.yaml"' in page
     assert (results / "tables" / "counting_limits.tex").read_text().count("\\toprule") == 1
+    import tarfile
+
     from hepdata_validator.full_submission_validator import FullSubmissionValidator
 
-    assert FullSubmissionValidator().validate(directory=str(results / "hepdata"))
-    names = {d.get("name") for d in yaml.safe_load_all((results / "hepdata" / "submission.yaml").read_text())}
+    record = tmp_path / "upload"  # the archive HEPData takes: the record's files, Snakemake's marker aside
+    with tarfile.open(results / "hepdata.tar.gz") as archive:
+        archive.extractall(record, filter="data")
+    assert {p.name for p in record.iterdir()} == {p.name for p in (results / "hepdata").iterdir()} - {
+        ".snakemake_timestamp"
+    }
+    assert FullSubmissionValidator().validate(directory=str(record))
+    names = {d.get("name") for d in yaml.safe_load_all((record / "submission.yaml").read_text())}
     assert {"Limits example", "Yields counting", "Yields no_poi", "CLs scan counting", "Ranking counting"} <= names
     logs = sorted((results / "logs").rglob("*.log"))
     assert len(logs) >= 25 and not [p.name for p in logs if "adding modifier" in p.read_text()]  # pyhf's chatter
@@ -137,8 +145,9 @@ def test_removing_a_model_or_fractal_removes_it_from_the_report(pipeline_run, tm
     assert 'id="model-no_poi"' in page and "julia" in page
     # Overlays merge into config.yaml and cannot remove entries: edit config.yaml itself.
     write_config(work, "config.yaml", lambda c: (c["fractals"].pop("julia"), c["likelihood"]["models"].pop("no_poi")))
-    assert planned_jobs(work) == {("plot_fractals", ""), ("report", "")}
+    assert planned_jobs(work) == {("plot_fractals", ""), ("hepdata", ""), ("report", "")}
     snakemake(work)
+    assert not (work / "results" / "hepdata" / "yields_no_poi.yaml").exists()  # the record is made again, whole
     page = (work / "results" / "report.html").read_text()
     assert 'id="model-no_poi"' not in page and "fit/no_poi" not in page
     assert (work / "results" / "likelihood" / "no_poi" / "fit.json").is_file()
@@ -169,6 +178,10 @@ def test_every_file_of_the_run_is_a_target_and_deleted_ones_come_back_with_a_pla
         targets = {str(f) for job in workflow.dag.jobs if job.rule.name == "all" for f in job.input}
         # the toy-based limit's points, parts and plans: inputs of its merge, a target
         merge = {str(f) for job in workflow.dag.jobs if job.rule.name == "toy_limit" for f in job.input}
+    # a directory target's files (the HEPData record) are its own
+    folders = tuple(f"{t}/" for t in targets if (work / t).is_dir())
+    assert folders == ("results/hepdata/",)
+    written = {f for f in written if not f.startswith(folders)}
     assert len(written) >= 45 and written - targets - merge == set()
     assert {f for f in written - targets if "/limit/" in f} == {f for f in merge if f.startswith("results/")}
     before = numeric_digests(results)
@@ -255,6 +268,7 @@ EDITS = {
             # the tables of what the inference job rewrote
             *(("table", f"model=counting, table={kind}") for kind in ("yields", "limits", "ranking")),
             ("grid_table", "signal_grid=example"),
+            ("hepdata", ""),
             ("report", ""),
         },
     ),
@@ -264,6 +278,7 @@ EDITS = {
             ("plot_inference", "model=counting"),
             ("plot_sensitivity", "model=counting"),
             ("table", "model=counting, table=ranking"),
+            ("hepdata", ""),  # its ranking table holds the top rows too
             ("report", ""),
         },
     ),
@@ -363,6 +378,7 @@ def test_adding_entries_adds_only_their_jobs(pipeline_run):
         *(("table", f"model=second, table={kind}") for kind in ("yields", "limits", "ranking")),
         ("optimize", "problem=quad"),
         ("plot_optimizer", "problem=quad"),
+        ("hepdata", ""),
         ("report", ""),
     }
 
@@ -419,6 +435,7 @@ def test_editing_a_shared_helper_reruns_the_rules_that_import_it(pipeline_run, t
         "plot_optimizer",
         "table",
         "grid_table",
+        "hepdata",
         "report",
     }
 
@@ -462,6 +479,7 @@ def test_each_rule_declares_exactly_its_scripts_import_closure_as_code(pipeline_
     # used while the workflow is parsed
     parse_time = {*(f"configcheck/{p.name}" for p in (scripts / "diffpipe" / "configcheck").glob("*.py"))}
     parse_time |= {"codedeps.py", "resources.py"}
+    parse_time.add("cli.py")  # the diffpipe command: it writes experiments and runs Snakemake
     assert unused <= {f"scripts/diffpipe/{name}" for name in parse_time}, unused
 
 

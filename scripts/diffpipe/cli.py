@@ -229,7 +229,13 @@ def run_model(command: str, args: dict, targets, extra=None) -> tuple[str, list[
     """
     name, config = _single_model(args, extra)
     path = EXPERIMENTS / f"{command}-{name}.yaml"
-    checked(config, str(path))
+    full = checked(config, str(path))
+    if command != "fit":
+        from diffpipe.models import model_poi
+
+        poi, reason = model_poi(full["likelihood"]["models"][name])
+        if poi is None:
+            raise Refused(f"{args['workspace']}: {reason}; `diffpipe {command}` needs a parameter of interest")
     write_experiment(f"{command}-{name}", config)
     wanted = targets(name)
     snakemake(wanted, str(path), args["cores"], args["profile"])

@@ -711,6 +711,7 @@ def report_inputs(wildcards):
         ]
     if hepdata_enabled():
         inputs["hepdata"] = rules.hepdata.output.record
+        inputs["hepdata_archive"] = rules.hepdata.output.archive
         runtimes.append(rules.hepdata.benchmark)
     inputs["runtimes"] = runtimes
     return inputs

@@ -11,8 +11,13 @@ from snakemake.exceptions import WorkflowError
 # to sys.path, after site-packages, where an installed diffpipe of another clone would win).
 _PACKAGE_ROOT = str(Path(workflow.basedir).parent / "scripts")
 sys.path.insert(0, _PACKAGE_ROOT)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [_PACKAGE_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [
+            _PACKAGE_ROOT,
+            *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
+        ]
+    )
 )
 
 from diffpipe.configcheck import ConfigError, experiment_file  # noqa: E402

@@ -55,6 +55,7 @@ rule hepdata:
         code=code("hepdata"),
     output:
         record=directory("results/hepdata"),
+        archive="results/hepdata.tar.gz",
     log:
         "results/logs/hepdata.log",
     benchmark:

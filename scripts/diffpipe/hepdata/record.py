@@ -226,7 +226,34 @@ def validate(directory: Path) -> None:
         raise ValueError("the HEPData record is not valid: " + "; ".join(messages))
 
 
-def build_record(inputs: dict, settings: dict, output: str) -> list[str]:
+def write_archive(record: Path, archive: Path) -> None:
+    """The record's files as the archive HEPData takes for an upload, written atomically.
+
+    Args:
+        record: the validated record's folder (only its files are packed, at the archive's root,
+            in name order, with fixed times: the same record gives the same bytes).
+        archive: the .tar.gz to write.
+    """
+    import gzip
+    import tarfile
+
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".partial", dir=archive.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
+            with tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                for path in sorted(record.iterdir()):
+                    info = tar.gettarinfo(str(path), arcname=path.name)
+                    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                    with path.open("rb") as content:
+                        tar.addfile(info, content)
+        os.replace(partial, archive)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def build_record(inputs: dict, settings: dict, output: str, archive: str | None = None) -> list[str]:
     """Write a run's HEPData record, validated, into `output` (a folder, replaced whole).
 
     Args:
@@ -234,6 +261,7 @@ def build_record(inputs: dict, settings: dict, output: str) -> list[str]:
             by kind: {"grids": [(grid, contours)], "yields": [...], "limits": [...], "impacts": [...]}.
         settings: {abstract, units, ranking_top}.
         output: the record's folder.
+        archive: where to write the same files as the .tar.gz HEPData uploads (none: no archive).
 
     Returns:
         The tables' names.
@@ -259,6 +287,8 @@ def build_record(inputs: dict, settings: dict, output: str) -> list[str]:
         submission.create_files(str(staging / "record"), validate=False)
         os.chdir(here)
         validate(staging / "record")
+        if archive is not None:
+            write_archive(staging / "record", Path(archive))
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging / "record", out)
@@ -268,8 +298,8 @@ def build_record(inputs: dict, settings: dict, output: str) -> list[str]:
     return [t.name for t in tables]
 
 
-def run_hepdata(job, inputs: dict, settings: dict, output: str) -> None:
-    """Rule `hepdata`: the run's HEPData record under results/hepdata/.
+def run_hepdata(job, inputs: dict, settings: dict, output: str, archive: str) -> None:
+    """Rule `hepdata`: the run's HEPData record under results/hepdata/, and its upload archive.
 
     Args:
         job: the `runtime.Job`.
@@ -277,6 +307,8 @@ def run_hepdata(job, inputs: dict, settings: dict, output: str) -> None:
             limits, impacts.
         settings: {abstract, units, ranking_top}.
         output: the record's folder.
+        archive: the record's files as a .tar.gz (Snakemake adds its own marker file to the
+            folder; the archive holds the record alone).
     """
     import logging
 
@@ -288,5 +320,5 @@ def run_hepdata(job, inputs: dict, settings: dict, output: str) -> None:
             "grids": [(read_any(g), read_any(c)) for g, c in zip(inputs["grids"], inputs["contours"])],
             **{kind: [read_any(p) for p in inputs[kind]] for kind in ("yields", "limits", "impacts")},
         }
-        names = build_record(loaded, settings, output)
+        names = build_record(loaded, settings, output, archive)
         logging.getLogger(__name__).info("HEPData record: %d tables, valid: %s", len(names), ", ".join(names))

@@ -109,3 +109,23 @@ def test_an_invalid_record_is_an_error_naming_the_file(tmp_path):
     data_file.write_text(yaml.safe_dump(broken))
     with pytest.raises(ValueError, match=f"not valid: {data_file.name}"):
         validate(out)
+
+
+def test_the_upload_archive_holds_the_record_alone_and_the_same_record_gives_the_same_bytes(tmp_path):
+    import tarfile
+
+    grid, contours = signal_grid()
+    inputs = {"grids": [(grid, contours)], "yields": [], "limits": [], "impacts": []}
+    settings = {"abstract": "", "units": {}, "ranking_top": 5}
+    digests = []
+    for k in range(2):
+        out, archive = tmp_path / f"hepdata{k}", tmp_path / f"hepdata{k}.tar.gz"
+        build_record(inputs, settings, str(out), str(archive))
+        (out / ".snakemake_timestamp").touch()  # what Snakemake adds to a directory output: not packed
+        with tarfile.open(archive) as packed:
+            members = packed.getmembers()
+            assert sorted(m.name for m in members) == sorted(p.name for p in out.iterdir() if p.name[0] != ".")
+            assert all(packed.extractfile(m).read() == (out / m.name).read_bytes() for m in members)
+        digests.append(archive.read_bytes())
+        assert not list(tmp_path.glob("*.partial"))
+    assert digests[0] == digests[1]

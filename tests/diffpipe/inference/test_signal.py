@@ -218,8 +218,9 @@ PUBLISHED_GRIDS = {"atlas_1lbb": "ATLAS-SUSY-2019-08_1Lbb", "atlas_3l": "ATLAS-S
 
 @pytest.mark.parametrize("grid", list(PUBLISHED_GRIDS))
 def test_published_grid_limits_equal_pyhf_upper_limit(grid):
-    """Every sampled patch of each published grid (10, evenly spaced; pyhf's numbers stored by
-    published_reference.py: 40-220 s a patch for pyhf) has pyhf's toms748 `upper_limit`, observed
+    """The sampled patches of each published grid (10, evenly spaced; pyhf's numbers stored by
+    published_reference.py: 40-220 s a patch for pyhf; every other one of 1Lbb, whose fits cost
+    ~8 times 3L's) have pyhf's toms748 `upper_limit`, observed
     and expected band, within 1e-3, all patches fitted under the grid's one union model. (pyhf
     holds 3L's two shapesys γ of τ ~ 1e11 at 1, where its own fits do not move: the reference
     script says why; diffpipe fits them.)"""
@@ -233,9 +234,10 @@ def test_published_grid_limits_equal_pyhf_upper_limit(grid):
         "workspace": f"{folder}/BkgOnly.json",
         "patchset": f"{folder}/patchset.json",
         "data": "observed",
-        "patches": list(reference),
+        "patches": list(reference)[:: 2 if grid == "atlas_1lbb" else 1],
     }
     rows, shared, _ = grid_limits(grid, entry, {"cl": 0.95, "poi_bound_max": 1000.0})
+    assert len(rows) == len(entry["patches"]) >= 5
     assert shared["shared"], shared
     for row in rows:
         ref = reference[row["patch"]]
