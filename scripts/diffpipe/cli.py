@@ -286,7 +286,8 @@ def limit(**args) -> None:
 
     _, (path,) = run_model("limit", args, lambda n: [f"results/inference/{n}/limits.json"])
     lim = Limits.read(path)
-    # pyhf's order: the expected limits from low to high (its band -2σ..+2σ)
+    from diffpipe.teststat import BAND_LABELS
+
     payload = {
         "poi": lim.poi,
         "cl": lim.cl,
@@ -295,7 +296,7 @@ def limit(**args) -> None:
         "failures": lim.failures,
     }
     rows = [["observed", _num(lim.observed)]] + [
-        [f"expected {label}", _num(v)] for label, v in zip(("-2σ", "-1σ", "median", "+1σ", "+2σ"), lim.expected)
+        [label, _num(v)] for label, v in zip(BAND_LABELS, lim.expected, strict=True)
     ]
     text = f"{100 * lim.cl:g}% CL upper limit on {lim.poi}\n{_table(rows, ['', lim.poi])}"
     text += "".join(f"\nfailed: {k}: {v}" for k, v in lim.failures.items())
@@ -442,18 +443,10 @@ def grid(workspace, patchset, patches, jobs, measurement, data, name, cores, pro
     snakemake([target], str(path), cores, profile)
     result = SignalGrid.read(target)
     frame = result.table
-    # the expected limits from low to high (pyhf's order): +2σ of the test statistic is the lowest
-    columns = [
-        "patch",
-        *result.labels,
-        "observed",
-        "expected_p2",
-        "expected_p1",
-        "expected",
-        "expected_m1",
-        "expected_m2",
-    ]
-    headers = ["patch", *result.labels, "observed", "exp −2σ", "exp −1σ", "expected", "exp +1σ", "exp +2σ"]
+    from diffpipe.teststat import BAND_COLUMNS, BAND_LABELS
+
+    columns = ["patch", *result.labels, "observed", *BAND_COLUMNS]
+    headers = ["patch", *result.labels, "observed", *BAND_LABELS]
     rows = [[str(row[c]) if c == "patch" else _num(float(row[c])) for c in columns] for _, row in frame.iterrows()]
     payload = {
         "poi": result.poi,

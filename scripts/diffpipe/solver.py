@@ -23,6 +23,7 @@ a named failure, not refitted.
 """
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +52,19 @@ QUEUE_ENTRIES = 2**25
 # Up to this many parameters the Newton step is solved by unrolled elimination (vectorised
 # element-wise over a batch; LAPACK's per-matrix calls cost more than the arithmetic there).
 SMALL = 12
+
+
+class NewtonState(NamedTuple):
+    """One fit's damped Newton iteration (a JAX pytree: one lane's, or many lanes' under vmap)."""
+
+    x: Any  # the parameters
+    f: Any  # -ln L at x
+    g: Any  # its gradient
+    h: Any  # its Hessian
+    lam: Any  # the Levenberg damping
+    it: Any  # steps taken
+    fresh: Any  # x is a start whose derivatives are still to be computed
+    strikes: Any  # steps rejected for leaving the likelihood's domain
 
 
 @dataclass
@@ -134,7 +148,7 @@ class Solver:
             """A fresh lane: the start point, derivatives still to be computed."""
             x = jnp.where(fixed, values, jnp.clip(x0, lo, hi))  # held values may lie outside
             n = x.shape[0]
-            return x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True), 0
+            return NewtonState(x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True), 0)
 
         def step(state, data, fixed, lo, hi, numbers):
             """One damped Newton step (or, for a fresh lane, the derivatives at the start).
@@ -167,7 +181,7 @@ class Solver:
             strikes = strikes + leaves
             outside = strikes >= STRIKES
             done = (converged | tiny) & ~outside
-            state = (x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), strikes)
+            state = NewtonState(x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), strikes)
             return state, done, done | outside
 
         def solve(x0, data, fixed, values, numbers, lo, hi):
@@ -177,7 +191,7 @@ class Solver:
 
             def more(carry):
                 state, _, ended = carry
-                return ~ended & (state[5] < max_iter)
+                return ~ended & (state.it < max_iter)
 
             no = jnp.asarray(False)
             state, done, _ = jax.lax.while_loop(more, body, (start(x0, fixed, values, lo, hi), no, no))
@@ -214,7 +228,7 @@ class Solver:
             def body(carry):
                 rows, data, fixed, state, nxt, out = carry
                 state, converged, stop = lane_step(state, data, fixed, lo, hi, numbers)
-                ended = (rows < n_valid) & (stop | (state[5] >= max_iter))
+                ended = (rows < n_valid) & (stop | (state.it >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
                 x, f, _, h, _, it, _, strikes = state
                 fields = (x, f, converged, it, h, strikes >= STRIKES)
@@ -226,7 +240,7 @@ class Solver:
                 def pick(new, old):
                     return jnp.where(ended.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
 
-                state = tuple(pick(a, b) for a, b in zip(fresh, state))
+                state = NewtonState(*(pick(a, b) for a, b in zip(fresh, state)))
                 return rows, pick(new_data, data), pick(new_fixed, fixed), state, nxt, out
 
             def more(carry):

@@ -164,7 +164,7 @@ def test_the_3l_patch_held_or_pruned_gives_pyhfs_fit_and_qtilde(three_l, options
     _, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True, **_pyhf_reference(model, entry, False))
     assert 2 * analysis.best_fit().nll[0] == pytest.approx(float(twice_nll), abs=1e-3)
     qmu = pyhf.infer.test_statistics.qmu_tilde(1.0, data, model, **_pyhf_reference(model, entry))
-    assert CLsScan(analysis)._fixed_q(1.0, False) == pytest.approx(float(qmu), abs=1e-3)
+    assert CLsScan(analysis).qmu(1.0, False) == pytest.approx(float(qmu), abs=1e-3)
 
 
 DEFICIT = {  # a deficit: μ̂ < 0 where the bounds allow it, so q̃μ and qμ differ
@@ -216,7 +216,7 @@ def test_q_of_the_3l_patch_equals_pyhfs_qmu(three_l):
     scan = CLsScan(prepare(model, data, entry, like=shared), test_statistic="q")
     assert scan.bounds[model.config.poi_index].tolist() == [-2.0, 10.0]
     qmu = pyhf.infer.test_statistics.qmu(0.5, data, model, **_pyhf_reference(model, entry, False))
-    assert scan._fixed_q(0.5, False) == pytest.approx(float(qmu), abs=1e-3)
+    assert scan.qmu(0.5, False) == pytest.approx(float(qmu), abs=1e-3)
 
 
 def test_the_readmes_blinding_recipe_fits_the_control_regions_alone():

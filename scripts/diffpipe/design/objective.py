@@ -14,11 +14,11 @@ not its derivative: q is differentiated with θ̂̂ held, and a limit's gradient
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.stats import norm
 
 from diffpipe.design.design_model import kernel_numbers, workspace
 from diffpipe.design.soft import soft_histograms
+from diffpipe.teststat import increasing_root
 
 LOSSES = ("cls", "limit", "inverse_significance")
 
@@ -105,20 +105,15 @@ class Objective:
         return max(2.0 * (self._held_fit(derived, data, mu) - reference), 0.0)
 
     def _limit(self, derived, data, reference, guess: float | None) -> float:
-        """The root of √q̃μ,A(μ) = crossing (brentq on a bracket grown from the guess)."""
+        """The root of √q̃μ,A(μ) = crossing (`teststat.increasing_root`, its bracket from the guess)."""
 
         def excess(mu):
             return math.sqrt(self._q(derived, data, reference, mu)) - self.crossing
 
-        hi = min(guess or 1.0, self.mu_max)
-        while excess(hi) < 0:
-            if hi >= self.mu_max:
-                raise DesignError(f"no expected limit below the POI's bound {self.mu_max:g}")
-            hi = min(2.0 * hi, self.mu_max)
-        lo = hi / 2.0
-        while excess(lo) > 0:
-            lo /= 2.0
-        return float(brentq(excess, lo, hi, xtol=1e-10, rtol=1e-10))
+        value, why = increasing_root(excess, min(guess or 1.0, self.mu_max), self.mu_max, "expected CLs > 1 - CL")
+        if why:
+            raise DesignError(f"no expected limit: {why}")
+        return value
 
     def solve(self, hists: dict, guess: float | None = None) -> dict:
         """The loss of a set of histograms and where its statistic was evaluated (fits, no gradient).

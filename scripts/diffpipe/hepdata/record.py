@@ -13,9 +13,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-# The band of a grid's expected limit: (uncertainty label, its lower and upper edge columns);
-# +2σ of the test statistic is the lowest limit.
-BAND = (("expected ±1σ", "expected_p1", "expected_m1"), ("expected ±2σ", "expected_p2", "expected_m2"))
+from diffpipe.teststat import BAND_COLUMNS
+
+# The expected limit's uncertainties: (label, the grid table's lower and upper edge columns).
+ERROR_BANDS = (("expected ±1σ", BAND_COLUMNS[1], BAND_COLUMNS[3]), ("expected ±2σ", BAND_COLUMNS[0], BAND_COLUMNS[4]))
 CONTOUR_NAMES = {
     "observed": "Observed exclusion contour",
     "expected": "Expected exclusion contour",
@@ -85,7 +86,7 @@ def grid_tables(grid, contours, units: dict) -> list:
     observed.add_qualifier("CL", cl)
     expected = _variable(f"Expected upper limit on {grid.poi}", _finite(table["expected"]), independent=False)
     expected.add_qualifier("CL", cl)
-    for label, low, high in BAND:
+    for label, low, high in ERROR_BANDS:
         expected.add_uncertainty(_asymmetric(label, table[low], table[high], table["expected"]))
     tables = [
         _table(

@@ -18,11 +18,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
 from diffpipe.implicit import Differentiable, FitPoint
-from diffpipe.inference.limits import BAND, expected_crossing
-from diffpipe.teststat import pyhf_teststat
+from diffpipe.inference.limits import expected_crossing
+from diffpipe.teststat import BAND, log_cls, log_cls_partials
 
 
 @dataclass(frozen=True)
@@ -140,9 +139,9 @@ class InferenceGradients:
             The `Statistic` of ln CLs.
         """
         q, qa = self.qmu(mu, start)
-        dq, dqa = _log_cls_partials(q.value, qa.value, self.m.test_statistic)
+        dq, dqa = log_cls_partials(q.value, qa.value, self.m.test_statistic)
         return Statistic(
-            value=_log_cls(q.value, qa.value, self.m.test_statistic),
+            value=log_cls(q.value, qa.value, self.m.test_statistic),
             dphi=_combine((dq, q.dphi), (dqa, qa.dphi)),
             dmu=dq * q.dmu + dqa * qa.dmu,
         )
@@ -202,32 +201,9 @@ def _starts(scan, mu: float):
     """Warm starts for the fits at μ from a scan's nearest fits (None: the free fits)."""
     if scan is None:
         return None
-    return scan._warm_start(mu, False), scan._warm_start(mu, True)
+    return scan.warm_start(mu, False), scan.warm_start(mu, True)
 
 
 def _root_gradient(h: Statistic) -> dict:
     """dμ/dφ of the root of h(μ, φ) = 0: -(∂h/∂φ) / (∂h/∂μ)."""
     return _combine((-1.0 / h.dmu, h.dphi))
-
-
-def _log_cls(q: float, qa: float, test_statistic: str) -> float:
-    sqa = math.sqrt(qa)
-    t = pyhf_teststat(q, qa, test_statistic)
-    return float(norm.logsf(t + sqa) - norm.logsf(t))
-
-
-def _log_cls_partials(q: float, qa: float, test_statistic: str) -> tuple[float, float]:
-    """∂ ln CLs / ∂qμ and ∂ ln CLs / ∂qμ,A (pyhf's t: piecewise for q̃μ, √qμ - √qμ,A for qμ)."""
-    sq, sqa = math.sqrt(q), math.sqrt(qa)
-    t = pyhf_teststat(q, qa, test_statistic)
-    # d ln Φ(-x)/dx = -φ(x) / Φ(-x)
-    dlog = lambda x: -math.exp(norm.logpdf(x) - norm.logsf(x))  # noqa: E731
-    a, b = dlog(t + sqa), dlog(t)  # d/dt of the two terms
-    if sq <= sqa or test_statistic == "q":
-        dt_dq = 0.5 / sq if sq > 0 else 0.0
-        dt_dqa = -0.5 / sqa
-    else:
-        dt_dq = 1.0 / (2.0 * sqa)
-        dt_dqa = -1.0 / (2.0 * sqa) - (q - qa) / (4.0 * sqa**3)
-    dsqa_dqa = 0.5 / sqa
-    return (a - b) * dt_dq, (a - b) * dt_dqa + a * dsqa_dqa

@@ -26,14 +26,9 @@ from scipy.special import ndtri_exp
 from scipy.stats import norm
 
 from diffpipe.inference.analysis import Analysis
-from diffpipe.teststat import pyhf_teststat, statistic_bounds
+from diffpipe.teststat import AT_BOUND, BAND, MU_FLOOR, increasing_root, log_cls_of_t, pyhf_teststat, statistic_bounds
 
-BAND = (2, 1, 0, -1, -2)  # expected-band positions (n sigma), pyhf's order
-MU_FLOOR = 1e-9
-XTOL = 1e-9  # relative precision of a limit
-MAX_ROOT_STEPS = 200
 Z_CLIP = 40.0
-AT_BOUND = "up to the POI upper bound"
 WIDEN_FACTOR = 10.0  # a limit above the POI's upper bound: the bound is raised this much at a time
 
 
@@ -92,14 +87,32 @@ class CLsScan:
             self._q[asimov].clear()
             self._x[asimov].clear()
 
-    def _warm_start(self, mu: float, asimov: bool) -> np.ndarray:
-        """The best fit held at the nearest μ already fitted on this dataset (else the free fit)."""
+    def warm_start(self, mu: float, asimov: bool) -> np.ndarray:
+        """The best fit held at the nearest μ already fitted on this dataset (else the free fit).
+
+        Args:
+            mu: the POI value a fit is about to hold.
+            asimov: the background-only Asimov data's fits (else the data's).
+
+        Returns:
+            The parameters to start that fit from.
+        """
         done = self._x[asimov]
         if not done:
             return self.free[asimov][0]
         return done[min(done, key=lambda m: abs(m - mu))]
 
-    def _fixed_q(self, mu: float, asimov: bool) -> float:
+    def qmu(self, mu: float, asimov: bool) -> float:
+        """The test statistic at μ on the data or the Asimov data (memoised; 0 where μ̂ > μ).
+
+        Args:
+            mu: the POI value held.
+            asimov: on the background-only Asimov data (else on the data).
+
+        Returns:
+            q̃μ (or qμ), from the lower of two fixed-μ fits; a fixed-μ fit below the free one
+            refits the free fit and starts this dataset's statistics over.
+        """
         cache = self._q[asimov]
         if mu not in cache:
             data = self.asimov if asimov else self.a.data
@@ -107,7 +120,7 @@ class CLsScan:
             # two starts (the fit held at the nearest μ done, or the free fit; and the model's
             # initial values): a likelihood with several minima (coupled histosys) may trap
             # one of them; the lower one counts
-            starts = np.stack([self._warm_start(mu, asimov), self.a.init])
+            starts = np.stack([self.warm_start(mu, asimov), self.a.init])
             fits = self.a.fit(data=data, fix={self.poi: mu}, starts=starts, bounds=self.bounds)
             fit = fits.row(int(np.argmin(fits.nll)))
             if float(fit.nll[0]) < best - 1e-9:
@@ -118,7 +131,7 @@ class CLsScan:
                 self.restarts += 1
                 cache.clear()
                 self._x[asimov].clear()
-                return self._fixed_q(mu, asimov)
+                return self.qmu(mu, asimov)
             q = max(2.0 * (float(fit.nll[0]) - best), 0.0)
             cache[mu] = 0.0 if start[self.poi] > mu else q
             self._x[asimov][mu] = fit.x[0]
@@ -133,7 +146,7 @@ class CLsScan:
         Returns:
             CLs.
         """
-        q, qa = self._fixed_q(mu, False), self._fixed_q(mu, True)
+        q, qa = self.qmu(mu, False), self.qmu(mu, True)
         return _cls(pyhf_teststat(q, qa, self.test_statistic), math.sqrt(qa))
 
     def expected(self, mu: float, n_sigma: float) -> float:
@@ -146,7 +159,7 @@ class CLsScan:
         Returns:
             CLs.
         """
-        return _cls(float(n_sigma), math.sqrt(self._fixed_q(mu, True)))
+        return _cls(float(n_sigma), math.sqrt(self.qmu(mu, True)))
 
     def curves(self, mus) -> dict:
         """CLs on a list of μ values, observed and the expected band.
@@ -175,96 +188,6 @@ def shown(limit: float) -> str:
         The text.
     """
     return f"{limit:.4g}" if np.isfinite(limit) else "none"
-
-
-def _log_cls(t: float, sqrt_qa: float) -> float:
-    """Log of CLs from the test statistic t and √q̃μ,A (accurate where CLs underflows)."""
-    return float(norm.logsf(t + sqrt_qa) - norm.logsf(t))
-
-
-def _root(func, guess: float, upper: float, what: str, known: dict | None = None) -> tuple[float, str]:
-    """The μ where an increasing func(μ) crosses 0: a bracket, then interpolation kept inside it.
-
-    The bracket is the tightest one among the `known` values (evaluations already paid for),
-    else grown from `guess` by doubling up to `upper`. Inverse quadratic interpolation through
-    the three points with the smallest |func| (secant with two) converges superlinearly on the
-    near-linear functions used here; a step leaving the bracket, or one after which the best
-    |func| did not halve, is replaced by bisection. The search ends when a step moves μ by less
-    than `XTOL` relative (the next step would move it by far less) or the bracket is that narrow.
-
-    Args:
-        func: the function (negative below the root).
-        guess: the first upper end of the bracket.
-        upper: the largest μ tried.
-        what: the condition func < 0 stands for, for the failure message.
-        known: {μ: func(μ)} already computed.
-
-    Returns:
-        (the root or NaN, why it failed or "").
-    """
-    seen = dict(known or {})
-
-    def f(mu: float) -> float:
-        if mu not in seen:
-            seen[mu] = func(mu)
-        return seen[mu]
-
-    below = [m for m, v in seen.items() if v < 0]
-    above = [m for m, v in seen.items() if v > 0]
-    if below and above and max(below) < min(above):
-        lo, hi = max(below), min(above)
-    else:
-        lo = max(guess * 1e-3, MU_FLOOR)
-        if f(lo) > 0:
-            return float("nan"), f"{what} fails already at mu = {lo:.3g}"
-        hi = min(max(guess, 2 * lo), upper)
-        while f(hi) < 0:
-            if hi >= upper:
-                return float("nan"), f"{what} {AT_BOUND} {upper:g}"
-            lo, hi = hi, min(2 * hi, upper)
-    previous = math.inf
-    for _ in range(MAX_ROOT_STEPS):
-        x, x0, f0 = _interpolate(seen, lo, hi)
-        if abs(f0) > 0.5 * previous and abs(x - x0) > XTOL * hi:
-            x = 0.5 * (lo + hi)  # too slow: bisect
-        previous = abs(f0)
-        if abs(x - x0) <= XTOL * abs(x) or hi - lo <= XTOL * hi:
-            return float(x), ""
-        fx = f(x)
-        if fx == 0:
-            return float(x), ""
-        lo, hi = (x, hi) if fx < 0 else (lo, x)
-    return float(x), ""
-
-
-def _interpolate(seen: dict, lo: float, hi: float) -> tuple[float, float, float]:
-    """The next point of a root search, and the best point so far.
-
-    Inverse quadratic (else linear) interpolation through the known points nearest the root,
-    or the bracket's midpoint when that falls outside it.
-
-    Args:
-        seen: {μ: func(μ)} evaluated so far (at least the bracket's two ends).
-        lo: lower end of the bracket.
-        hi: upper end.
-
-    Returns:
-        (the proposal, the best point so far, its value).
-    """
-    points = sorted(seen.items(), key=lambda p: abs(p[1]))[:3]
-    x0, f0 = points[0]
-    if len(points) == 3 and len({v for _, v in points}) == 3:
-        (a, fa), (b, fb), (c, fc) = points
-        x = (
-            a * fb * fc / ((fa - fb) * (fa - fc))
-            + b * fa * fc / ((fb - fa) * (fb - fc))
-            + c * fa * fb / ((fc - fa) * (fc - fb))
-        )
-        if lo < x < hi:
-            return x, x0, f0
-    (a, fa), (b, fb) = points[:2]
-    x = a - fa * (a - b) / (fa - fb) if fa != fb else 0.5 * (lo + hi)
-    return (x if lo < x < hi else 0.5 * (lo + hi)), x0, f0
 
 
 def _z(log_p: float) -> float:
@@ -321,15 +244,15 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     z_level = _z(math.log(level))
 
     def observed(mu: float) -> float:
-        q, qa = scan._fixed_q(mu, False), scan._fixed_q(mu, True)
+        q, qa = scan.qmu(mu, False), scan.qmu(mu, True)
         sqa = math.sqrt(qa)
-        return _z(_log_cls(pyhf_teststat(q, qa, scan.test_statistic), sqa)) - z_level
+        return _z(log_cls_of_t(pyhf_teststat(q, qa, scan.test_statistic), sqa)) - z_level
 
     widen_to = max(scan.upper, poi_bound_max or scan.upper)
 
     def search(func, known) -> tuple[float, str]:
         while True:
-            value, why = _root(func, guess, scan.upper, what, known())
+            value, why = increasing_root(func, guess, scan.upper, what, known())
             if not why.startswith(f"{what} {AT_BOUND}") or scan.upper >= widen_to:
                 break
             scan.widen(min(WIDEN_FACTOR * scan.upper, widen_to))
@@ -344,7 +267,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     for n in BAND:
         s_level = expected_crossing(n, level)
         value, why = search(
-            lambda m, s=s_level: math.sqrt(scan._fixed_q(m, True)) - s,
+            lambda m, s=s_level: math.sqrt(scan.qmu(m, True)) - s,
             lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan._q[True].items()},
         )
         expected.append(value)

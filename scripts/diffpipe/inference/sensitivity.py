@@ -14,8 +14,9 @@ import time
 import numpy as np
 
 from diffpipe.inference.analysis import Analysis, prepare
-from diffpipe.inference.limits import BAND, CLsScan, significance, upper_limits
+from diffpipe.inference.limits import CLsScan, significance, upper_limits
 from diffpipe.models import specification
+from diffpipe.teststat import BAND
 
 
 def refit(

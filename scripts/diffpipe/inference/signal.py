@@ -20,9 +20,9 @@ from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
 from diffpipe.models import ModelError, build_model, parameter_setup, read_json, select_patches
 from diffpipe.patches import MODEL_KEYS, GridLayout, patch_data, patch_numbers, verify_patch
+from diffpipe.teststat import BAND_COLUMNS
 
 log = logging.getLogger("diffpipe")
-EXPECTED_COLUMNS = ("expected_p2", "expected_p1", "expected", "expected_m1", "expected_m2")
 
 
 class _Patches:
@@ -107,7 +107,7 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
         result = upper_limits(scan, settings["cl"], 0, settings.get("poi_bound_max"))
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
         row["observed"] = result["observed"]
-        row.update({col: value for col, value in zip(EXPECTED_COLUMNS, result["expected"], strict=True)})
+        row.update({col: value for col, value in zip(BAND_COLUMNS, result["expected"], strict=True)})
         row["failure"] = "; ".join(f"{k}: {v}" for k, v in result["failures"].items())
         row["fits"] = result["n_fits"] + analysis.refits
         row["seconds"] = time.perf_counter() - started

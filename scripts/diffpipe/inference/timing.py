@@ -80,10 +80,11 @@ def ours_gradient(spec: dict) -> dict:
     """
     from diffpipe.inference.analysis import prepare
     from diffpipe.inference.gradients import InferenceGradients
-    from diffpipe.inference.limits import BAND, CLsScan, upper_limits
+    from diffpipe.inference.limits import CLsScan, upper_limits
     from diffpipe.inference.sensitivity import differentiable, refit
     from diffpipe.models import build_model
     from diffpipe.runtime import enable_float64
+    from diffpipe.teststat import BAND
 
     enable_float64()
     analysis = prepare(*build_model(spec), spec)

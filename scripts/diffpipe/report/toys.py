@@ -3,6 +3,7 @@
 import pandas as pd
 
 from diffpipe.report.html import embed, entries, table
+from diffpipe.teststat import BAND_LABELS
 
 
 def toys_context(inputs: dict, load) -> list[dict]:
@@ -19,7 +20,7 @@ def toys_context(inputs: dict, load) -> list[dict]:
     toy_cls = {}
     for _, (path, figure, lim) in entries(inputs, "toy_cls", "toy_cls_figure", "toy_cls_limits"):
         toy, asym = load(path), load(lim)
-        names = ["observed", "expected −2σ", "expected −1σ", "expected", "expected +1σ", "expected +2σ"]
+        names = list(LIMIT_NAMES)
         toys_row = [toy.observed_limit, *toy.expected_limits]
         asym_row = [asym.observed, *asym.expected]
         frame = pd.DataFrame({"limit": names, "toys": toys_row, "asymptotic": asym_row})
@@ -62,7 +63,7 @@ def toys_context(inputs: dict, load) -> list[dict]:
     return out
 
 
-LIMIT_NAMES = ("observed", "expected −2σ", "expected −1σ", "expected", "expected +1σ", "expected +2σ")
+LIMIT_NAMES = ("observed", *BAND_LABELS)
 
 
 def limit_context(toy) -> dict:

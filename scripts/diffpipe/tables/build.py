@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from diffpipe.tables.rounding import with_error
+from diffpipe.teststat import BAND_LABELS
 
 MISSING = "—"
 
@@ -63,9 +64,8 @@ def limits_table(limits, significance) -> tuple[list[str], list[list[str]]]:
         (headers, rows): one row per quantity.
     """
     cl = f"{100 * limits.cl:g}% CL upper limit on {limits.poi}"
-    labels = ("expected −2σ", "expected −1σ", "expected", "expected +1σ", "expected +2σ")
     rows = [[f"{cl}, observed", _number(limits.observed)]]
-    rows += [[f"{cl}, {label}", _number(value)] for label, value in zip(labels, limits.expected)]
+    rows += [[f"{cl}, {label}", _number(value)] for label, value in zip(BAND_LABELS, limits.expected)]
     rows += [
         ["significance Z, observed", _number(significance.observed_z, 3)],
         ["significance Z, expected", _number(significance.expected_z, 3)],

@@ -5,8 +5,8 @@ under b-only at the fit with the POI held at 0 (pyhf's choice). Each toy is fitt
 bounded below at 0: free, and held at μ) in one batched solve; q̃μ = 2 (nll(μ) - nll(μ̂)), 0 where
 μ̂ > μ. CLs+b = P(q̃μ ≥ q̃μ,obs | s+b), CLb = P(q̃μ ≥ q̃μ,obs | b), CLs = CLs+b / CLb; the expected
 band puts q̃μ,obs at the b-only distribution's quantiles Φ(n) for n = 2, 1, 0, -1, -2 (pyhf's
-order). The toy-based limit is where CLs, linearly interpolated between the tested μ, crosses
-1 - CL.
+order). The toy-based limit is where CLs crosses 1 - CL between the tested μ, read off as the toy limit
+reads it (`teststat.cls_crossing`: linear in ln CLs).
 """
 
 import numpy as np
@@ -15,9 +15,7 @@ from scipy.stats import norm
 from diffpipe.models import build_model, make_solver, parameter_setup
 from diffpipe.sampling import make_sampler, sample_toys
 from diffpipe.solver import Solver, fit_all
-from diffpipe.teststat import statistic_bounds
-
-BAND = (2, 1, 0, -1, -2)
+from diffpipe.teststat import BAND, cls_crossing, statistic_bounds
 
 
 def qmu(
@@ -136,25 +134,13 @@ def toy_cls(
             out["expected"][i].append(pvalue(samples["sb"], q_n) / b_p if b_p > 0 else float("nan"))
         out["samples"].append({"sb": samples["sb"].tolist(), "b": samples["b"].tolist()})
     level = 1.0 - cl
-    out["observed_limit"] = crossing(out["mu"], out["cls"], level)
-    out["expected_limits"] = [crossing(out["mu"], curve, level) for curve in out["expected"]]
+    out["observed_limit"] = _limit(out["mu"], out["cls"], level)
+    out["expected_limits"] = [_limit(out["mu"], curve, level) for curve in out["expected"]]
     out["ntoys"] = ntoys
     return out
 
 
-def crossing(mus: list[float], cls: list[float], level: float) -> float | None:
-    """The first μ where CLs falls to `level`, linearly interpolated between tested points.
-
-    Args:
-        mus: tested POI values (increasing).
-        cls: CLs at them.
-        level: 1 - CL.
-
-    Returns:
-        The crossing, or None when CLs stays above (or starts below) `level` on the grid.
-    """
-    for i in range(1, len(mus)):
-        a, b = cls[i - 1], cls[i]
-        if a >= level > b:
-            return float(mus[i - 1] + (a - level) * (mus[i] - mus[i - 1]) / (a - b))
-    return None
+def _limit(mus: list[float], cls: list[float], level: float) -> float | None:
+    """The first μ where CLs falls to `level` (`teststat.cls_crossing`), None without a crossing."""
+    found = cls_crossing(mus, cls, level)
+    return None if isinstance(found, str) else found[0]

@@ -16,8 +16,7 @@ in CLs where one of them is 0), with its error propagated from theirs.
 import numpy as np
 from scipy.stats import norm
 
-BAND = (2, 1, 0, -1, -2)
-MEDIAN = BAND.index(0)
+from diffpipe.teststat import BAND, MEDIAN, bracket, cls_crossing, crossing_error
 
 
 def limit_points(observed, expected, n_points: int, margin: float = 0.3) -> list[float]:
@@ -92,57 +91,6 @@ def point_cls(q_observed: float, q_sb: np.ndarray, q_b: np.ndarray) -> dict:
     }
 
 
-def bracket(cls: list[float], level: float) -> int | None:
-    """Index i of the first pair of points (i - 1, i) with CLs falling through `level`.
-
-    Args:
-        cls: CLs per point (μ increasing).
-        level: 1 - CL.
-
-    Returns:
-        i, or None when CLs does not cross `level` between the points.
-    """
-    for i in range(1, len(cls)):
-        if cls[i - 1] >= level > cls[i]:
-            return i
-    return None
-
-
-def crossing(mu: list[float], cls: list[float], errors: list[float], level: float) -> tuple[float, float] | str:
-    """Where CLs crosses `level`, and its Monte Carlo error.
-
-    Interpolated linearly in ln CLs between the bracketing points (linearly in CLs when the
-    lower one is 0); the error propagates the two points' CLs errors (independent toys).
-
-    Args:
-        mu: the points (increasing).
-        cls: CLs at them.
-        errors: their errors.
-        level: 1 - CL.
-
-    Returns:
-        (limit, error), or the reason there is none.
-    """
-    if len(mu) < 2:
-        return "no μ points to read a limit off"
-    i = bracket(cls, level)
-    if i is None:
-        side = "above" if cls[-1] >= level else "below"
-        return f"CLs stays {side} {level:.4g} on the tested points μ = {mu[0]:.4g} to {mu[-1]:.4g}"
-    (m0, m1), (c0, c1), (e0, e1) = (mu[i - 1], mu[i]), (cls[i - 1], cls[i]), (errors[i - 1], errors[i])
-    width = m1 - m0
-    if c1 > 0:
-        u, v, w = np.log(c0), np.log(c1), np.log(level)
-        limit = m0 + (u - w) / (u - v) * width
-        du, dv = width * (w - v) / (u - v) ** 2, width * (u - w) / (u - v) ** 2
-        error = np.hypot(du * e0 / c0, dv * e1 / c1)
-    else:
-        limit = m0 + (c0 - level) / (c0 - c1) * width
-        d0, d1 = width * (level - c1) / (c0 - c1) ** 2, width * (c0 - level) / (c0 - c1) ** 2
-        error = np.hypot(d0 * e0, d1 * e1)
-    return float(limit), float(error)
-
-
 def curves(points: dict, parts: list[dict]) -> dict:
     """The toy CLs curves from every part made so far.
 
@@ -174,29 +122,6 @@ def curves(points: dict, parts: list[dict]) -> dict:
             out["expected"][j].append(stats["expected"][j])
             out["expected_error"][j].append(stats["expected_error"][j])
     return out
-
-
-def crossing_error(cls: list[float], errors: list[float], level: float, i: int) -> float:
-    """The CLs error where CLs crosses `level` between points i - 1 and i.
-
-    Their errors weighted as the interpolation weighs them (ln CLs; CLs where the outer point's
-    is 0).
-
-    Args:
-        cls: CLs per point.
-        errors: their errors.
-        level: 1 - CL.
-        i: the bracket (`bracket`).
-
-    Returns:
-        The error.
-    """
-    (c0, c1), (e0, e1) = (cls[i - 1], cls[i]), (errors[i - 1], errors[i])
-    if c1 > 0:
-        t = (np.log(c0) - np.log(level)) / (np.log(c0) - np.log(c1))
-        return float(level * np.hypot((1 - t) * e0 / c0, t * e1 / c1))
-    t = (c0 - level) / (c0 - c1)
-    return float(np.hypot((1 - t) * e0, t * e1))
 
 
 def _read_off(state: dict) -> tuple:
@@ -280,7 +205,7 @@ def toy_limits(points: dict, parts: list[dict], cl: float, target: float) -> dic
     failures = {}
 
     def limit(name, values, errors):
-        found = crossing(state["mu"], values, errors, level)
+        found = cls_crossing(state["mu"], values, level, errors)
         if isinstance(found, str):
             failures[name] = found
             return None, None

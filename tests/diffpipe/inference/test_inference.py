@@ -179,7 +179,7 @@ def test_profile_is_the_lower_envelope_of_minuit_fits():
     scan = CLsScan(analysis)
     free_x, free_nll = scan.free[False]
     for mu in (0.3, 0.8, 1.3, 2.0):
-        scan._fixed_q(mu, False)
+        scan.qmu(mu, False)
         fixed = analysis.fixed.copy()
         fixed[analysis.poi] = True
         values = analysis.init.copy()

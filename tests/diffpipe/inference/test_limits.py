@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from diffpipe.inference.limits import BAND, XTOL, _cls, _root, _z, expected_crossing
+from diffpipe.inference.limits import _cls, _z, expected_crossing
+from diffpipe.teststat import BAND, XTOL, increasing_root
 
 
 class Counted:
@@ -44,14 +45,14 @@ def test_z_is_the_upper_tail_quantile_and_stays_finite():
 )
 def test_root_finds_the_crossing_to_the_stated_precision(func, root):
     counted = Counted(func)
-    value, why = _root(counted, guess=0.2, upper=100.0, what="f < 0")
+    value, why = increasing_root(counted, guess=0.2, upper=100.0, what="f < 0")
     assert why == "" and value == pytest.approx(root, rel=10 * XTOL)
     assert len(counted.calls) < 60
 
 
 def test_root_converges_in_few_evaluations_on_a_near_linear_function():
     counted = Counted(lambda m: 2.0 * m + 0.05 * m**2 - 1.0)
-    value, _ = _root(counted, guess=0.3, upper=100.0, what="f < 0")
+    value, _ = increasing_root(counted, guess=0.3, upper=100.0, what="f < 0")
     assert value == pytest.approx((-2.0 + math.sqrt(4.0 + 0.2)) / 0.1, rel=1e-9)
     # bracket: lo, 0.3, 0.6; then at most 4 interpolation steps
     assert len(counted.calls) <= 7
@@ -60,13 +61,13 @@ def test_root_converges_in_few_evaluations_on_a_near_linear_function():
 def test_root_starts_from_known_values_without_evaluating_them_again():
     line = Counted(lambda m: m - 0.4)
     known = {m: m - 0.4 for m in (0.1, 0.35, 0.45, 2.0)}
-    value, _ = _root(line, guess=1e3, upper=1e4, what="f < 0", known=known)
+    value, _ = increasing_root(line, guess=1e3, upper=1e4, what="f < 0", known=known)
     assert value == pytest.approx(0.4, rel=1e-9)
     assert set(line.calls).isdisjoint(known) and len(line.calls) <= 2
 
 
 def test_root_failures_say_why_and_return_nan():
-    value, why = _root(lambda m: 1.0, guess=0.5, upper=10.0, what="CLs > 0.05")
+    value, why = increasing_root(lambda m: 1.0, guess=0.5, upper=10.0, what="CLs > 0.05")
     assert np.isnan(value) and why == "CLs > 0.05 fails already at mu = 0.0005"
-    value, why = _root(lambda m: -1.0, guess=0.5, upper=10.0, what="CLs > 0.05")
+    value, why = increasing_root(lambda m: -1.0, guess=0.5, upper=10.0, what="CLs > 0.05")
     assert np.isnan(value) and why == "CLs > 0.05 up to the POI upper bound 10"

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.inference.signal import EXPECTED_COLUMNS, grid_limits
+from diffpipe.inference.signal import grid_limits
 from diffpipe.models import (
     ModelError,
     build_model,
@@ -21,6 +21,7 @@ from diffpipe.models import (
     select_patches,
 )
 from diffpipe.patches import GridLayout, patch_data, patch_numbers
+from diffpipe.teststat import BAND_COLUMNS
 
 GENERATED = {
     "workspace": "resources/generated/bkgonly.json",
@@ -243,4 +244,4 @@ def test_published_grid_limits_equal_pyhf_upper_limit(grid):
         ref = reference[row["patch"]]
         assert row["failure"] == "" and "failure" not in ref, (row, ref)
         assert row["observed"] == pytest.approx(ref["observed"], rel=1e-3), row["patch"]
-        np.testing.assert_allclose([row[c] for c in EXPECTED_COLUMNS], ref["expected"], rtol=1e-3, err_msg=row["patch"])
+        np.testing.assert_allclose([row[c] for c in BAND_COLUMNS], ref["expected"], rtol=1e-3, err_msg=row["patch"])

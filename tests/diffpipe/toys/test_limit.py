@@ -5,7 +5,8 @@ its error propagation (its toys against pyhf's ToyCalculator: test_toys.py)."""
 import numpy as np
 import pytest
 
-from diffpipe.toys.limit import MEDIAN, crossing, crossing_error, curves, limit_points, next_parts, toy_limits
+from diffpipe.teststat import MEDIAN, cls_crossing, crossing_error
+from diffpipe.toys.limit import curves, limit_points, next_parts, toy_limits
 from diffpipe.toys.limit_fits import LimitFits
 
 COUNTING = {"simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]}, "data": "asimov"}
@@ -98,7 +99,7 @@ def test_crossing_interpolates_ln_cls_and_propagates_the_errors():
     mu = [1.0, 2.0, 3.0]
     cls = list(np.exp(-1.5 * np.array(mu)))  # ln CLs linear in μ: the interpolation is exact
     errors = [0.01, 0.004, 0.002]
-    limit, error = crossing(mu, cls, errors, 0.05)
+    limit, error = cls_crossing(mu, cls, 0.05, errors)
     assert limit == pytest.approx(-np.log(0.05) / 1.5, rel=1e-12)
     # the error: the derivative of the crossing with respect to each CLs, by central differences
     i = 1  # the bracket: CLs(1) = 0.22 ≥ 0.05 > CLs(2) = 0.0498
@@ -108,14 +109,14 @@ def test_crossing_interpolates_ln_cls_and_propagates_the_errors():
         up, down = list(cls), list(cls)
         up[k] += step
         down[k] -= step
-        grads.append((crossing(mu, up, errors, 0.05)[0] - crossing(mu, down, errors, 0.05)[0]) / (2 * step))
+        grads.append((cls_crossing(mu, up, 0.05, errors)[0] - cls_crossing(mu, down, 0.05, errors)[0]) / (2 * step))
     assert error == pytest.approx(np.hypot(grads[0] * errors[0], grads[1] * errors[1]), rel=1e-5)
     # the CLs error at the crossing is the limit's error times the slope of CLs there
     slope = 0.05 * 1.5  # |dCLs/dμ| at the crossing of exp(-1.5 μ)
     assert crossing_error(cls, errors, 0.05, i) == pytest.approx(error * slope, rel=1e-12)
-    linear = crossing(mu, [0.5, 0.1, 0.0], errors, 0.05)  # CLs 0 past the crossing: linear there
+    linear = cls_crossing(mu, [0.5, 0.1, 0.0], 0.05, errors)  # CLs 0 past the crossing: linear there
     assert linear[0] == pytest.approx(2.5)
-    assert "stays above" in crossing(mu, [0.9, 0.5, 0.2], errors, 0.05)
+    assert "stays above" in cls_crossing(mu, [0.9, 0.5, 0.2], 0.05, errors)
 
 
 def test_points_span_the_asymptotic_limits_and_a_failed_one_is_named():
