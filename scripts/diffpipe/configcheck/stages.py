@@ -1,7 +1,7 @@
 """The checks the schema cannot express, stage by stage.
 
 Names exist, ranges are ordered, numbers are not degenerate, starts have the model's dimension;
-the models, workspaces and signal grids a config names are `configcheck.models`'.
+the models, workspaces and signal grids a config names are `configcheck.likelihoods`'.
 """
 
 from collections.abc import Mapping
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from diffpipe.configcheck.cache import NO_CACHE, CheckCache, user_module_file
 from diffpipe.configcheck.errors import ConfigError, ordered
-from diffpipe.configcheck.models import check_model, check_signal_grid
+from diffpipe.configcheck.likelihoods import check_model, check_signal_grid
 from diffpipe.configcheck.probes import probe_function
 from diffpipe.models import entry_files
 

@@ -51,7 +51,7 @@ class Analysis:
         """
         return list(self.model.config.par_names)
 
-    def fit(self, data=None, fix: dict | None = None, starts=None, bounds=None) -> FitBatch:
+    def fit(self, data=None, fix: dict | None = None, starts=None, bounds=None, held=None) -> FitBatch:
         """Fits of `data` (rows) with further parameters held (MINUIT for any unconverged row).
 
         Args:
@@ -59,6 +59,8 @@ class Analysis:
             fix: {parameter index: value or array of n values} held besides the suggested fixed.
             starts: start points (default: the nominal best fit where known, else init).
             bounds: (npars, 2) bounds (default: the analysis bounds; others do not recompile).
+            held: per-row held parameters besides those: (mask, values), both (n, npars) (the
+                impacts hold a different parameter in each row).
 
         Returns:
             The `FitBatch`.
@@ -67,12 +69,18 @@ class Analysis:
         rows = [len(np.atleast_2d(data)), *(np.size(v) for v in (fix or {}).values())]
         if starts is not None:
             rows.append(len(np.atleast_2d(starts)))
+        if held is not None:
+            rows.append(len(held[0]))
         n = max(rows)
         fixed = np.tile(self.fixed, (n, 1))
         values = np.tile(self.init, (n, 1))
         for index, value in (fix or {}).items():
             fixed[:, index] = True
             values[:, index] = value
+        if held is not None:
+            mask = np.asarray(held[0], bool)
+            fixed |= mask
+            values = np.where(mask, held[1], values)
         if starts is None:
             starts = self._best.x[0] if self._best is not None else self.init
         starts = np.where(fixed, values, np.broadcast_to(starts, values.shape))

@@ -39,11 +39,11 @@ def impacts(analysis: Analysis) -> list[dict]:
     rows = {}
     if held:
         n = len(held)
-        fixed = np.tile(analysis.fixed, (n, 1))
-        vals = np.tile(analysis.init, (n, 1))
-        fixed[np.arange(n), held] = True
+        mask = np.zeros((n, len(best)), bool)
+        mask[np.arange(n), held] = True
+        vals = np.zeros((n, len(best)))
         vals[np.arange(n), held] = values
-        batch = _fit_rows(analysis, fixed, vals, best)
+        batch = analysis.fit(held=(mask, vals), starts=best)
         for k, (i, value) in enumerate(zip(held, values, strict=True)):
             rows[(i, value)] = (batch.x[k][poi] - best[poi], bool(batch.converged[k]))
     out = []
@@ -64,15 +64,6 @@ def impacts(analysis: Analysis) -> list[dict]:
             }
         )
     return out
-
-
-def _fit_rows(analysis: Analysis, fixed: np.ndarray, values: np.ndarray, start: np.ndarray):
-    from diffpipe.solver import fit_all
-
-    starts = np.where(fixed, values, start)
-    batch, refits = fit_all(analysis.solver, starts, analysis.data, fixed, values, analysis.bounds)
-    analysis.refits += refits
-    return batch
 
 
 def ranked(rows: list[dict], top: int | None = None) -> list[dict]:
