@@ -585,7 +585,7 @@ class HistFactory:
             value = value + jnp.sum(poisson_nll(a, rate))
         return value
 
-    def nll_grad_hess(self, pars, data, derived):
+    def nll_grad_hess(self, pars, data, derived, products=None):
         """-ln L, its gradient and its Hessian from the model's structure (JAX-traceable).
 
         Each rate is nu_sb = A G N: A the nominal plus histosys shifts (A', A'' per parameter),
@@ -599,15 +599,27 @@ class HistFactory:
         (pyhf's clip_sample_data, clip_bin_data) is constant there: its cells contribute no
         derivatives.
 
+        `products` sets the precision of the Hessian's matrix products over (sample, bin) (the
+        value, the gradient and the diagonal keep the parameters' precision): in float32 they
+        cost less (measured at 16 lanes: 1.34x less for the whole evaluation at 126 parameters,
+        1.17x at 69) at a relative error of ~1e-7 per product. A Newton step needs no more (its
+        fixed point is set by the exact gradient); a covariance does.
+
         Args:
             pars: parameters (npars,).
             data: main + auxiliary data.
             derived: `derive`'s output.
+            products: dtype of the Hessian's matrix products (None: the parameters').
 
         Returns:
             (value, gradient (npars,), Hessian (npars, npars)).
         """
         import jax.numpy as jnp
+
+        def dot(a, b):
+            if products is None:
+                return a @ b
+            return (a.astype(products) @ b.astype(products)).astype(pars.dtype)
 
         st = self.structure
         npars, nbins, ncells = st.npars, st.nbins, len(st.samples) * st.nbins
@@ -631,7 +643,7 @@ class HistFactory:
         dnu = norm * (direct * a1 + additive * g1 + additive * direct * l1)
         jac = jnp.sum(dnu, axis=1)  # (P, B)
         grad = jac @ w
-        hess = (jac * jnp.where(n > 0, ratio / jnp.where(lam != 0, lam, 1.0), 0.0)) @ jac.T
+        hess = dot(jac * jnp.where(n > 0, ratio / jnp.where(lam != 0, lam, 1.0), 0.0), jac.T)
 
         # the rates' second derivatives weighted by w N, per cell
         #   (A' G')^s + G (A' N'/N)^s + A (G' N'/N)^s + A G (N'/N)(N'/N)^T
@@ -639,10 +651,10 @@ class HistFactory:
         # two products, their left factors in modifier space (rows of histosys, normsys parameters)
         r = (g1 + direct * l1).reshape(npars, ncells)
         half = (g1 + 0.5 * direct * l1).reshape(npars, ncells)
-        left_h = (d1 * wn).reshape(len(st.histosys), ncells) @ r.T  # (Kh, P)
-        left_n = (lfac * (wn * additive)).reshape(len(st.normsys), ncells) @ half.T  # (Kn, P)
+        left_h = dot((d1 * wn).reshape(len(st.histosys), ncells), r.T)  # (Kh, P)
+        left_n = dot((lfac * (wn * additive)).reshape(len(st.normsys), ncells), half.T)  # (Kn, P)
         z = maps.histosys(left_h) + maps.normsys(left_n)
-        hess = hess + z + z.T + maps.pairs(g, wn * additive)
+        hess = hess + z + z.T + maps.pairs(g, wn * additive, dot)
         diag = maps.histosys(jnp.sum(d2 * (direct * wn), axis=(1, 2)))
         diag = diag + maps.normsys(jnp.sum(qfac * (additive * direct * wn), axis=(1, 2)))
 
@@ -716,12 +728,13 @@ class _GatherMaps:
         eye = np.eye(self._nlayers, dtype=bool)
         return jnp.prod(jnp.where(eye[:, :, None, None], 1.0, g[None]), axis=1)
 
-    def pairs(self, g, weight):
+    def pairs(self, g, weight, dot):
         """Sum over cells of weight times the second derivative of the product of the layers' factors.
 
         Args:
             g: (L, S, B) the layers' factors.
             weight: (S, B) per cell.
+            dot: the matrix product (`nll_grad_hess`'s, in its precision).
 
         Returns:
             (P, P).
@@ -733,6 +746,6 @@ class _GatherMaps:
         eye = np.eye(self._nlayers, dtype=bool)
         pair = eye[:, None, :] | eye[None, :, :]  # (L, L, L): layer i is l or l'
         g_two = jnp.prod(jnp.where(pair[..., None, None], 1.0, g[None, None]), axis=2)  # (L, L, S, B)
-        per_pair = self._pair_sum @ (g_two * weight[None, None])[self._pair_cells]
+        per_pair = dot(self._pair_sum, (g_two * weight[None, None])[self._pair_cells])
         out = jnp.zeros((self._npars, self._npars), g.dtype)
         return out.at[self._pair_rows, self._pair_cols].add(per_pair)

@@ -4,6 +4,7 @@ Shared by the likelihood stage, the optimizer comparison and the benchmark, so a
 defined in exactly one place.
 """
 
+import functools
 import json
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -749,6 +750,8 @@ def make_derivatives(model):
 def make_solver(model, bounds):
     """The model's compiled bounded Newton fits: its kernel's nll, structured derivatives and domain.
 
+    Batched fits step with the kernel's Hessian in float32 products (see `Solver`'s `curvature`).
+
     Args:
         model: a pyhf model.
         bounds: (npars, 2) parameter bounds.
@@ -766,6 +769,7 @@ def make_solver(model, bounds):
         np.asarray(bounds, float),
         derivatives=make_derivatives(model),
         domain=_numbers_last(hf, hf.in_domain, 2),
+        curvature=_numbers_last(hf, functools.partial(hf.nll_grad_hess, products=np.float32), 2),
     )
 
 

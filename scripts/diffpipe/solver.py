@@ -6,12 +6,19 @@ over box bounds with some parameters held at given values. `Solver` compiles tha
 with the data, the start, the fixed mask and the fixed values as arguments, so changing which
 parameter is fixed does not recompile, and `jax.vmap` fits a whole batch in one call.
 
-Method: Levenberg-damped Newton steps with the exact autodiff gradient and Hessian, projected on
-the bounds (a parameter at a bound whose gradient points outwards is held there for that step),
-accepted only when -ln L does not rise. A fit has converged when the largest projected gradient
-component is below `gtol` (scaled by the curvature, i.e. in units of the parameter's error) and the
-last Newton step was accepted. Fits that end unconverged are reported, never dropped: callers
-refit them with MINUIT (`minuit_refit`, with a bounded number of calls).
+Method: Levenberg-damped Newton steps with the exact gradient and Hessian, projected on the
+bounds (a parameter at a bound whose gradient points outwards is held there for that step),
+accepted only when -ln L does not rise. Above SMALL parameters the damped system is solved by
+Cholesky (about half an LU's cost; a damped Hessian that is not positive definite gives a
+non-finite step, rejected like any other, and more damping). A fit has converged when a step was
+accepted and the largest projected gradient component at its new point is below `gtol` (scaled by
+the curvature, i.e. in units of the parameter's error). Fits that end unconverged are reported,
+never dropped: callers refit them with MINUIT (`minuit_refit`, with a bounded number of calls).
+
+Batched fits may take their steps from a cheaper curvature (`curvature`: the HistFactory kernel's
+Hessian with float32 matrix products): the fixed point of a Newton iteration is set by the exact
+gradient, so the fits converge to the same minimum, and the exact Hessian is computed once per fit
+at its end, where the caller asks for it.
 
 A model may give its likelihood's domain (`domain`: for a HistFactory model, no bin without
 events has a negative expected count). A step that leaves it is rejected like a non-finite one
@@ -29,6 +36,11 @@ import numpy as np
 
 MAX_ITER = 200
 GTOL = 1e-9
+# one-by-one fits (an analysis' own: limits, scans, the fits finite differences check gradients
+# against) end at a gradient this much below GTOL: one step more at most, since Newton converges
+# quadratically there, and best fits to ~1e-12 sigma (a difference quotient over a 1e-4 step reads
+# 1e-9 sigma as a 1e-5 error)
+FINE = 1e-3
 # steps out of the likelihood's domain after which a fit ends as `outside` (each is rejected and
 # raises the damping). On 512 toys of the 1Lbb patch 1, 3, 5 and 10 strikes flagged 37, 27, 12 and
 # 11 toys: a fit whose minimum lies inside comes back after a few
@@ -52,6 +64,9 @@ QUEUE_ENTRIES = 2**25
 # Up to this many parameters the Newton step is solved by unrolled elimination (vectorised
 # element-wise over a batch; LAPACK's per-matrix calls cost more than the arithmetic there).
 SMALL = 12
+# the damped system's diagonal shift relative to its diagonal beside the Levenberg damping, so that
+# a held row (identity) and a free one are both well scaled for Cholesky
+_JITTER = 1e-12
 
 
 class NewtonState(NamedTuple):
@@ -76,8 +91,8 @@ class FitBatch:
         nll: -ln L at x, shape (n,).
         converged: per fit, shape (n,).
         iterations: Newton iterations per fit, shape (n,).
-        hessian: Hessian of -ln L at x, shape (n, npars, npars) (computed with the gradient in
-            the last accepted step, so the covariance needs no other compiled function).
+        hessian: exact Hessian of -ln L at x, shape (n, npars, npars); None where the caller did
+            not ask for it.
         outside: per fit, whether it ended outside the likelihood's domain (never converged).
     """
 
@@ -85,7 +100,7 @@ class FitBatch:
     nll: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
-    hessian: np.ndarray
+    hessian: np.ndarray | None
     outside: np.ndarray
 
     def row(self, i: int) -> "FitBatch":
@@ -97,7 +112,7 @@ class FitBatch:
         Returns:
             The `FitBatch` of that fit.
         """
-        return FitBatch(*(a[i : i + 1] for a in _fields(self)))
+        return FitBatch(*(None if a is None else a[i : i + 1] for a in _fields(self)))
 
 
 class Solver:
@@ -108,23 +123,36 @@ class Solver:
             specification's numbers the model takes as input, e.g. a patch's; None: its own).
         bounds: (npars, 2) lower and upper bounds.
         max_iter: iteration cap per fit.
-        gtol: convergence threshold on |g_i| * sqrt(1 / H_ii) (the gradient in units of sigma).
+        gtol: convergence threshold of batched fits on |g_i| * sqrt(1 / H_ii) (the gradient in
+            units of sigma); one-by-one fits use gtol * FINE.
         derivatives: (value, gradient, Hessian)(pars, data, numbers) of `nll` computed another way
             (the HistFactory kernel's structured derivatives), used above SMALL parameters;
             default: autodiff of `nll`.
         domain: whether (pars, data, numbers) lies in the likelihood's domain (a JAX-traceable
             bool); default: everywhere.
+        curvature: (value, gradient, approximate Hessian)(pars, data, numbers) for the steps of
+            batched fits above SMALL parameters (value and gradient exact); default: `derivatives`.
     """
 
-    def __init__(self, nll, bounds, max_iter: int = MAX_ITER, gtol: float = GTOL, derivatives=None, domain=None):
+    def __init__(
+        self,
+        nll,
+        bounds,
+        max_iter: int = MAX_ITER,
+        gtol: float = GTOL,
+        derivatives=None,
+        domain=None,
+        curvature=None,
+    ):
         import jax
         import jax.numpy as jnp
 
+        coarse = gtol
         self.bounds = np.asarray(bounds, float)
         self.npars = len(self.bounds)
         self.nll = jax.jit(nll)
         self.grad = jax.jit(jax.grad(nll))
-        linsolve = _small_solve if self.npars <= SMALL else jnp.linalg.solve
+        linsolve = _small_solve if self.npars <= SMALL else _cholesky_solve
 
         def autodiff(x, data, numbers):
             """-ln L, gradient and Hessian from one forward-over-reverse pass."""
@@ -139,7 +167,12 @@ class Solver:
         # up to SMALL parameters one forward pass per parameter through the fused likelihood
         # costs less than the structured products (their scatters and pair products)
         derivatives = autodiff if derivatives is None or self.npars <= SMALL else derivatives
-        self.hess = jax.jit(lambda x, data, numbers: derivatives(x, data, numbers)[2])
+        curvature = derivatives if curvature is None or self.npars <= SMALL else curvature
+
+        def exact_hessian(x, data, numbers):
+            return derivatives(x, data, numbers)[2]
+
+        self.hess = jax.jit(exact_hessian)
 
         def in_domain(x, data, numbers):
             return jnp.asarray(True) if domain is None else domain(x, data, numbers)
@@ -150,31 +183,46 @@ class Solver:
             n = x.shape[0]
             return NewtonState(x, jnp.inf, jnp.zeros(n), jnp.eye(n), jnp.asarray(1e-3), 0, jnp.asarray(True), 0)
 
-        def step(state, data, fixed, lo, hi, numbers):
-            """One damped Newton step (or, for a fresh lane, the derivatives at the start).
+        def projected(x, g, h, fixed, lo, hi):
+            """The free parameters (not held, not at a bound the gradient pushes against), the curvature scale."""
+            free = ~(fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
+            return free, jnp.abs(jnp.diag(h)) + 1e-12
 
-            Returns:
-                (the new state, whether the fit has converged, whether it has ended).
-            """
+        def make_step(derivatives, gtol):
+            def step(state, data, fixed, lo, hi, numbers):
+                """One damped Newton step (or, for a fresh lane, the derivatives at the start).
+
+                Returns:
+                    (the new state, whether the fit has converged, whether it has ended).
+                """
+                return newton_step(derivatives, gtol, state, data, fixed, lo, hi, numbers)
+
+            return step
+
+        def newton_step(derivatives, gtol, state, data, fixed, lo, hi, numbers):
             x, f, g, h, lam, it, fresh, strikes = state
-            hold = fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0))
-            free = ~hold
+            free, scale = projected(x, g, h, fixed, lo, hi)
             g_free = jnp.where(free, g, 0.0)
-            scale = jnp.abs(jnp.diag(h)) + 1e-12
             mask = free[:, None] & free[None, :]
-            h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, lam * scale, 1.0))
+            h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, (lam + _JITTER) * scale, 1.0))
             delta = -linsolve(h_free, g_free)
             trial = jnp.where(fresh | fixed, x, jnp.clip(x + delta, lo, hi))
             f_trial, g_trial, h_trial = derivatives(trial, data, numbers)
-            # a step that leaves the likelihood's domain is rejected like a non-finite one, and counted
-            leaves = ~fresh & ~in_domain(trial, data, numbers)
+            # a (finite) step that leaves the likelihood's domain is rejected like a non-finite one, and counted
+            finite = jnp.all(jnp.isfinite(trial))
+            leaves = ~fresh & finite & ~in_domain(trial, data, numbers)
             better = jnp.isfinite(f_trial) & (f_trial <= f + 1e-13 * jnp.maximum(1.0, jnp.abs(f))) & ~leaves
             ok = fresh | better
             x_new, f_new = jnp.where(ok, trial, x), jnp.where(ok, f_trial, f)
             g_new, h_new = jnp.where(ok, g_trial, g), jnp.where(ok, h_trial, h)
             lam_new = jnp.where(fresh, lam, jnp.where(ok, jnp.maximum(lam * 0.1, 1e-12), jnp.minimum(lam * 10.0, 1e12)))
-            g_sigma = jnp.abs(g_free) / jnp.sqrt(scale)
-            converged = ~fresh & ok & (jnp.max(g_sigma) < gtol)
+            # converged: the accepted point's projected gradient is below gtol (in units of sigma),
+            # or a step from a point below the batched fits' threshold was accepted (where rounding
+            # keeps a one-by-one fit's gradient above its finer threshold)
+            free_new, scale_new = projected(x_new, g_new, h_new, fixed, lo, hi)
+            g_sigma = jnp.where(free_new, jnp.abs(g_new), 0.0) / jnp.sqrt(scale_new)
+            confirmed = ~fresh & (jnp.max(jnp.abs(g_free) / jnp.sqrt(scale)) < coarse)
+            converged = ok & ((jnp.max(g_sigma) < gtol) | confirmed)
             # a rejected step with a negligible proposed change: the minimum is reached
             tiny = ~fresh & (lam <= 1.0) & (jnp.max(jnp.abs(delta) * jnp.sqrt(scale)) < 1e-14)
             it_new = jnp.where(fresh, 0, it + 1)
@@ -184,10 +232,12 @@ class Solver:
             state = NewtonState(x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), strikes)
             return state, done, done | outside
 
+        exact_step, cheap_step = make_step(derivatives, gtol * FINE), make_step(curvature, gtol)
+
         def solve(x0, data, fixed, values, numbers, lo, hi):
             def body(carry):
                 state, _, _ = carry
-                return step(state, data, fixed, lo, hi, numbers)
+                return exact_step(state, data, fixed, lo, hi, numbers)
 
             def more(carry):
                 state, _, ended = carry
@@ -198,7 +248,7 @@ class Solver:
             x, f, _, h, _, it, _, strikes = state
             return x, f, done, it, h, strikes >= STRIKES
 
-        lane_step = jax.vmap(step, in_axes=(0, 0, 0, None, None, None))
+        lane_step = jax.vmap(cheap_step, in_axes=(0, 0, 0, None, None, None))
         lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
 
         def solve_queue(x0s, datas, fixeds, valuess, n_valid, numbers, lo, hi, lanes):
@@ -206,6 +256,9 @@ class Solver:
 
             Under a plain vmap every row iterates until the slowest of its batch has converged
             (typically 2-3x the mean number of steps); refilling lanes keeps them all busy.
+
+            Returns:
+                (x, nll, converged, iterations, outside) per row.
             """
             size = x0s.shape[0]
 
@@ -221,7 +274,6 @@ class Solver:
                 jnp.full(size, jnp.nan),
                 jnp.zeros(size, bool),
                 jnp.zeros(size, int),
-                jnp.zeros((size, npars, npars)),
                 jnp.zeros(size, bool),
             )
 
@@ -230,8 +282,7 @@ class Solver:
                 state, converged, stop = lane_step(state, data, fixed, lo, hi, numbers)
                 ended = (rows < n_valid) & (stop | (state.it >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
-                x, f, _, h, _, it, _, strikes = state
-                fields = (x, f, converged, it, h, strikes >= STRIKES)
+                fields = (state.x, state.f, converged, state.it, state.strikes >= STRIKES)
                 out = tuple(o.at[at].set(v, mode="drop") for o, v in zip(out, fields))
                 rows = jnp.where(ended, nxt + jnp.cumsum(ended) - 1, rows)
                 nxt = nxt + jnp.sum(ended)
@@ -249,13 +300,23 @@ class Solver:
             carry = jax.lax.while_loop(more, body, (rows, data, fixed, state, jnp.asarray(lanes), out))
             return carry[-1]
 
+        def hessians(xs, datas, numbers, lanes):
+            """The exact Hessians of rows, `lanes` at a time (rows: a multiple of lanes)."""
+            per_lane = jax.vmap(exact_hessian, in_axes=(0, 0, None))
+            npars = xs.shape[1]
+            chunks = (xs.reshape(-1, lanes, npars), datas.reshape(-1, lanes, datas.shape[1]))
+            return jax.lax.map(lambda c: per_lane(c[0], c[1], numbers), chunks).reshape(-1, npars, npars)
+
         self._solve = jax.jit(solve)
         self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
+        self._hessians = jax.jit(hessians, static_argnames="lanes")
         self.numbers = None
         # the model's compiled expected data, set by its first user (shared like the fit)
         self.expected = None
 
-    def fit(self, x0, data, fixed=None, values=None, batched: bool = False, bounds=None) -> FitBatch:
+    def fit(
+        self, x0, data, fixed=None, values=None, batched: bool = False, bounds=None, hessian: bool = True
+    ) -> FitBatch:
         """Fit several problems (rows), one by one or in one vmapped call.
 
         One by one reuses one compiled fit whatever the number of rows (the right choice for a
@@ -269,6 +330,8 @@ class Solver:
             values: values of the held parameters, same shape as `fixed` (default: x0).
             batched: one vmapped call instead of one call per row.
             bounds: (npars, 2) bounds (default: the solver's); changing them does not recompile.
+            hessian: compute the exact Hessian at each best fit (batched fits: one more
+                evaluation per fit; one by one it comes with the last step).
 
         Returns:
             The `FitBatch`.
@@ -285,7 +348,7 @@ class Solver:
             # one compiled shape for every queue (rows past n_valid are never fitted)
             lanes, queue = (GPU_LANES, GPU_QUEUE) if _on_gpu() else (cpu_lanes(self.npars), QUEUE)
             lanes = min(lanes, n)
-            size = lanes if n <= lanes else max(lanes, min(queue, QUEUE_ENTRIES // self.npars**2))
+            size = lanes if n <= lanes else max(lanes, min(queue, QUEUE_ENTRIES // self.npars**2) // lanes * lanes)
             parts = []
             for first in range(0, n, size):
                 rows = slice(first, min(first + size, n))
@@ -293,9 +356,17 @@ class Solver:
                 args = [
                     np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
                 ]
-                out = self._solve_queue(*args, rows.stop - rows.start, self.numbers, lo, hi, lanes=lanes)
-                parts.append([np.asarray(a)[: size - pad] for a in out])
-            return FitBatch(*(np.concatenate([p[k] for p in parts]) for k in range(6)))
+                x, nll, converged, iterations, outside = self._solve_queue(
+                    *args, rows.stop - rows.start, self.numbers, lo, hi, lanes=lanes
+                )
+                h = self._hessians(x, args[1], self.numbers, lanes=lanes) if hessian else None
+                parts.append(
+                    [
+                        None if a is None else np.asarray(a)[: size - pad]
+                        for a in (x, nll, converged, iterations, h, outside)
+                    ]
+                )
+            return FitBatch(*(None if parts[0][k] is None else np.concatenate([p[k] for p in parts]) for k in range(6)))
         rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.numbers, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(6)))
 
@@ -360,6 +431,21 @@ def _on_gpu() -> bool:
     return jax.default_backend() == "gpu"
 
 
+def _cholesky_solve(a, b):
+    """Solve a @ x = b for a symmetric positive definite a (NaN where a is not).
+
+    Args:
+        a: (n, n) matrix.
+        b: (n,) right-hand side.
+
+    Returns:
+        x, shape (n,).
+    """
+    import jax.scipy.linalg as jsl
+
+    return jsl.cho_solve(jsl.cho_factor(a, lower=True), b)
+
+
 def _small_solve(a, b):
     """Solve a @ x = b by Gauss-Jordan elimination, unrolled over the (static) size.
 
@@ -390,7 +476,7 @@ def _rows(a, n: int) -> np.ndarray:
 
 
 def fit_all(
-    solver: Solver, x0, data, fixed=None, values=None, bounds=None, batched: bool = False
+    solver: Solver, x0, data, fixed=None, values=None, bounds=None, batched: bool = False, hessian: bool = True
 ) -> tuple[FitBatch, int]:
     """`Solver.fit`, then MINUIT for every fit that did not converge (none dropped).
 
@@ -402,13 +488,14 @@ def fit_all(
         values: held values.
         bounds: (npars, 2) bounds (default: the solver's).
         batched: one vmapped call for all rows (see `Solver.fit`).
+        hessian: compute the exact Hessian at each best fit (see `Solver.fit`).
 
     Returns:
         (the batch, with refitted rows replaced where MINUIT found a lower -ln L; number refitted).
         Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
-    batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds)
+    batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian)
     bad = np.flatnonzero(~batch.converged & ~batch.outside)
     if len(bad) == 0:
         return batch, 0
@@ -416,11 +503,13 @@ def fit_all(
     x0b, datab = (_rows(a, n) for a in (x0, data))
     fixedb = _rows(np.zeros(solver.npars, bool) if fixed is None else fixed, n)
     valuesb = x0b if values is None else _rows(values, n)
-    x, nll, converged, hessian = batch.x.copy(), batch.nll.copy(), batch.converged.copy(), batch.hessian.copy()
+    x, nll, converged = batch.x.copy(), batch.nll.copy(), batch.converged.copy()
+    hessians = None if batch.hessian is None else batch.hessian.copy()
     for i in bad:
         xi, fi, valid = minuit_refit(solver, batch.x[i], datab[i], fixedb[i], valuesb[i], bounds)
         if fi <= nll[i]:
             x[i], nll[i] = xi, fi
-            hessian[i] = np.asarray(solver.hess(xi, datab[i], solver.numbers))
+            if hessians is not None:
+                hessians[i] = np.asarray(solver.hess(xi, datab[i], solver.numbers))
         converged[i] = valid
-    return FitBatch(x, nll, converged, batch.iterations, hessian, batch.outside), len(bad)
+    return FitBatch(x, nll, converged, batch.iterations, hessians, batch.outside), len(bad)

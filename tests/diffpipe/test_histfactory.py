@@ -474,3 +474,24 @@ def test_published_likelihood_is_smooth_where_pyhf_steps():
     theirs = -np.asarray(jax.jit(jax.vmap(lambda p: model.logpdf(p, data)[0]))(steps))
     assert np.max(np.abs(np.diff(ours))) < 1e-9  # a smooth function: its change over 64 ulps
     assert np.max(np.abs(np.diff(theirs))) > 1e-5  # pyhf's rounding steps (documents why)
+
+
+def test_float32_hessian_products_change_the_hessian_by_a_float32_rounding_only():
+    """1Lbb background-only: value and gradient identical, the Hessian within ~1e-6 of its scale."""
+    import jax
+    import jax.numpy as jnp
+    import pyhf
+
+    workspace = pyhf.Workspace(json.loads((PUBLISHED / "ATLAS-SUSY-2019-08_1Lbb/BkgOnly.json").read_text()))
+    model = workspace.model(poi_name=None)
+    hf = HistFactory(model)
+    data = jnp.asarray(workspace.data(model))
+    init, (lo, hi) = np.asarray(model.config.suggested_init()), np.asarray(model.config.suggested_bounds()).T
+    for pars in np.clip(init + np.random.default_rng(4).normal(0.0, 0.3, (3, len(init))), lo, hi):
+        exact = jax.jit(lambda p: hf.nll_grad_hess(p, data, hf.default()))(pars)
+        cheap = jax.jit(lambda p: hf.nll_grad_hess(p, data, hf.default(), products=jnp.float32))(pars)
+        assert float(exact[0]) == float(cheap[0])
+        np.testing.assert_array_equal(np.asarray(exact[1]), np.asarray(cheap[1]))
+        diff = np.abs(np.asarray(exact[2]) - np.asarray(cheap[2]))
+        scale = np.sqrt(np.outer(np.abs(np.diag(exact[2])), np.abs(np.diag(exact[2]))))
+        assert 0 < diff.max() and (diff / scale).max() < 1e-5

@@ -202,3 +202,33 @@ def test_lanes_shrink_with_the_model_on_a_cpu():
     for npars in (45, 69, 126):
         lanes = cpu_lanes(npars)
         assert lanes * npars**2 <= LANE_ENTRIES < 2 * lanes * npars**2 and lanes & (lanes - 1) == 0
+
+
+def test_float32_curvature_fits_reach_the_exact_minimum_and_return_the_exact_hessian():
+    """3L eRJR: batched fits stepping with float32 Hessian products (make_solver's default) end at
+    the minimum of fits stepping with the exact Hessian, and their Hessian is the exact float64 one."""
+    from diffpipe.models import make_derivatives, make_solver
+    from diffpipe.sampling import make_sampler, sample_toys
+
+    spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}
+    model, _ = build_model(spec)
+    setup = parameter_setup(model)
+    cheap = make_solver(model, setup.bounds)
+    exact = Solver(make_nll(model), setup.bounds, derivatives=make_derivatives(model))
+    truth, fixed = np.asarray(setup.init), np.asarray(setup.fixed)
+    data = sample_toys(make_sampler(model), 3, "published", np.arange(24), truth)
+    ours = cheap.fit(truth, data, fixed, truth, batched=True)
+    reference = exact.fit(truth, data, fixed, truth, batched=True)
+    assert ours.converged.all() and reference.converged.all()
+    np.testing.assert_allclose(ours.nll, reference.nll, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.x, reference.x, atol=1e-5)
+    for i in (0, 7):
+        np.testing.assert_allclose(ours.hessian[i], exact.hess(ours.x[i], data[i], None), rtol=1e-12, atol=1e-12)
+    assert cheap.fit(truth, data[:3], fixed, truth, batched=True, hessian=False).hessian is None
+
+
+def test_a_fit_started_at_its_minimum_ends_at_once(problem):
+    solver, data, setup = problem
+    best = solver.fit(setup.init, data, setup.fixed, setup.init)
+    again = solver.fit(best.x, data, setup.fixed, best.x, batched=True)
+    assert again.converged.all() and again.iterations[0] <= 1

@@ -153,7 +153,7 @@ class ShardRunner:
         held = fixed.copy()
         held[self.model.config.poi_index] = True
         values = np.broadcast_to(truth, (n, len(truth)))
-        at_truth, refit_true = fit_all(self.solver, free.x, data, held, values, batched=True)
+        at_truth, refit_true = fit_all(self.solver, free.x, data, held, values, batched=True, hessian=False)
         return {
             "index": indices,
             "bestfit": free.x,
