@@ -67,7 +67,7 @@ def _varied_rows(setup, n):
     fixed[:, 1] = np.arange(n) % 3 != 0  # every third row free
     values = np.tile(setup.init, (n, 1))
     values[:, 1] = np.linspace(0.0, 4.0, n)
-    starts = np.tile(setup.init, (n, 1)) * (1.0 + 0.3 * np.sin(np.arange(n)))[:, None]
+    starts = np.tile(setup.init, (n, 1)) * (1.0 + 0.6 * np.sin(np.arange(n)))[:, None]
     return starts, fixed, values
 
 
@@ -75,9 +75,12 @@ def test_queue_refills_lanes_with_the_right_rows(problem, monkeypatch):
     """Few lanes, several queues: each row's result lands in its own place, as one by one."""
     import diffpipe.solver as solver_module
 
-    solver, data, setup = problem
+    _, data, setup = problem
     monkeypatch.setattr(solver_module, "LANES", 3)
     monkeypatch.setattr(solver_module, "QUEUE", 8)
+    monkeypatch.setattr(solver_module, "FINE", 1.0)  # one by one to the batched fits' threshold
+    model, _ = build_model(SPEC)
+    solver = Solver(make_nll(model), setup.bounds)
     starts, fixed, values = _varied_rows(setup, 19)  # 3 queues, the last one partly padded
     one = solver.fit(starts, data, fixed, values)
     many = solver.fit(starts, data, fixed, values, batched=True)
