@@ -29,6 +29,7 @@ toys: a few percent of them, each taking the iteration cap and minutes of MINUIT
 a named failure, not refitted.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -147,7 +148,6 @@ class Solver:
         import jax
         import jax.numpy as jnp
 
-        coarse = gtol
         self.bounds = np.asarray(bounds, float)
         self.npars = len(self.bounds)
         self.nll = jax.jit(nll)
@@ -188,18 +188,22 @@ class Solver:
             free = ~(fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
             return free, jnp.abs(jnp.diag(h)) + 1e-12
 
-        def make_step(derivatives, gtol):
-            def step(state, data, fixed, lo, hi, numbers):
-                """One damped Newton step (or, for a fresh lane, the derivatives at the start).
+        def newton_step(derivatives, threshold, state, data, fixed, lo, hi, numbers):
+            """One damped Newton step (or, for a fresh lane, the derivatives at the start).
 
-                Returns:
-                    (the new state, whether the fit has converged, whether it has ended).
-                """
-                return newton_step(derivatives, gtol, state, data, fixed, lo, hi, numbers)
+            Args:
+                derivatives: the (value, gradient, curvature) the step is taken with.
+                threshold: the convergence threshold on the projected gradient in units of sigma.
+                state: the lane's `NewtonState`.
+                data: its dataset.
+                fixed: its held parameters.
+                lo: lower bounds.
+                hi: upper bounds.
+                numbers: the model's numbers (None: its own).
 
-            return step
-
-        def newton_step(derivatives, gtol, state, data, fixed, lo, hi, numbers):
+            Returns:
+                (the new state, whether the fit has converged, whether it has ended).
+            """
             x, f, g, h, lam, it, fresh, strikes = state
             free, scale = projected(x, g, h, fixed, lo, hi)
             g_free = jnp.where(free, g, 0.0)
@@ -216,13 +220,13 @@ class Solver:
             x_new, f_new = jnp.where(ok, trial, x), jnp.where(ok, f_trial, f)
             g_new, h_new = jnp.where(ok, g_trial, g), jnp.where(ok, h_trial, h)
             lam_new = jnp.where(fresh, lam, jnp.where(ok, jnp.maximum(lam * 0.1, 1e-12), jnp.minimum(lam * 10.0, 1e12)))
-            # converged: the accepted point's projected gradient is below gtol (in units of sigma),
-            # or a step from a point below the batched fits' threshold was accepted (where rounding
-            # keeps a one-by-one fit's gradient above its finer threshold)
+            # converged: the accepted point's projected gradient is below the threshold, or a step
+            # from a point below gtol was accepted (where rounding keeps a one-by-one fit's
+            # gradient above its finer threshold)
             free_new, scale_new = projected(x_new, g_new, h_new, fixed, lo, hi)
             g_sigma = jnp.where(free_new, jnp.abs(g_new), 0.0) / jnp.sqrt(scale_new)
-            confirmed = ~fresh & (jnp.max(jnp.abs(g_free) / jnp.sqrt(scale)) < coarse)
-            converged = ok & ((jnp.max(g_sigma) < gtol) | confirmed)
+            confirmed = ~fresh & (jnp.max(jnp.abs(g_free) / jnp.sqrt(scale)) < gtol)
+            converged = ok & ((jnp.max(g_sigma) < threshold) | confirmed)
             # a rejected step with a negligible proposed change: the minimum is reached
             tiny = ~fresh & (lam <= 1.0) & (jnp.max(jnp.abs(delta) * jnp.sqrt(scale)) < 1e-14)
             it_new = jnp.where(fresh, 0, it + 1)
@@ -232,7 +236,8 @@ class Solver:
             state = NewtonState(x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), strikes)
             return state, done, done | outside
 
-        exact_step, cheap_step = make_step(derivatives, gtol * FINE), make_step(curvature, gtol)
+        exact_step = functools.partial(newton_step, derivatives, gtol * FINE)
+        cheap_step = functools.partial(newton_step, curvature, gtol)
 
         def solve(x0, data, fixed, values, numbers, lo, hi):
             def body(carry):
