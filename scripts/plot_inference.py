@@ -1,4 +1,4 @@
-"""Rule plot_inference: CLs curves with the Brazil band, impact ranking and post-fit yields of one model."""
+"""Rule plot_inference: CLs curves with the Brazil band, the impact ranking and the grouped impacts of one model."""
 
 from diffpipe.plots.inference import run_plot_inference
 from diffpipe.runtime import job_from_snakemake
@@ -8,8 +8,7 @@ run_plot_inference(
     snakemake.input.limits,
     snakemake.input.impacts,
     snakemake.input.impact_groups,
-    snakemake.input.yields,
     top=snakemake.params.top,
     style=snakemake.params.figures,
-    outputs={key: snakemake.output[key] for key in ("cls", "ranking", "groups", "yields")},
+    outputs={key: snakemake.output[key] for key in ("cls", "ranking", "groups")},
 )

@@ -8,5 +8,6 @@ run_plot_signal_grid(
     snakemake.input.limits,
     snakemake.input.contours,
     style=snakemake.params.figures,
+    units=snakemake.params.units,
     output=snakemake.output.figure,
 )

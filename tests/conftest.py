@@ -164,7 +164,7 @@ PLOT_RULES = frozenset(
         "plot_inference",
         "plot_sensitivity",
         "plot_optimize_analysis",
-        "plot_postfit",
+        "plot_yields",
         "plot_signal_grid",
         "plot_toy_coverage",
         "plot_toy_hypotest",
@@ -284,3 +284,11 @@ def _pyhf_backend(request):
     use_jax_backend()
     yield
     _pyhf_numpy()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Every figure a test draws is closed after it (matplotlib warns past 20 open figures)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

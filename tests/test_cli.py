@@ -154,6 +154,7 @@ def test_experiment_outside_config_runs_its_model_and_the_report(installed, tmp_
         "plot_likelihood",
         "inference",
         "plot_inference",
+        "plot_yields",
         "sensitivity",
         "plot_sensitivity",
         "table",

@@ -28,6 +28,7 @@ EXPECTED = {  # overlay -> (rule, wildcards) its dry run schedules, as the READM
         ("plot_likelihood", "model=gauss_example"),
         ("inference", "model=gauss_example"),
         ("plot_inference", "model=gauss_example"),
+        ("plot_yields", "model=gauss_example"),
         ("sensitivity", "model=gauss_example"),
         ("plot_sensitivity", "model=gauss_example"),
         *(("table", f"model=gauss_example, table={kind}") for kind in ("yields", "limits", "ranking")),

@@ -142,3 +142,28 @@ def test_flags_of_one_cause_read_as_one_grouped_line(pipeline_run, browser, tmp_
         "return out;"
     )
     assert len(lines) == 1 and lines[0].startswith(f"{n} of {n} parameters")
+
+
+def test_the_report_links_the_tables_and_the_record_and_shows_the_pre_and_post_fit_figures(pipeline_run, browser):
+    report = pipeline_run / "results" / "report.html"
+    browser.get(report.as_uri())
+    links = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));"
+    )
+    wanted = {"tables/counting_yields.md", "tables/counting_limits.tex", "hepdata/submission.yaml", "hepdata.tar.gz"}
+    assert wanted <= set(links), sorted(set(links))
+    for href in wanted:  # every link leads to a file the run wrote
+        assert (pipeline_run / "results" / href).is_file(), href
+    alts = browser.execute_script("return Array.from(document.images).map(i => [i.alt, i.naturalWidth]);")
+    for model in ("counting", "no_poi"):
+        section = browser.execute_script(  # the images between the model's heading and the next one
+            "const alts = []; let node = document.getElementById(arguments[0]).nextElementSibling;"
+            "while (node && node.tagName !== 'H3' && node.tagName !== 'H2') {"
+            "  node.querySelectorAll('img').forEach(i => alts.push(i.alt)); node = node.nextElementSibling; }"
+            "return alts;",
+            f"inference-{model}",
+        )
+        assert {"pre-fit yields", "post-fit yields"} <= set(section), (model, section)
+    assert all(width > 0 for alt, width in alts if "yields" in alt)
+    browser.get((pipeline_run / "results" / "hepdata" / "submission.yaml").as_uri())
+    assert "Yields counting" in browser.find_element("tag name", "body").text

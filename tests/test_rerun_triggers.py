@@ -164,6 +164,16 @@ EDITS = {
     "likelihood.models.*.prune": ("likelihood.models.patched.prune", {"modifiers": ["syst3"]}, PATCHED_READERS),
     "likelihood.models.*.clip_sample_data": ("likelihood.models.patched.clip_sample_data", 0.0, PATCHED_READERS),
     "likelihood.models.*.clip_bin_data": ("likelihood.models.patched.clip_bin_data", 0.0, PATCHED_READERS),
+    "likelihood.models.*.binning.*.observable": (
+        "likelihood.models.counting.binning.singlechannel.observable",
+        "E_T^miss [GeV]",
+        {"plot_yields", "hepdata"},
+    ),
+    "likelihood.models.*.binning.*.edges": (
+        "likelihood.models.counting.binning.singlechannel.edges",
+        [100.0, 300.0],
+        {"plot_yields", "hepdata"},
+    ),
     "likelihood.models.*.grid.x": ("likelihood.models.patched.grid.x", "syst2", {"grid_scan"}),
     "likelihood.models.*.grid.y": ("likelihood.models.patched.grid.y", "syst3", {"grid_scan"}),
     "likelihood.models.*.grid.x_range": (
@@ -199,8 +209,12 @@ EDITS = {
     "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity", "table", "hepdata"}),
     "hepdata": ("hepdata", False, {"hepdata"}),  # off: the record's job leaves the DAG
     "hepdata.<oneOf>.abstract": ("hepdata.abstract", "A search for diffpipe.", {"hepdata"}),
-    "hepdata.<oneOf>.units": ("hepdata.units", {"x": "GeV"}, {"hepdata"}),
-    "inference.sensitivity.enabled": ("inference.sensitivity.enabled", False, {"sensitivity", "plot_sensitivity"}),
+    "units": ("units", {"x": "GeV"}, {"hepdata", "plot_signal_grid"}),
+    "inference.sensitivity.enabled": (
+        "inference.sensitivity.enabled",
+        False,
+        {"sensitivity", "plot_sensitivity", "hepdata"},  # the record holds the budget
+    ),
     "inference.sensitivity.halve_top": ("inference.sensitivity.halve_top", 2, {"sensitivity"}),
     "inference.signal_grids.*.workspace": ("inference.signal_grids.example.workspace", "copy:workspace", GRID_READERS),
     "inference.signal_grids.*.patchset": ("inference.signal_grids.example.patchset", "copy:patchset", GRID_READERS),
@@ -331,6 +345,9 @@ EDITS = {
     # a fractal's own image is always a PNG (pixels); every other figure takes the format
     "figures.format": ("figures.format", "svg", PLOT_RULES - {"plot_fractal"}),
     "figures.dpi": ("figures.dpi", 60, PLOT_RULES),
+    "figures.experiment": ("figures.experiment", "Open Data", {"plot_yields"}),
+    "figures.luminosity_ifb": ("figures.luminosity_ifb", 139.0, {"plot_yields"}),
+    "figures.energy_tev": ("figures.energy_tev", 13.0, {"plot_yields"}),
     "figures.colormap": (
         "figures.colormap",
         "magma",

@@ -92,3 +92,16 @@ def save(fig, path: str, style: dict) -> None:
     extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if fmt == "png" else {}
     write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=style["dpi"], bbox_inches="tight", **extra))
     plt.close(fig)
+
+
+def sample_colours(samples) -> dict:
+    """One colour per sample, the same in every figure of a model (its samples' order fixes it).
+
+    Args:
+        samples: the sample names in the model's order.
+
+    Returns:
+        {sample: colour}: matplotlib's tab10 cycle, tab20 beyond ten samples.
+    """
+    cmap = plt.get_cmap("tab10" if len(samples) <= 10 else "tab20")
+    return {name: cmap(i % cmap.N) for i, name in enumerate(samples)}

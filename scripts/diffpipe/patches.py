@@ -274,6 +274,9 @@ def patch_data(model, data: np.ndarray, numbers: dict, asimov: dict | None = Non
     return np.concatenate([np.asarray(data[: hf.structure.nbins], float), aux])
 
 
+VERIFY_SHRINKS = 6  # a non-finite point is drawn again this many times, each 4x closer to the suggested values
+
+
 def verify_patch(nll, grad, grid_model, own_model, own_data, renamed: dict, bounds) -> None:
     """Check that a patch under the grid's model has its own model's likelihood.
 
@@ -281,7 +284,9 @@ def verify_patch(nll, grad, grid_model, own_model, own_data, renamed: dict, boun
     which are constant at their suggested values. At three points of the patch's own parameters
     (the others at their suggested values) the differences of -ln L must equal those of pyhf's
     log-pdf of the patch's own model, and the gradient with respect to the other parameters
-    must vanish.
+    must vanish. The points are drawn around the suggested values, within a tenth of each
+    bound's range, closer where a likelihood is not finite there (on a published likelihood
+    with a hundred shape systematics a draw across the bounds can drive a bin negative).
 
     Args:
         nll: -ln L(pars) of the patch under the grid's model (its data and numbers bound).
@@ -306,13 +311,20 @@ def verify_patch(nll, grad, grid_model, own_model, own_data, renamed: dict, boun
     rng = np.random.default_rng(0)
     lo, hi = np.asarray(bounds, float).T
     base = np.asarray(grid_config.suggested_init(), float)
+    centre = np.clip(np.asarray(own_config.suggested_init(), float), lo, hi)
     grid_values, own_values = [], []
     for _ in range(3):
-        point = lo + (hi - lo) * rng.uniform(0.3, 0.7, len(lo))
-        full = base.copy()
-        full[index] = point
-        grid_values.append(float(nll(full)))
-        own_values.append(-float(np.asarray(own_model.logpdf(point, own_data)).reshape(-1)[0]))
+        step = rng.uniform(-0.05, 0.05, len(lo)) * (hi - lo)
+        for _shrink in range(VERIFY_SHRINKS):
+            point = np.clip(centre + step, lo, hi)
+            full = base.copy()
+            full[index] = point
+            values = float(nll(full)), -float(np.asarray(own_model.logpdf(point, own_data)).reshape(-1)[0])
+            if np.all(np.isfinite(values)):
+                break
+            step = step / 4.0
+        grid_values.append(values[0])
+        own_values.append(values[1])
         if not np.allclose(np.asarray(grad(full))[others], 0.0, atol=1e-9):
             raise RuntimeError("parameters the patch does not have are not neutral in the grid's model")
     scale = max(1.0, *map(abs, own_values))

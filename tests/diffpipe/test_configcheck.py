@@ -265,6 +265,24 @@ BAD = {
         "toys.counting.limit.cls_accuracy",
     ),
     "toy limit: one point": (edit(["toys", "counting", "limit", "points"], 1), "toys.counting.limit.points"),
+    "binning of a channel the model lacks": (
+        edit(["likelihood", "models", "counting", "binning"], {"SR": {"observable": "m", "edges": [0.0, 1.0]}}),
+        "likelihood.models.counting.binning.SR': not a channel of the model",
+    ),
+    "binning with an edge too many": (
+        edit(["likelihood", "models", "counting", "binning", "singlechannel", "edges"], [0.0, 1.0, 2.0]),
+        "likelihood.models.counting.binning.singlechannel.edges': 3 edges for 1 bins",
+    ),
+    "binning with decreasing edges": (
+        edit(["likelihood", "models", "counting", "binning", "singlechannel", "edges"], [2.0, 1.0]),
+        "likelihood.models.counting.binning.singlechannel.edges': the edges must increase",
+    ),
+    "binning without its observable": (
+        edit(["likelihood", "models", "counting", "binning", "singlechannel", "observable"], DELETE),
+        "likelihood.models.counting.binning.singlechannel",
+    ),
+    "a unit that is not text": (edit(["units"], {"m1": 3}), "units.m1"),
+    "a luminosity of zero": (edit(["figures", "luminosity_ifb"], 0), "figures.luminosity_ifb"),
 }
 
 

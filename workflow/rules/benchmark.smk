@@ -20,8 +20,8 @@ rule benchmark:
         gpu=gpu_for("benchmark"),
     params:
         benchmark=benchmark_kernel_settings(),
-        grid_model=config["likelihood"]["models"].get(
-            config["benchmark"]["grid_model"], {}
+        grid_model=without_binning(
+            config["likelihood"]["models"].get(config["benchmark"]["grid_model"], {})
         ),
     script:
         entry_script("benchmark")

@@ -164,9 +164,22 @@ def model_config(wildcards):
     return config["likelihood"]["models"][wildcards.model]
 
 
+def without_binning(entry):
+    """A model entry minus its binning (which only the yields figures and the HEPData record
+    show): what the jobs that compute read of it."""
+    return {k: v for k, v in entry.items() if k != "binning"}
+
+
 def model_definition(wildcards):
-    """A model entry minus its grid-scan settings (which only the grid scan uses)."""
-    return {k: v for k, v in model_config(wildcards).items() if k != "grid"}
+    """A model entry minus its grid-scan settings (which only the grid scan uses) and its binning."""
+    return {
+        k: v for k, v in without_binning(model_config(wildcards)).items() if k != "grid"
+    }
+
+
+def model_binning(wildcards):
+    """A model's `binning` (channel -> observable and bin edges; empty: bin indices)."""
+    return model_config(wildcards).get("binning", {})
 
 
 def model_grid(wildcards):
@@ -223,6 +236,20 @@ def figure_style(colormap=False):
     (`format` is in the output file names)."""
     keys = ("dpi", "width", "height") + (("colormap",) if colormap else ())
     return {key: config["figures"][key] for key in keys}
+
+
+def figure_label():
+    """The experiment label of the HEP-style figures: its text, luminosity and energy."""
+    return {
+        key: config["figures"][key]
+        for key in ("experiment", "luminosity_ifb", "energy_tev")
+    }
+
+
+def label_units(labels=None):
+    """The `units` of the patchset labels (all, or those of `labels`)."""
+    units = config["units"]
+    return units if labels is None else {k: units[k] for k in labels if k in units}
 
 
 def signal_grid_config(wildcards):
@@ -471,16 +498,25 @@ def hepdata_inputs(wildcards):
         ],
         "limits": [f"results/inference/{m}/limits.json" for m in POI_MODELS],
         "impacts": [f"results/inference/{m}/impacts.csv" for m in POI_MODELS],
+        "sensitivity": [
+            f"results/inference/{m}/sensitivity.json" for m in sensitivity_models()
+        ],
     }
 
 
 def hepdata_settings():
-    """The keys the HEPData record reads: its abstract, the labels' units, the ranking's rows."""
+    """The keys the HEPData record reads: its abstract, the labels' units, the ranking's rows,
+    each model's binning (the yields tables' bins)."""
     record = config["hepdata"] or {}
     return {
         "abstract": record.get("abstract", ""),
-        "units": record.get("units", {}),
+        "units": label_units(),
         "ranking_top": config["inference"]["ranking_top"],
+        "binning": {
+            name: entry["binning"]
+            for name, entry in config["likelihood"]["models"].items()
+            if entry.get("binning")
+        },
     }
 
 
@@ -584,7 +620,8 @@ def report_inputs(wildcards):
         "likelihood_correlation": rules.plot_likelihood.output.correlation,
         "gof": rules.postfit.output.gof,
         "yields": rules.postfit.output.yields,
-        "yields_figure": rules.plot_postfit.output.figure,
+        "prefit_figure": rules.plot_yields.output.prefit,
+        "postfit_figure": rules.plot_yields.output.postfit,
     }
     by_poi_model = {
         "limits": rules.inference.output.limits,
@@ -661,7 +698,7 @@ def report_inputs(wildcards):
         *expand(rules.grid_scan.benchmark, model=models),
         *expand(rules.plot_likelihood.benchmark, model=models),
         *expand(rules.postfit.benchmark, model=NO_POI_MODELS),
-        *expand(rules.plot_postfit.benchmark, model=NO_POI_MODELS),
+        *expand(rules.plot_yields.benchmark, model=models),
         *expand(rules.inference.benchmark, model=POI_MODELS),
         *expand(rules.plot_inference.benchmark, model=POI_MODELS),
         *expand(rules.sensitivity.benchmark, model=sensitivity_models()),

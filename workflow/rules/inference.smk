@@ -179,23 +179,29 @@ rule plot_sensitivity:
         entry_script("plot_sensitivity")
 
 
-rule plot_postfit:
+rule plot_yields:
     input:
         yields="results/inference/{model}/yields.csv",
-        code=code("plot_postfit"),
+        code=code("plot_yields"),
     output:
-        figure=report(
-            f"results/figures/inference/{{model}}_yields.{FIG}",
-            caption="../report/inference_yields.rst",
+        prefit=report(
+            f"results/figures/inference/{{model}}_prefit.{FIG}",
+            caption="../report/inference_prefit.rst",
+            category="Inference",
+            labels={"model": "{model}", "figure": "pre-fit yields"},
+        ),
+        postfit=report(
+            f"results/figures/inference/{{model}}_postfit.{FIG}",
+            caption="../report/inference_postfit.rst",
             category="Inference",
             labels={"model": "{model}", "figure": "post-fit yields"},
         ),
     log:
-        "results/logs/plot_postfit/{model}.log",
+        "results/logs/plot_yields/{model}.log",
     benchmark:
-        "results/benchmarks/plot_postfit/{model}.tsv"
+        "results/benchmarks/plot_yields/{model}.tsv"
     wildcard_constraints:
-        model=one_of(NO_POI_MODELS),
+        model=one_of(list(config["likelihood"]["models"])),
     conda:
         "../../environment.yml"
     threads: 1
@@ -205,8 +211,10 @@ rule plot_postfit:
         gpu=0,
     params:
         figures=figure_style(),
+        binning=model_binning,
+        label=figure_label(),
     script:
-        entry_script("plot_postfit")
+        entry_script("plot_yields")
 
 
 rule plot_inference:
@@ -214,7 +222,6 @@ rule plot_inference:
         limits=rules.inference.output.limits,
         impacts=rules.inference.output.impacts,
         impact_groups=rules.inference.output.impact_groups,
-        yields=rules.inference.output.yields,
         code=code("plot_inference"),
     output:
         cls=report(
@@ -234,12 +241,6 @@ rule plot_inference:
             caption="../report/inference_groups.rst",
             category="Inference",
             labels={"model": "{model}", "figure": "grouped impacts"},
-        ),
-        yields=report(
-            f"results/figures/inference/{{model}}_yields.{FIG}",
-            caption="../report/inference_yields.rst",
-            category="Inference",
-            labels={"model": "{model}", "figure": "post-fit yields"},
         ),
     log:
         "results/logs/plot_inference/{model}.log",
@@ -286,5 +287,6 @@ rule plot_signal_grid:
         gpu=0,
     params:
         figures=figure_style(colormap=True),
+        units=label_units(),
     script:
         entry_script("plot_signal_grid")

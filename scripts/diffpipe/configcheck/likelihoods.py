@@ -173,3 +173,29 @@ def check_model(name: str, spec: Mapping, section: str = "likelihood.models") ->
             ordered(grid[f"{axis}_range"], f"{where}.grid.{axis}_range")
     if "x" in grid and grid.get("x") == grid.get("y"):
         raise ConfigError(f"config key '{where}.grid': x and y must be two different parameters")
+    check_binning(spec.get("binning", {}), dict(model.config.channel_nbins), f"{where}.binning")
+
+
+def check_binning(binning: Mapping, channel_bins: Mapping, where: str) -> None:
+    """A model entry's `binning` names its channels and gives each one increasing edge more than its bins.
+
+    Args:
+        binning: {channel: {observable, edges}}.
+        channel_bins: the built model's bins per channel (after pruning).
+        where: the config key of the binning (for the message).
+
+    Raises:
+        ConfigError: an unknown channel, or edges that do not fit the channel's bins.
+    """
+    for channel, entry in binning.items():
+        if channel not in channel_bins:
+            raise ConfigError(
+                f"config key '{where}.{channel}': not a channel of the model; valid: {sorted(channel_bins)}"
+            )
+        edges, nbins = entry["edges"], channel_bins[channel]
+        if len(edges) != nbins + 1:
+            raise ConfigError(
+                f"config key '{where}.{channel}.edges': {len(edges)} edges for {nbins} bins (need {nbins + 1})"
+            )
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ConfigError(f"config key '{where}.{channel}.edges': the edges must increase strictly: {edges}")

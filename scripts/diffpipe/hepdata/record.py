@@ -4,7 +4,8 @@ Tables: per signal grid its limits per point (the patchset's labels as independe
 the observed limit and the expected one with its ±1σ and ±2σ band as asymmetric uncertainties)
 and each exclusion contour (contours.csv); per model its yields per channel and bin (pre- and
 post-fit with their uncertainties, and the data) and, with a POI, the CLs scan (observed and
-expected CLs against the POI) and the impact ranking. An invalid record is an error, not an output.
+expected CLs against the POI), the impact ranking and, where the sensitivity stage ran, the
+systematics budget. An invalid record is an error, not an output.
 """
 
 import math
@@ -72,7 +73,7 @@ def grid_tables(grid, contours, units: dict) -> list:
     Args:
         grid: the `SignalGrid` artifact.
         contours: its `SignalContours` artifact.
-        units: label -> unit (`hepdata.units`; a label without one has none).
+        units: label -> unit (the config's `units`; a label without one has none).
 
     Returns:
         hepdata_lib Tables.
@@ -119,11 +120,33 @@ def grid_tables(grid, contours, units: dict) -> list:
     return tables
 
 
-def yields_table(yields):
+def bin_names(channels, bins, binning: dict) -> list[str]:
+    """The yields tables' bin labels: the observable's range where the model entry gives a binning.
+
+    Args:
+        channels: each row's channel.
+        bins: each row's bin index.
+        binning: the model entry's `binning` ({channel: {observable, edges}}; may lack a channel).
+
+    Returns:
+        "channel: observable lo-hi" per row, else "channel bin i".
+    """
+    names = []
+    for channel, b in zip(channels, bins):
+        b, entry = int(b), binning.get(channel)
+        if entry is None:
+            names.append(f"{channel} bin {b}")
+        else:
+            names.append(f"{channel}: {entry['observable']} {entry['edges'][b]:g}-{entry['edges'][b + 1]:g}")
+    return names
+
+
+def yields_table(yields, binning: dict | None = None):
     """A model's pre- and post-fit yields per channel and bin, with the data.
 
     Args:
         yields: the model's `Yields` artifact.
+        binning: its entry's `binning` (the bins' observable ranges; none: bin indices).
 
     Returns:
         A hepdata_lib Table.
@@ -134,8 +157,7 @@ def yields_table(yields):
     rows = frame[(frame["scope"] == "bin") & (frame["sample"] == "total")]
     pre = rows[rows["stage"] == "prefit"].sort_values(["channel", "bin"])
     post = rows[rows["stage"] == "postfit"].sort_values(["channel", "bin"])
-    bins = [f"{c} bin {int(b)}" for c, b in zip(pre["channel"], pre["bin"])]
-    variables = [_variable("Bin", bins, independent=True)]
+    variables = [_variable("Bin", bin_names(pre["channel"], pre["bin"], binning or {}), independent=True)]
     for stage, part in (("Pre-fit", pre), ("Post-fit", post)):
         variable = _variable(f"{stage} expected events", _finite(part["yield"]), independent=False)
         uncertainty = Uncertainty(f"{stage.lower()} uncertainty", is_symmetric=True)
@@ -148,6 +170,37 @@ def yields_table(yields):
         f"Expected events of the model {yields.model} per channel and bin, before and after the fit to the data "
         "(uncertainties propagated linearly with the full covariance), and the observed events.",
         f"model {yields.model}",
+        variables,
+    )
+
+
+def budget_table(budget):
+    """A model's systematics budget: each systematic's and sample normalisation's effect on the limits and Z_A.
+
+    Args:
+        budget: the model's `Sensitivity` artifact.
+
+    Returns:
+        A hepdata_lib Table: rows ordered by |d ln(expected limit) / d ln(scale)|, largest first
+        (a quantity without a gradient is "-", its reason in the artifact's failures).
+    """
+    rows = [(r["modifier"], r) for r in budget.modifiers]
+    rows += [(f"normalisation of {r['sample']}", r) for r in budget.samples]
+    rows.sort(key=lambda item: -abs(item[1]["dln_expected_limit"] or 0.0))
+    variables = [_variable("Systematic", [name for name, _ in rows], independent=True)]
+    for column, name in (
+        ("dln_expected_limit", f"d ln(expected limit on {budget.poi}) / d ln(scale)"),
+        ("dln_observed_limit", f"d ln(observed limit on {budget.poi}) / d ln(scale)"),
+        ("d_expected_z", "d Z_A / d ln(scale)"),
+    ):
+        variables.append(_variable(name, _finite([r[column] for _, r in rows]), independent=False))
+    return _table(
+        f"Systematics budget {budget.model}",
+        f"How each systematic uncertainty of the model {budget.model} (its magnitude scaled by a common factor) "
+        f"and each sample's normalisation move the {100 * budget.cl:g}% CL limits on {budget.poi} and the expected "
+        "discovery significance Z_A: derivatives with respect to the log of the scale at the published "
+        "specification, by implicit differentiation through the fits.",
+        f"model {budget.model}",
         variables,
     )
 
@@ -258,9 +311,10 @@ def build_record(inputs: dict, settings: dict, output: str, archive: str | None 
     """Write a run's HEPData record, validated, into `output` (a folder, replaced whole).
 
     Args:
-        inputs: the artifacts (`SignalGrid`, `SignalContours`, `Yields`, `Limits`, `Impacts`)
-            by kind: {"grids": [(grid, contours)], "yields": [...], "limits": [...], "impacts": [...]}.
-        settings: {abstract, units, ranking_top}.
+        inputs: the artifacts (`SignalGrid`, `SignalContours`, `Yields`, `Limits`, `Impacts`,
+            `Sensitivity`) by kind: {"grids": [(grid, contours)], "yields": [...], "limits": [...],
+            "impacts": [...], "sensitivity": [...] (optional)}.
+        settings: {abstract, units, ranking_top, binning (optional: model -> its `binning`)}.
         output: the record's folder.
         archive: where to write the same files as the .tar.gz HEPData uploads (none: no archive).
 
@@ -274,9 +328,11 @@ def build_record(inputs: dict, settings: dict, output: str, archive: str | None 
     tables = []
     for grid, contours in inputs["grids"]:
         tables += grid_tables(grid, contours, settings["units"])
-    tables += [yields_table(y) for y in inputs["yields"]]
+    binning = settings.get("binning", {})
+    tables += [yields_table(y, binning.get(y.model)) for y in inputs["yields"]]
     tables += [scan_table(lim) for lim in inputs["limits"]]
     tables += [ranking_table(imp, settings["ranking_top"]) for imp in inputs["impacts"]]
+    tables += [budget_table(b) for b in inputs.get("sensitivity", [])]
     for table in tables:
         submission.add_table(table)
     out = Path(output)
@@ -305,8 +361,8 @@ def run_hepdata(job, inputs: dict, settings: dict, output: str, archive: str) ->
     Args:
         job: the `runtime.Job`.
         inputs: artifact paths by kind: grids and contours (lists in the same order), yields,
-            limits, impacts.
-        settings: {abstract, units, ranking_top}.
+            limits, impacts, sensitivity.
+        settings: {abstract, units, ranking_top, binning}.
         output: the record's folder.
         archive: the record's files as a .tar.gz (Snakemake adds its own marker file to the
             folder; the archive holds the record alone).
@@ -319,7 +375,7 @@ def run_hepdata(job, inputs: dict, settings: dict, output: str, archive: str) ->
     with logged(job):
         loaded = {
             "grids": [(read_any(g), read_any(c)) for g, c in zip(inputs["grids"], inputs["contours"])],
-            **{kind: [read_any(p) for p in inputs[kind]] for kind in ("yields", "limits", "impacts")},
+            **{kind: [read_any(p) for p in inputs[kind]] for kind in ("yields", "limits", "impacts", "sensitivity")},
         }
         names = build_record(loaded, settings, output, archive)
         logging.getLogger(__name__).info("HEPData record: %d tables, valid: %s", len(names), ", ".join(names))

@@ -1,8 +1,8 @@
-"""Inference figures: CLs curves with the Brazil band, impact ranking, pre/post-fit yields, signal grids."""
+"""Inference figures: CLs curves with the Brazil band, impact ranking, grouped impacts, signal grids, the budget."""
 
 import numpy as np
 
-from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Sensitivity, SignalContours, SignalGrid, Yields
+from diffpipe.artifacts import ImpactGroups, Impacts, Limits, Sensitivity, SignalContours, SignalGrid
 from diffpipe.figstyle import new_figure, save
 from diffpipe.runtime import logged
 
@@ -108,52 +108,6 @@ def _nominal(table):
     return np.where(table["parameter"].str.contains("staterror|shapesys|gamma|lumi"), 1.0, 0.0)
 
 
-def plot_yields(yields: Yields, style: dict):
-    """Post-fit stacked yields per channel with the uncertainty band, data, and a data/model panel.
-
-    Args:
-        yields: the yields artifact.
-        style: the `figures` config.
-
-    Returns:
-        The figure: one column per channel.
-    """
-    table = yields.table
-    post = table[(table["stage"] == "postfit") & (table["scope"] == "bin")]
-    pre = table[(table["stage"] == "prefit") & (table["scope"] == "bin") & (table["sample"] == "total")]
-    n = len(yields.channels)
-    fig, axes = new_figure(style, ncols=n, nrows=2, gridspec_kw={"height_ratios": [3, 1]}, sharex="col")
-    for c, channel in enumerate(yields.channels):
-        ax, ratio = axes[0, c], axes[1, c]
-        rows = post[post["channel"] == channel]
-        edges = np.arange(yields.bins[channel] + 1)
-        bottom = np.zeros(yields.bins[channel])
-        for s, sample in enumerate(yields.samples):
-            values = rows[rows["sample"] == sample]["yield"].to_numpy()
-            ax.stairs(bottom + values, edges, baseline=bottom, fill=True, color=f"C{s}", alpha=0.8, label=sample)
-            bottom = bottom + values
-        total = rows[rows["sample"] == "total"]
-        model, err = total["yield"].to_numpy(), total["stdev"].to_numpy()
-        data = total["data"].to_numpy()
-        centers = edges[:-1] + 0.5
-        ax.stairs(model + err, edges, baseline=model - err, fill=True, color="none", hatch="////", ec="grey", lw=0)
-        ax.stairs(pre[pre["channel"] == channel]["yield"].to_numpy(), edges, color="k", ls="--", label="pre-fit total")
-        ax.errorbar(centers, data, yerr=np.sqrt(data), fmt="ko", ms=3, label="data")
-        ax.set_title(channel, fontsize="medium")
-        ax.set_ylabel("events")
-        safe = np.where(model > 0, model, np.nan)
-        ratio.stairs(
-            1 + err / safe, edges, baseline=1 - err / safe, fill=True, color="none", hatch="////", ec="grey", lw=0
-        )
-        ratio.errorbar(centers, data / safe, yerr=np.sqrt(data) / safe, fmt="ko", ms=3)
-        ratio.axhline(1, color="grey", lw=0.8)
-        ratio.set_ylim(0.5, 1.5)
-        ratio.set_xlabel("bin")
-        ratio.set_ylabel("data / model")
-    axes[0, 0].legend(fontsize="x-small")
-    return fig
-
-
 def _segments(contours: SignalContours, curve: str) -> list[np.ndarray]:
     """A curve's contour segments as (n, 2) arrays of the two labels' values, in order."""
     table = contours.table[contours.table["curve"] == curve]
@@ -162,7 +116,21 @@ def _segments(contours: SignalContours, curve: str) -> list[np.ndarray]:
     ]
 
 
-def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: dict):
+def axis_label(label: str, units: dict) -> str:
+    """A patchset label as an axis title, with its unit in brackets where the config gives one.
+
+    Args:
+        label: the label's name.
+        units: label -> unit.
+
+    Returns:
+        "label [unit]", or the label alone.
+    """
+    unit = units.get(label)
+    return f"{label} [{unit}]" if unit else label
+
+
+def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: dict, units: dict | None = None):
     """Limits across a signal grid: against the value for one label, exclusion contours for two.
 
     The contours are the signal-grid stage's (contours.csv), drawn as they are: the observed
@@ -173,10 +141,12 @@ def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: d
         signal_grid: the signal-grid artifact.
         contours: its contours.
         style: the `figures` config.
+        units: label -> unit (the config's `units`), shown on the axes.
 
     Returns:
         The figure.
     """
+    units = units or {}
     table = signal_grid.table
     fig, axes = new_figure(style)
     ax = axes[0, 0]
@@ -198,7 +168,7 @@ def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: d
                 crossed = contours.table.loc[contours.table["curve"] == curve, signal_grid.labels[0]]
                 for value in crossed:
                     ax.axvline(value, color="C3", ls=ls, lw=0.8)
-        ax.set_xlabel(signal_grid.labels[0] if signal_grid.labels else "patch")
+        ax.set_xlabel(axis_label(signal_grid.labels[0], units) if signal_grid.labels else "patch")
         ax.set_ylabel(f"{100 * signal_grid.cl:g}% CL upper limit on {signal_grid.poi}")
         ax.set_yscale("log")
     else:
@@ -206,7 +176,19 @@ def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: d
         x, y = table[xl].to_numpy(), table[yl].to_numpy()
         excluded = table["excluded"].to_numpy(bool)
         colours = np.log10(table["observed"].to_numpy(float))
-        sc = ax.scatter(x[excluded], y[excluded], c=colours[excluded], cmap=style["colormap"], s=50, zorder=3)
+        finite = colours[np.isfinite(colours)]
+        # one colour scale for the excluded (filled) and the other (open) points
+        scale = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+        sc = ax.scatter(
+            x[excluded],
+            y[excluded],
+            c=colours[excluded],
+            cmap=style["colormap"],
+            vmin=scale[0],
+            vmax=scale[1],
+            s=50,
+            zorder=3,
+        )
         edges = sc.cmap(sc.norm(colours[~excluded]))
         ax.scatter(x[~excluded], y[~excluded], s=50, zorder=3, facecolors="none", edgecolors=edges, linewidths=1.5)
         fig.colorbar(sc, ax=ax, label=f"log10 observed limit on {signal_grid.poi} (filled: excluded)")
@@ -225,8 +207,8 @@ def plot_signal_grid(signal_grid: SignalGrid, contours: SignalContours, style: d
             for segment in _segments(contours, curve):
                 ax.plot(segment[:, 0], segment[:, 1], style_line, lw=2)
             ax.plot([], [], style_line, lw=2, label=f"{label} exclusion (limit = 1)")
-        ax.set_xlabel(xl)
-        ax.set_ylabel(yl)
+        ax.set_xlabel(axis_label(xl, units))
+        ax.set_ylabel(axis_label(yl, units))
     ax.set_title(f"{signal_grid.grid}: {len(table)} signal hypotheses", fontsize="medium")
     ax.legend(fontsize="small")
     return fig
@@ -237,44 +219,28 @@ def run_plot_inference(
     limits_path: str,
     impacts_path: str,
     groups_path: str,
-    yields_path: str,
     top: int,
     style: dict,
     outputs: dict,
 ) -> None:
-    """Rule `plot_inference`: the CLs/Brazil figure, the impact ranking, the grouped impacts and the yields of one model.
+    """Rule `plot_inference`: the CLs/Brazil figure, the impact ranking and the grouped impacts of one model.
 
     Args:
         job: the `runtime.Job`.
         limits_path: the model's limits.json.
         impacts_path: its impacts.csv.
         groups_path: its impact_groups.csv.
-        yields_path: its yields.csv.
         top: parameters in the ranking.
         style: the `figures` config.
-        outputs: figure paths `cls`, `ranking`, `groups` and `yields`.
+        outputs: figure paths `cls`, `ranking` and `groups`.
     """
     with logged(job):
         save(plot_cls(Limits.read(limits_path), style), outputs["cls"], style)
         save(plot_ranking(Impacts.read(impacts_path), top, style), outputs["ranking"], style)
         save(plot_groups(ImpactGroups.read(groups_path), style), outputs["groups"], style)
-        save(plot_yields(Yields.read(yields_path), style), outputs["yields"], style)
 
 
-def run_plot_postfit(job, yields_path: str, style: dict, output: str) -> None:
-    """Rule `plot_postfit`: the stacked pre/post-fit yields of one model without a POI.
-
-    Args:
-        job: the `runtime.Job`.
-        yields_path: the model's yields.csv.
-        style: the `figures` config.
-        output: the figure path.
-    """
-    with logged(job):
-        save(plot_yields(Yields.read(yields_path), style), output, style)
-
-
-def run_plot_signal_grid(job, grid_path: str, contours_path: str, style: dict, output: str) -> None:
+def run_plot_signal_grid(job, grid_path: str, contours_path: str, style: dict, units: dict, output: str) -> None:
     """Rule `plot_signal_grid`: limits across one signal grid and its exclusion contours.
 
     Args:
@@ -282,10 +248,12 @@ def run_plot_signal_grid(job, grid_path: str, contours_path: str, style: dict, o
         grid_path: the signal grid's limits.csv.
         contours_path: its contours.csv.
         style: the `figures` config.
+        units: label -> unit (the config's `units`).
         output: the figure path.
     """
     with logged(job):
-        save(plot_signal_grid(SignalGrid.read(grid_path), SignalContours.read(contours_path), style), output, style)
+        grid, contours = SignalGrid.read(grid_path), SignalContours.read(contours_path)
+        save(plot_signal_grid(grid, contours, style, units), output, style)
 
 
 def plot_sensitivity(budget: Sensitivity, top: int, style: dict):

@@ -68,7 +68,9 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
         {"models": [...], "grids": [...]}.
     """
     by_model = {}
-    for _, (gof_path, yields_path, figure) in entries(inputs, "gof", "yields", "yields_figure"):
+    for _, (gof_path, yields_path, prefit, postfit) in entries(
+        inputs, "gof", "yields", "prefit_figure", "postfit_figure"
+    ):
         gof, ylds = load(gof_path), load(yields_path)
         totals = ylds.table[(ylds.table["scope"] == "channel") & (ylds.table["sample"] == "total")]
         frame = totals.pivot(index="channel", columns="stage", values=["yield", "stdev", "data"])
@@ -93,7 +95,7 @@ def inference_context(inputs: dict, load, fits: dict) -> dict:
             "poi_text": (fits.get(gof.model) or {}).get("text"),
             "gof": gof,
             "yields": table(rows),
-            "figures": [embed(figure, "post-fit yields")],
+            "figures": [embed(prefit, "pre-fit yields"), embed(postfit, "post-fit yields")],
             "limits": None,
             "groups": None,
             "budget": None,

@@ -129,3 +129,37 @@ def test_the_upload_archive_holds_the_record_alone_and_the_same_record_gives_the
         digests.append(archive.read_bytes())
         assert not list(tmp_path.glob("*.partial"))
     assert digests[0] == digests[1]
+
+
+def budget_artifact():
+    def row(**values):
+        return {"dln_expected_limit": None, "dln_observed_limit": None, "d_expected_z": None} | values
+
+    return artifacts.Sensitivity(
+        **COMMON, poi="mu", cl=0.95, limits={"observed": 1.2, "expected_median": 1.0}, expected_z=2.0,
+        modifiers=[row(modifier="small", kinds="normsys", dln_expected_limit=0.01, dln_observed_limit=0.02,
+                       d_expected_z=-0.01),
+                   row(modifier="large", kinds="histosys", dln_expected_limit=-0.3, dln_observed_limit=-0.2,
+                       d_expected_z=0.4),
+                   row(modifier="failed", kinds="normsys")],
+        samples=[row(sample="bkg", dln_expected_limit=0.1, dln_observed_limit=0.12, d_expected_z=-0.1)],
+        signal_sample="sig", signal_bins=[], halving=[], failures={"failed": "no gradient"}, timing={},
+    )  # fmt: skip
+
+
+def test_the_budget_ranks_the_systematics_and_the_binning_names_the_yields_bins(tmp_path):
+    yields, _, _ = model_artifacts()
+    inputs = {"grids": [], "yields": [yields], "limits": [], "impacts": [], "sensitivity": [budget_artifact()]}
+    binning = {"m": {"SR": {"observable": "m_T [GeV]", "edges": [100.0, 150.0, 300.0]}}}
+    out = tmp_path / "hepdata"
+    build_record(inputs, {"abstract": "", "units": {}, "ranking_top": 5, "binning": binning}, str(out))
+    described = documents(out)
+    budget = yaml.safe_load((out / described["Systematics budget m"]["data_file"]).read_text())
+    names = [v["value"] for v in budget["independent_variables"][0]["values"]]
+    assert names == ["large", "normalisation of bkg", "small", "failed"]  # by |d ln(expected limit)|
+    expected_limit, observed_limit, z = budget["dependent_variables"]
+    assert [v["value"] for v in expected_limit["values"]] == [-0.3, 0.1, 0.01, "-"]
+    assert [v["value"] for v in z["values"]][:3] == [0.4, -0.1, -0.01]
+    table = yaml.safe_load((out / described["Yields m"]["data_file"]).read_text())
+    bins = [v["value"] for v in table["independent_variables"][0]["values"]]
+    assert bins == ["SR: m_T [GeV] 100-150", "SR: m_T [GeV] 150-300"]

@@ -61,25 +61,6 @@ def test_ranking_figure_shows_the_top_parameters_in_order_or_says_there_are_none
     assert texts == ["no floating nuisance parameters"]
 
 
-def test_yields_figure_stacks_the_samples_to_the_total_per_channel():
-    rows = []
-    for stage in ("prefit", "postfit"):
-        for sample, values in (("sig", [1.0, 2.0]), ("bkg", [10.0, 5.0]), ("total", [11.0, 7.0])):
-            for b, value in enumerate(values):
-                rows.append(
-                    {"stage": stage, "scope": "bin", "channel": "SR", "sample": sample, "bin": b, "yield": value}
-                    | {"stdev": 1.0, "data": [12.0, 6.0][b]}
-                )
-    yields = artifacts.Yields(
-        **COMMON, table=pd.DataFrame(rows), channels=["SR"], samples=["sig", "bkg"], bins={"SR": 2}
-    )
-    fig = plot_inference.plot_yields(yields, STYLE)
-    top = fig.axes[0]
-    assert top.get_title() == "SR" and [t.get_text() for t in top.get_legend().get_texts()][:2] == ["sig", "bkg"]
-    stacked = max(patch.get_path().vertices[:, 1].max() for patch in top.patches[:2])
-    assert stacked == 11.0  # the two samples stack to the first bin's total
-
-
 def test_signal_grid_figure_is_a_line_for_one_label_and_contours_for_two():
     def grid(labels, values):
         table = pd.DataFrame({"patch": [f"p{i}" for i in range(len(values))]})
