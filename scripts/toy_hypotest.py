@@ -11,5 +11,6 @@ run_toy_hypotest(
     seed=snakemake.params.seed,
     cl=snakemake.params.cl,
     test_statistic=snakemake.params.test_statistic,
+    start=snakemake.params.start,
     output=snakemake.output.cls,
 )

@@ -13,5 +13,6 @@ run_toy_limit_part(
     part=int(snakemake.wildcards.part),
     points=snakemake.input.points,
     test_statistic=snakemake.params.test_statistic,
+    start=snakemake.params.start,
     output=snakemake.output.part,
 )

@@ -251,6 +251,7 @@ EDITS = {
     "toys.*.n": ("toys.counting.n", 600, {"toys", "toy_coverage"}),
     "toys.*.shard_size": ("toys.counting.shard_size", 100, {"toys", "toy_coverage"}),
     "toys.*.seed": ("toys.counting.seed", 4, {"toys", "toy_hypotest"}),
+    "toys.*.start": ("toys.counting.start", "auxdata", {"toys", "toy_hypotest"}),
     "toys.*.parameters": ("toys.counting.parameters", {"mu": 2.0}, {"toys"}),
     "toys.*.cls.mu": ("toys.counting.cls.mu", [1.0, 2.0], {"toy_hypotest"}),
     "toys.*.cls.n": ("toys.counting.cls.n", 100, {"toy_hypotest"}),

@@ -134,6 +134,14 @@ def test_pipeline_writes_every_artifact_and_the_report(pipeline_run, tmp_path):
     assert FullSubmissionValidator().validate(directory=str(record))
     names = {d.get("name") for d in yaml.safe_load_all((record / "submission.yaml").read_text())}
     assert {"Limits example", "Yields counting", "Yields no_poi", "CLs scan counting", "Ranking counting"} <= names
+    assert "Systematics budget counting" in names
+    documents = {d["name"]: d for d in yaml.safe_load_all((record / "submission.yaml").read_text()) if "name" in d}
+    counting = yaml.safe_load((record / documents["Yields counting"]["data_file"]).read_text())
+    assert [v["value"] for v in counting["independent_variables"][0]["values"]] == ["singlechannel: m_T [GeV] 100-250"]
+    for model in ("counting", "no_poi"):  # every model's pre- and post-fit figures
+        assert all(
+            (results / "figures" / "inference" / f"{model}_{stage}.png").is_file() for stage in ("prefit", "postfit")
+        )
     logs = sorted((results / "logs").rglob("*.log"))
     assert len(logs) >= 25 and not [p.name for p in logs if "adding modifier" in p.read_text()]  # pyhf's chatter
 

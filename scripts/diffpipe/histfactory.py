@@ -585,6 +585,26 @@ class HistFactory:
             value = value + jnp.sum(poisson_nll(a, rate))
         return value
 
+    def constraint_maxima(self, aux, derived) -> np.ndarray:
+        """Where each constraint term alone is largest, given auxiliary data (NumPy, rows of datasets).
+
+        A Gaussian term N(a | θ, σ) is largest at θ = a, a Poisson one Pois(a | γτ) at γ = a/τ.
+
+        Args:
+            aux: auxiliary data (..., naux).
+            derived: `derive`'s output (its `tau`).
+
+        Returns:
+            (..., npars): those values, NaN for the parameters without a constraint term.
+        """
+        st = self.structure
+        aux = np.asarray(aux, float)
+        out = np.full((*aux.shape[:-1], st.npars), np.nan)
+        out[..., st.gauss_par] = aux[..., st.gauss_aux]
+        if len(st.poisson_par):
+            out[..., st.poisson_par] = aux[..., st.poisson_aux] / np.asarray(derived["tau"], float)
+        return out
+
     def nll_grad_hess(self, pars, data, derived, products=None):
         """-ln L, its gradient and its Hessian from the model's structure (JAX-traceable).
 

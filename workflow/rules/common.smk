@@ -314,7 +314,12 @@ def toy_generation(wildcards):
     """What a shard's toys depend on besides their range: seed and true parameters (not `n`:
     raising it must not rerun the complete shards)."""
     toys = toys_config(wildcards)
-    return {"seed": toys["seed"], "parameters": toys["parameters"]}
+    return {key: toys[key] for key in ("seed", "parameters", "start")}
+
+
+def toy_start(wildcards):
+    """Where a model's toys' free fits start (`toys.<model>.start`)."""
+    return toys_config(wildcards)["start"]
 
 
 def toy_range(wildcards):

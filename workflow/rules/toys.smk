@@ -103,6 +103,7 @@ rule toy_hypotest:
         seed=lambda wildcards: toys_config(wildcards)["seed"],
         cl=config["inference"]["cl"],
         test_statistic=config["inference"]["test_statistic"],
+        start=toy_start,
     script:
         entry_script("toy_hypotest")
 
@@ -193,6 +194,7 @@ rule toy_limit_part:
         seed=lambda wildcards: toys_config(wildcards)["seed"],
         size=lambda wildcards: toy_limit_config(wildcards)["toys_per_round"],
         test_statistic=config["inference"]["test_statistic"],
+        start=toy_start,
     script:
         entry_script("toy_limit_part")
 

@@ -26,14 +26,10 @@ from scipy.special import ndtri_exp
 from scipy.stats import norm
 
 from diffpipe.inference.analysis import Analysis
-from diffpipe.teststat import AT_BOUND, BAND, MU_FLOOR, increasing_root, log_cls_of_t, pyhf_teststat, statistic_bounds
+from diffpipe.teststat import AT_BOUND, BAND, MU_FLOOR, increasing_root, log_cls, log_cls_of_t, statistic_bounds
 
 Z_CLIP = 40.0
 WIDEN_FACTOR = 10.0  # a limit above the POI's upper bound: the bound is raised this much at a time
-
-
-def _cls(t: float, sqrt_qa: float) -> float:
-    return float(norm.sf(t + sqrt_qa) / norm.sf(t))
 
 
 class CLsScan:
@@ -147,7 +143,7 @@ class CLsScan:
             CLs.
         """
         q, qa = self.qmu(mu, False), self.qmu(mu, True)
-        return _cls(pyhf_teststat(q, qa, self.test_statistic), math.sqrt(qa))
+        return math.exp(log_cls(q, qa, self.test_statistic))
 
     def expected(self, mu: float, n_sigma: float) -> float:
         """Expected CLs at μ for the background-only outcome n σ from the median.
@@ -159,7 +155,7 @@ class CLsScan:
         Returns:
             CLs.
         """
-        return _cls(float(n_sigma), math.sqrt(self.qmu(mu, True)))
+        return math.exp(log_cls_of_t(float(n_sigma), math.sqrt(self.qmu(mu, True))))
 
     def curves(self, mus) -> dict:
         """CLs on a list of μ values, observed and the expected band.
@@ -244,9 +240,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     z_level = _z(math.log(level))
 
     def observed(mu: float) -> float:
-        q, qa = scan.qmu(mu, False), scan.qmu(mu, True)
-        sqa = math.sqrt(qa)
-        return _z(log_cls_of_t(pyhf_teststat(q, qa, scan.test_statistic), sqa)) - z_level
+        return _z(log_cls(scan.qmu(mu, False), scan.qmu(mu, True), scan.test_statistic)) - z_level
 
     widen_to = max(scan.upper, poi_bound_max or scan.upper)
 

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.stats import norm
 
 from diffpipe.models import build_model, make_solver, parameter_setup
-from diffpipe.sampling import make_sampler, sample_toys
+from diffpipe.sampling import make_sampler, sample_toys, toy_starts
 from diffpipe.solver import Solver, fit_all
 from diffpipe.teststat import BAND, cls_crossing, statistic_bounds
 
@@ -27,6 +27,7 @@ def qmu(
     mu: float,
     bounds,
     batched: bool = True,
+    start=None,
 ) -> tuple[np.ndarray, int]:
     """q̃μ of datasets: each fitted free (POI ≥ 0) and with the POI held at μ.
 
@@ -39,13 +40,15 @@ def qmu(
         mu: the tested POI value.
         bounds: (npars, 2) bounds, the POI's lower one 0.
         batched: one vmapped call for all rows (see `Solver.fit`).
+        start: where the free fits start ((npars,) or one row per dataset; default `init`).
 
     Returns:
         (q̃μ per dataset: 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ, NaN where a fit left the
         likelihood's domain; fits redone with MINUIT).
     """
     n = len(data)
-    free, refit_free = fit_all(solver, init, data, fixed, init, bounds=bounds, batched=batched)
+    x0 = init if start is None else start
+    free, refit_free = fit_all(solver, x0, data, fixed, init, bounds=bounds, batched=batched)
     held = fixed.copy()
     held[poi] = True
     values = np.tile(init, (n, 1))
@@ -69,7 +72,14 @@ def pvalue(samples: np.ndarray, value: float) -> float:
 
 
 def toy_cls(
-    name: str, spec: dict, mus: list[float], ntoys: int, seed: int, cl: float = 0.95, test_statistic: str = "qtilde"
+    name: str,
+    spec: dict,
+    mus: list[float],
+    ntoys: int,
+    seed: int,
+    cl: float = 0.95,
+    test_statistic: str = "qtilde",
+    start: str = "suggested",
 ) -> dict:
     """Toy-based CLs on a POI grid and the toy-based upper limits.
 
@@ -81,6 +91,7 @@ def toy_cls(
         seed: root seed.
         cl: confidence level.
         test_statistic: "qtilde" (the POI's fits bounded below by 0) or "q" (its own bounds).
+        start: where the toys' free fits start (`sampling.toy_starts`).
 
     Returns:
         mu, qmu_observed, cls, clsb, clb (observed), expected (5 curves, BAND order),
@@ -119,7 +130,8 @@ def toy_cls(
             gen, _ = fit_all(solver, init, copies, held, values, bounds=bounds, batched=True)
             indices = np.arange(ntoys) + (2 * k + h) * ntoys
             toys = sample_toys(sampler, seed, name, indices, gen.x[0])
-            q = qmu(solver, toys, fixed, init, poi, mu, bounds)[0]
+            x0 = toy_starts(model, start, init, toys, fixed, bounds)
+            q = qmu(solver, toys, fixed, init, poi, mu, bounds, start=x0)[0]
             samples[label] = q[np.isfinite(q)]  # toys whose fit left the domain: counted, left out
             out["outside"] += int(np.sum(~np.isfinite(q)))
         clsb, clb = pvalue(samples["sb"], q_obs), pvalue(samples["b"], q_obs)

@@ -10,7 +10,7 @@ largest point, so that no fit stops at a bound a limit lies beyond.
 import numpy as np
 
 from diffpipe.models import build_model, make_solver, parameter_setup
-from diffpipe.sampling import make_sampler, sample_toys
+from diffpipe.sampling import make_sampler, sample_toys, toy_starts
 from diffpipe.solver import fit_all
 from diffpipe.teststat import statistic_bounds
 from diffpipe.toys.hypotest import qmu
@@ -38,9 +38,10 @@ class LimitFits:
         spec: its config entry.
         mu_max: the largest μ point.
         test_statistic: "qtilde" (the POI's fits bounded below by 0) or "q" (its own bounds).
+        start: where the toys' free fits start (`sampling.toy_starts`; the data's at the init).
     """
 
-    def __init__(self, name: str, spec: dict, mu_max: float, test_statistic: str = "qtilde"):
+    def __init__(self, name: str, spec: dict, mu_max: float, test_statistic: str = "qtilde", start: str = "suggested"):
         model, data = build_model(spec)
         setup = parameter_setup(model, spec)
         self.name, self.model = name, model
@@ -53,6 +54,7 @@ class LimitFits:
         self.data = np.asarray(data, float)
         self.solver = make_solver(model, bounds)
         self._sampler = None
+        self.start = start
 
     def _held(self, mu: float, rows: int):
         held = self.fixed.copy()
@@ -147,7 +149,10 @@ class LimitFits:
         out = {"point": point, "part": part, "mu": mu, "start": start, "stop": stop, "refitted": 0, "outside": 0}
         for hypothesis, pars in (("sb", points["generating_sb"][point]), ("b", points["generating_b"])):
             toys = self.toys(seed, point, hypothesis, start, stop, np.asarray(pars, float))
-            out[f"q_{hypothesis}"], redone = self.qmu(toys, mu)
+            x0 = toy_starts(self.model, self.start, self.init, toys, self.fixed, self.bounds)
+            out[f"q_{hypothesis}"], redone = qmu(
+                self.solver, toys, self.fixed, self.init, self.poi, mu, self.bounds, start=x0
+            )
             out["refitted"] += redone
             out["outside"] += int(np.sum(np.isnan(out[f"q_{hypothesis}"])))
         return out

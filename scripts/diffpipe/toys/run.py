@@ -82,7 +82,15 @@ def run_toy_coverage(job, name: str, shards: list[str], output: str) -> None:
 
 
 def run_toy_hypotest(
-    job, name: str, spec: dict, settings: dict, seed: int, cl: float, output: str, test_statistic: str = "qtilde"
+    job,
+    name: str,
+    spec: dict,
+    settings: dict,
+    seed: int,
+    cl: float,
+    output: str,
+    test_statistic: str = "qtilde",
+    start: str = "suggested",
 ) -> None:
     """Rule `toy_hypotest`: toy-based CLs on a POI grid for one model.
 
@@ -95,6 +103,7 @@ def run_toy_hypotest(
         cl: confidence level (`inference.cl`).
         output: path of cls.json.
         test_statistic: `inference.test_statistic`.
+        start: `toys.<model>.start` (where the toys' free fits start).
     """
     from diffpipe.artifacts import ToyHypotest
     from diffpipe.provenance import Provenance
@@ -103,12 +112,19 @@ def run_toy_hypotest(
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl, test_statistic)
+        result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl, test_statistic, start)
         log.info(
             "%s: toy-based CLs limit %s (expected %s)", name, result["observed_limit"], result["expected_limits"][2]
         )
         prov = Provenance.record(
-            {"model": spec, "settings": settings, "seed": seed, "cl": cl, "test_statistic": test_statistic},
+            {
+                "model": spec,
+                "settings": settings,
+                "seed": seed,
+                "cl": cl,
+                "test_statistic": test_statistic,
+                "start": start,
+            },
             device,
             time.perf_counter() - started,
         )
@@ -188,6 +204,7 @@ def run_toy_limit_part(
     points: str,
     output: str,
     test_statistic: str = "qtilde",
+    start: str = "suggested",
 ) -> None:
     """Rule `toy_limit_part`: part `part` of point `point`'s toys, s+b and b, each fitted twice.
 
@@ -202,6 +219,7 @@ def run_toy_limit_part(
         points: path of points.json.
         output: path of the part's .npz.
         test_statistic: `inference.test_statistic`.
+        start: `toys.<model>.start` (where the toys' free fits start).
     """
     from diffpipe.artifacts import ToyLimitPart, ToyLimitPoints
     from diffpipe.provenance import Provenance
@@ -211,7 +229,7 @@ def run_toy_limit_part(
     with compute_job(job) as device:
         started = time.perf_counter()
         where = ToyLimitPoints.read(points)
-        fits = LimitFits(name, spec, max(where.mu), test_statistic)
+        fits = LimitFits(name, spec, max(where.mu), test_statistic, start)
         result = fits.part(seed, vars(where), point, part, size)
         elapsed = time.perf_counter() - started
         log.info(
@@ -226,7 +244,13 @@ def run_toy_limit_part(
             result["outside"],
         )
         prov = Provenance.record(
-            {"model": spec, "seed": seed, "mu": result["mu"], "range": [result["start"], result["stop"]]},
+            {
+                "model": spec,
+                "seed": seed,
+                "mu": result["mu"],
+                "range": [result["start"], result["stop"]],
+                "start": start,
+            },
             device,
             elapsed,
         )

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from diffpipe.models import build_model, make_solver, parameter_setup
-from diffpipe.sampling import make_sampler, sample_toys
+from diffpipe.sampling import make_sampler, sample_toys, toy_starts
 from diffpipe.solver import cpu_lanes, fit_all
 
 log = logging.getLogger("diffpipe")
@@ -92,7 +92,8 @@ class ShardRunner:
     Args:
         name: the model's name.
         spec: its config entry.
-        toys: its `toys` entry (seed, parameters).
+        toys: its `toys` entry (seed, parameters, start: where the free fits start, see
+            `sampling.toy_starts`).
     """
 
     def __init__(self, name: str, spec: dict, toys: dict):
@@ -104,6 +105,7 @@ class ShardRunner:
         self.solver = make_solver(model, setup.bounds)
         self.fixed = np.asarray(setup.fixed, bool)
         self.init = np.where(self.fixed, self.truth, setup.init)
+        self.start = toys.get("start", "suggested")
 
     def run(self, start: int, stop: int) -> dict:
         """Sample and fit toys [start, stop), chunk by chunk with a progress line after each.
@@ -149,7 +151,8 @@ class ShardRunner:
         indices = np.arange(start, stop)
         data = sample_toys(self.sampler, self.seed, self.name, indices, self.truth)
         truth, fixed, n = self.truth, self.fixed, len(indices)
-        free, refit_free = fit_all(self.solver, self.init, data, fixed, truth, batched=True)
+        x0 = toy_starts(self.model, self.start, self.init, data, fixed, self.solver.bounds)
+        free, refit_free = fit_all(self.solver, x0, data, fixed, truth, batched=True)
         held = fixed.copy()
         held[self.model.config.poi_index] = True
         values = np.broadcast_to(truth, (n, len(truth)))
