@@ -209,6 +209,11 @@ EDITS = {
     "inference.ranking_top": ("inference.ranking_top", 7, {"plot_inference", "plot_sensitivity", "table", "hepdata"}),
     "hepdata": ("hepdata", False, {"hepdata"}),  # off: the record's job leaves the DAG
     "hepdata.<oneOf>.abstract": ("hepdata.abstract", "A search for diffpipe.", {"hepdata"}),
+    "hepdata.<oneOf>.keywords.reactions": ("hepdata.keywords.reactions", ["P P --> X"], {"hepdata"}),
+    "hepdata.<oneOf>.keywords.observables": ("hepdata.keywords.observables", ["SIG"], {"hepdata"}),
+    "hepdata.<oneOf>.keywords.phrases": ("hepdata.keywords.phrases", ["Counting"], {"hepdata"}),
+    "hepdata.<oneOf>.keywords.cmenergies": ("hepdata.keywords.cmenergies", [13000.0], {"hepdata"}),
+    "hepdata.<oneOf>.descriptions": ("hepdata.descriptions", {"Yields counting": "The yields."}, {"hepdata"}),
     "units": ("units", {"x": "GeV"}, {"hepdata", "plot_signal_grid"}),
     "inference.sensitivity.enabled": (
         "inference.sensitivity.enabled",
@@ -348,7 +353,7 @@ EDITS = {
     "figures.dpi": ("figures.dpi", 60, PLOT_RULES),
     "figures.experiment": ("figures.experiment", "Open Data", {"plot_yields"}),
     "figures.luminosity_ifb": ("figures.luminosity_ifb", 139.0, {"plot_yields"}),
-    "figures.energy_tev": ("figures.energy_tev", 13.0, {"plot_yields"}),
+    "figures.energy_tev": ("figures.energy_tev", 13.0, {"plot_yields", "hepdata"}),  # the tables' cmenergies
     "figures.colormap": (
         "figures.colormap",
         "magma",

@@ -283,6 +283,10 @@ BAD = {
     ),
     "a unit that is not text": (edit(["units"], {"m1": 3}), "units.m1"),
     "a luminosity of zero": (edit(["figures", "luminosity_ifb"], 0), "figures.luminosity_ifb"),
+    "a HEPData description of no table": (
+        edit(["hepdata"], {"descriptions": {"Limits nowhere": "text"}}),
+        "hepdata.descriptions.Limits nowhere': no such table",
+    ),
 }
 
 

@@ -509,12 +509,23 @@ def hepdata_inputs(wildcards):
     }
 
 
+def hepdata_keywords(record):
+    """The keywords of every HEPData table: the config's, cmenergies from figures.energy_tev [GeV]."""
+    keywords = dict(record.get("keywords", {}))
+    energy = config["figures"]["energy_tev"]
+    if "cmenergies" not in keywords and energy is not None:
+        keywords["cmenergies"] = [1000.0 * energy]
+    return keywords
+
+
 def hepdata_settings():
     """The keys the HEPData record reads: its abstract, the labels' units, the ranking's rows,
     each model's binning (the yields tables' bins)."""
     record = config["hepdata"] or {}
     return {
         "abstract": record.get("abstract", ""),
+        "keywords": hepdata_keywords(record),
+        "descriptions": record.get("descriptions", {}),
         "units": label_units(),
         "ranking_top": config["inference"]["ranking_top"],
         "binning": {

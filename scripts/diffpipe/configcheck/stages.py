@@ -349,4 +349,30 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
             f"valid: {sorted(config['likelihood']['models'])}"
         )
     check_figures(config["figures"], cache)
+    if config["hepdata"]:
+        check_hepdata(config["hepdata"], config["likelihood"]["models"], config["inference"]["signal_grids"])
     check_resources(config)
+
+
+def check_hepdata(record: Mapping, models: Mapping, grids: Mapping) -> None:
+    """Each of `hepdata.descriptions` names a table the record can hold: "<kind> <entry>".
+
+    Args:
+        record: the `hepdata` section.
+        models: the likelihood models.
+        grids: the signal grids.
+
+    Raises:
+        ConfigError: a name that is no grid's or model's table.
+    """
+    from diffpipe.hepdata.record import GRID_TABLES, MODEL_TABLES
+
+    names = {f"{kind} {g}" for kind in GRID_TABLES for g in grids} | {
+        f"{kind} {m}" for kind in MODEL_TABLES for m in models
+    }
+    for name in record.get("descriptions", {}):
+        if name not in names:
+            raise ConfigError(
+                f"config key 'hepdata.descriptions.{name}': no such table; a table is named "
+                f"'<kind> <entry>' with a grid's kind in {list(GRID_TABLES)} or a model's in {list(MODEL_TABLES)}"
+            )

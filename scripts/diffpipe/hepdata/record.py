@@ -26,6 +26,9 @@ CONTOUR_NAMES = {
     "expected_p2": "Expected exclusion contour, -2 sigma",
     "expected_m2": "Expected exclusion contour, +2 sigma",
 }
+# The tables a config entry gives, named "<kind> <entry name>" (what `hepdata.descriptions` names).
+GRID_TABLES = ("Limits", *CONTOUR_NAMES.values())
+MODEL_TABLES = ("Yields", "CLs scan", "Ranking", "Systematics budget")
 
 
 def _finite(values) -> list:
@@ -259,6 +262,31 @@ def ranking_table(impacts, top: int):
     )
 
 
+def describe(tables: list, keywords: dict, descriptions: dict) -> None:
+    """The config's keywords on every table and its descriptions in place of diffpipe's.
+
+    Args:
+        tables: hepdata_lib Tables (changed in place).
+        keywords: {reactions, observables, phrases, cmenergies}: added to each table's own.
+        descriptions: table name -> description.
+
+    Raises:
+        ValueError: a description names no table of the record.
+    """
+    names = {t.name for t in tables}
+    unknown = sorted(set(descriptions) - names)
+    if unknown:
+        raise ValueError(f"config key 'hepdata.descriptions': no table named {unknown[0]!r}; tables: {sorted(names)}")
+    for table in tables:
+        for key, values in keywords.items():
+            table.keywords[key] = [
+                *table.keywords.get(key, []),
+                *[v for v in values if v not in table.keywords.get(key, [])],
+            ]
+        if table.name in descriptions:
+            table.description = descriptions[table.name]
+
+
 def validate(directory: Path) -> None:
     """Check a written record with hepdata-validator.
 
@@ -333,6 +361,7 @@ def build_record(inputs: dict, settings: dict, output: str, archive: str | None 
     tables += [scan_table(lim) for lim in inputs["limits"]]
     tables += [ranking_table(imp, settings["ranking_top"]) for imp in inputs["impacts"]]
     tables += [budget_table(b) for b in inputs.get("sensitivity", [])]
+    describe(tables, settings.get("keywords", {}), settings.get("descriptions", {}))
     for table in tables:
         submission.add_table(table)
     out = Path(output)

@@ -163,3 +163,23 @@ def test_the_budget_ranks_the_systematics_and_the_binning_names_the_yields_bins(
     table = yaml.safe_load((out / described["Yields m"]["data_file"]).read_text())
     bins = [v["value"] for v in table["independent_variables"][0]["values"]]
     assert bins == ["SR: m_T [GeV] 100-150", "SR: m_T [GeV] 150-300"]
+
+
+def test_the_config_s_keywords_reach_every_table_and_its_descriptions_replace_diffpipe_s(tmp_path):
+    grid, contours = signal_grid()
+    yields, _, _ = model_artifacts()
+    inputs = {"grids": [(grid, contours)], "yields": [yields], "limits": [], "impacts": []}
+    settings = {"abstract": "", "units": {}, "ranking_top": 5,
+                "keywords": {"cmenergies": [13000.0], "reactions": ["P P --> CHARGINO NEUTRALINO X"]},
+                "descriptions": {"Yields m": "Event yields in the signal region."}}  # fmt: skip
+    out = tmp_path / "hepdata"
+    build_record(inputs, settings, str(out))
+    described = documents(out)
+    assert described["Yields m"]["description"] == "Event yields in the signal region."
+    assert described["Limits g"]["description"].startswith("95% CL CLs upper limits")
+    for doc in described.values():
+        keywords = {k["name"]: k["values"] for k in doc["keywords"]}
+        assert keywords["cmenergies"] == [13000.0] and keywords["reactions"] == ["P P --> CHARGINO NEUTRALINO X"]
+    assert {k["name"]: k["values"] for k in described["Limits g"]["keywords"]}["observables"] == ["CLs upper limit"]
+    with pytest.raises(ValueError, match="no table named 'Yields other'"):
+        build_record(inputs, {**settings, "descriptions": {"Yields other": "x"}}, str(tmp_path / "again"))
