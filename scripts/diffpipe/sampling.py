@@ -1,4 +1,4 @@
-"""Pseudo-experiments from a model's full pdf, shared by the toy stages and the toy goodness of fit.
+"""Pseudo-experiments from a model's full pdf (and where their fits start), shared by the toy stages and the toy goodness of fit.
 
 Poisson main data at the expected rates, and auxiliary data from each constraint term
 (Gaussian: N(θ, σ); Poisson: Pois(γ τ)), drawn with keys derived from (root seed, model name,

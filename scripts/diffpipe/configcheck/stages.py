@@ -355,7 +355,10 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
 
 
 def check_hepdata(record: Mapping, models: Mapping, grids: Mapping) -> None:
-    """Each of `hepdata.descriptions` names a table the record can hold: "<kind> <entry>".
+    """Each of `hepdata.descriptions` names a table of a configured grid or model: "<kind> <entry>".
+
+    The record's job checks the kind too (it knows the tables it writes); here the entry is
+    checked before any job runs.
 
     Args:
         record: the `hepdata` section.
@@ -363,16 +366,12 @@ def check_hepdata(record: Mapping, models: Mapping, grids: Mapping) -> None:
         grids: the signal grids.
 
     Raises:
-        ConfigError: a name that is no grid's or model's table.
+        ConfigError: a name that ends in no grid's or model's name.
     """
-    from diffpipe.hepdata.record import GRID_TABLES, MODEL_TABLES
-
-    names = {f"{kind} {g}" for kind in GRID_TABLES for g in grids} | {
-        f"{kind} {m}" for kind in MODEL_TABLES for m in models
-    }
+    entries = [*grids, *models]
     for name in record.get("descriptions", {}):
-        if name not in names:
+        if not any(name.endswith(f" {entry}") for entry in entries):
             raise ConfigError(
-                f"config key 'hepdata.descriptions.{name}': no such table; a table is named "
-                f"'<kind> <entry>' with a grid's kind in {list(GRID_TABLES)} or a model's in {list(MODEL_TABLES)}"
+                f"config key 'hepdata.descriptions.{name}': no such table; a table is named '<kind> <entry>' "
+                f"(e.g. 'Limits <grid>', 'Yields <model>') with an entry of {sorted(entries)}"
             )

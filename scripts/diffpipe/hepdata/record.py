@@ -26,9 +26,6 @@ CONTOUR_NAMES = {
     "expected_p2": "Expected exclusion contour, -2 sigma",
     "expected_m2": "Expected exclusion contour, +2 sigma",
 }
-# The tables a config entry gives, named "<kind> <entry name>" (what `hepdata.descriptions` names).
-GRID_TABLES = ("Limits", *CONTOUR_NAMES.values())
-MODEL_TABLES = ("Yields", "CLs scan", "Ranking", "Systematics budget")
 
 
 def _finite(values) -> list:
