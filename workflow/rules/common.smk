@@ -311,8 +311,8 @@ def toys_config(wildcards):
 
 
 def toy_generation(wildcards):
-    """What a shard's toys depend on besides their range: seed and true parameters (not `n`:
-    raising it must not rerun the complete shards)."""
+    """What a shard's toys depend on besides their range: seed, true parameters and where
+    their fits start (not `n`: raising it must not rerun the complete shards)."""
     toys = toys_config(wildcards)
     return {key: toys[key] for key in ("seed", "parameters", "start")}
 
