@@ -6,7 +6,7 @@ from diffpipe.runtime import job_from_snakemake
 run_fit(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
-    spec=snakemake.params.model,
+    entry=snakemake.params.model,
     settings=snakemake.params.settings,
     output=snakemake.output.fit,
 )

@@ -6,6 +6,6 @@ from diffpipe.runtime import job_from_snakemake
 run_fractal(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.fractal,
-    spec=snakemake.params.fractal,
+    entry=snakemake.params.fractal,
     output=snakemake.output.counts,
 )

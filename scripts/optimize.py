@@ -6,7 +6,7 @@ from diffpipe.runtime import job_from_snakemake
 run_optimize(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.problem,
-    spec=snakemake.params.problem,
+    entry=snakemake.params.problem,
     settings=snakemake.params.settings,
     fit_path=snakemake.input.get("fit"),
     outputs={"table": snakemake.output.table, "traces": snakemake.output.traces},

@@ -6,7 +6,7 @@ from diffpipe.runtime import job_from_snakemake
 run_optimize_analysis(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.design,
-    spec=snakemake.params.design,
+    entry=snakemake.params.design,
     cl=snakemake.params.cl,
     output=snakemake.output.design,
 )

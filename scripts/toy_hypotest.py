@@ -6,7 +6,7 @@ from diffpipe.toys.run import run_toy_hypotest
 run_toy_hypotest(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
-    spec=snakemake.params.model,
+    entry=snakemake.params.model,
     settings=snakemake.params.settings,
     seed=snakemake.params.seed,
     cl=snakemake.params.cl,

@@ -6,7 +6,7 @@ from diffpipe.toys.run import run_toy_limit_part
 run_toy_limit_part(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
-    spec=snakemake.params.model,
+    entry=snakemake.params.model,
     seed=snakemake.params.seed,
     size=snakemake.params.size,
     point=int(snakemake.wildcards.point),

@@ -6,7 +6,7 @@ from diffpipe.toys.run import run_toy_limit_points
 run_toy_limit_points(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
-    spec=snakemake.params.model,
+    entry=snakemake.params.model,
     settings=snakemake.params.settings,
     limits=snakemake.input.limits,
     test_statistic=snakemake.params.test_statistic,

@@ -6,7 +6,7 @@ from diffpipe.toys.run import run_toys
 run_toys(
     job_from_snakemake(snakemake),
     name=snakemake.wildcards.model,
-    spec=snakemake.params.model,
+    entry=snakemake.params.model,
     toys=snakemake.params.toys,
     start=snakemake.params.start,
     stop=snakemake.params.stop,

@@ -114,7 +114,7 @@ def test_flags_of_one_cause_read_as_one_grouped_line(pipeline_run, browser, tmp_
     from conftest import snakemake
 
     from diffpipe import artifacts
-    from diffpipe.likelihood.fit import NON_PARABOLIC, flag_groups
+    from diffpipe.likelihood.crosscheck import NON_PARABOLIC, flag_groups
 
     work = tmp_path / "w"
     shutil.copytree(pipeline_run, work, symlinks=True)

@@ -57,24 +57,24 @@ class Plane:
     threshold: float
 
     @classmethod
-    def from_spec(cls, spec: Mapping) -> "Plane":
+    def from_spec(cls, entry: Mapping) -> "Plane":
         """The plane of a `fractals` config entry.
 
         Args:
-            spec: the entry (kind, c, viewport, width, height, iterations, threshold).
+            entry: the entry (kind, c, viewport, width, height, iterations, threshold).
 
         Returns:
             The `Plane`.
         """
-        c = spec.get("c")
+        c = entry.get("c")
         return cls(
-            spec["kind"],
-            tuple(c) if c is not None and spec["kind"] == "julia" else None,
-            tuple(spec["viewport"]),
-            int(spec["width"]),
-            int(spec["height"]),
-            int(spec["iterations"]),
-            float(spec["threshold"]),
+            entry["kind"],
+            tuple(c) if c is not None and entry["kind"] == "julia" else None,
+            tuple(entry["viewport"]),
+            int(entry["width"]),
+            int(entry["height"]),
+            int(entry["iterations"]),
+            float(entry["threshold"]),
         )
 
     @property
@@ -397,17 +397,17 @@ COUNTERS = {
 }
 
 
-def escape_counts(spec: Mapping, backend: str | None = None) -> np.ndarray:
+def escape_counts(entry: Mapping, backend: str | None = None) -> np.ndarray:
     """Escape counts of a fractal entry.
 
     Args:
-        spec: a `fractals` entry (kind, c, viewport, width, height, iterations, threshold, backend).
+        entry: a `fractals` entry (kind, c, viewport, width, height, iterations, threshold, backend).
         backend: a key of `COUNTERS` overriding the entry's backend.
 
     Returns:
         int32 counts, shape (height, width), row 0 at ymin.
     """
-    return COUNTERS[backend or spec["backend"]](Plane.from_spec(spec))
+    return COUNTERS[backend or entry["backend"]](Plane.from_spec(entry))
 
 
 def log_shade(counts: np.ndarray, iterations: int) -> np.ndarray:

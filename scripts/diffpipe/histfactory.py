@@ -23,117 +23,14 @@ sums of per-parameter shifts; constraint terms are diagonal) in a few matrix pro
 of one forward pass per parameter through the graph.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from diffpipe.derivatives import GatherMaps, nll_grad_hess
 from diffpipe.interpolation import derive_terms, derive_terms_np, histosys_shift, normsys_factor
 from diffpipe.poisson import poisson_nll
+from diffpipe.structure import KernelError, Structure, bin_ranks, clip_value, interpolation_codes, pack
 
-NORMSYS_CODES = ("code1", "code4")
-HISTOSYS_CODES = ("code0", "code2", "code4p")
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-
-
-class KernelError(ValueError):
-    """A model or specification the kernel cannot lay out (the message says which part)."""
-
-
-@dataclass(frozen=True)
-class Structure:
-    """The static part of a compiled model: shapes, masks and parameter indices (NumPy).
-
-    Attributes:
-        npars: number of parameters.
-        nbins: main bins B.
-        samples: sample names (S).
-        channels: (name, first bin, number of bins) per channel.
-        normsys: normsys modifier names (Kn); `normsys_par` their parameter indices.
-        normsys_mask: (Kn, S, B) where each applies.
-        histosys: histosys modifier names (Kh); `histosys_par`, `histosys_mask` as above.
-        direct: (L, S, B) parameter index per layer of factors that are a parameter's value
-            (normfactor, lumi, shapefactor, staterror, shapesys); npars where a layer is absent.
-        staterror: staterror names (Ks); `staterror_mask` (Ks, S, B): the samples they cover.
-        shapesys: shapesys names (Kp); `shapesys_mask` (Kp, S, B).
-        gauss_par, gauss_aux: parameter and data index of each Gaussian constraint term.
-        gauss_staterror: per Gaussian term, the (staterror k, bin b) whose width it takes from
-            the yields, or (-1, -1) (the width is a number of its own).
-        poisson_par, poisson_aux: likewise for the Poisson (shapesys) terms;
-            `poisson_source` (Kp index, bin) whose scale factor each takes.
-        normsys_code, histosys_code: the interpolation codes.
-        clip_sample, clip_bin: pyhf's `clip_sample_data` and `clip_bin_data` (None: no clipping):
-            each sample's rate per bin, and each bin's total, is at least this value.
-    """
-
-    npars: int
-    nbins: int
-    samples: tuple
-    channels: tuple
-    normsys: tuple
-    normsys_par: np.ndarray
-    normsys_mask: np.ndarray
-    histosys: tuple
-    histosys_par: np.ndarray
-    histosys_mask: np.ndarray
-    direct: np.ndarray
-    staterror: tuple
-    staterror_mask: np.ndarray
-    shapesys: tuple
-    shapesys_mask: np.ndarray
-    gauss_par: np.ndarray
-    gauss_aux: np.ndarray
-    gauss_staterror: np.ndarray
-    poisson_par: np.ndarray
-    poisson_aux: np.ndarray
-    poisson_source: np.ndarray
-    normsys_code: str
-    histosys_code: str
-    clip_sample: float | None = None
-    clip_bin: float | None = None
-
-
-def _pack(layers: list, absent: int, shape: tuple) -> np.ndarray:
-    """Stack per-modifier index layers, merging modifiers that touch disjoint (sample, bin) cells.
-
-    Args:
-        layers: (S, B) parameter-index arrays, `absent` where the modifier does not apply.
-        absent: the index meaning "no factor" (the constant 1).
-        shape: (S, B).
-
-    Returns:
-        (L, S, B) with L the largest number of such factors on any cell (at least 1).
-    """
-    packed: list[np.ndarray] = []
-    for layer in layers:
-        used = layer != absent
-        for target in packed:
-            if not np.any(used & (target != absent)):
-                target[used] = layer[used]
-                break
-        else:
-            packed.append(layer.copy())
-    return np.stack(packed) if packed else np.full((1, *shape), absent)
-
-
-def _codes(model) -> tuple[str, str]:
-    settings = getattr(model.config, "modifier_settings", {}) or {}
-    normsys = settings.get("normsys", {}).get("interpcode", "code1")
-    histosys = settings.get("histosys", {}).get("interpcode", "code0")
-    if normsys not in NORMSYS_CODES or histosys not in HISTOSYS_CODES:
-        raise KernelError(f"interpolation codes normsys {normsys!r}, histosys {histosys!r} are not pyhf's")
-    return normsys, histosys
-
-
-def _clip_value(main, name: str) -> float | None:
-    value = getattr(main, name, None)
-    return None if value is None else float(value)
-
-
-def _bin_ranks(mask_bins: np.ndarray) -> np.ndarray:
-    """Per global bin, its rank among the masked bins (-1 where unmasked)."""
-    ranks = np.full(len(mask_bins), -1)
-    ranks[mask_bins] = np.arange(int(mask_bins.sum()))
-    return ranks
 
 
 class HistFactory:
@@ -199,7 +96,7 @@ class HistFactory:
                         raise KernelError(f"shapefactor {name!r} applies to more bins than its parameters")
                     layer = np.where(mask, start + local[None, :], npars)
                 else:
-                    ranks = _bin_ranks(mask.any(axis=0))
+                    ranks = bin_ranks(mask.any(axis=0))
                     if int(mask.any(axis=0).sum()) != self._slices[name].stop - start:
                         raise KernelError(
                             f"{kind} {name!r}: its bins do not match its {start}..{self._slices[name].stop} parameters"
@@ -207,15 +104,19 @@ class HistFactory:
                     per_bin = np.where(ranks >= 0, start + ranks, npars)
                     layer = np.where(mask, per_bin[None, :], npars)
                 layers.append(layer)
-        direct = _pack(layers, npars, (nsamples, nbins))
+        direct = pack(layers, npars, (nsamples, nbins))
 
+        # the constraint terms, once: which parameter and auxiliary datum each is on, and pyhf's
+        # widths and scale factors (the derived ones are checked against them)
         gauss_par, gauss_aux, gauss_stat, poisson_par, poisson_aux, poisson_source = [], [], [], [], [], []
+        pyhf_sigmas, pyhf_factors = [], []
         aux = 0
         for name in config.auxdata_order:
             parset = config.param_set(name)
             start = self._slices[name].start
             for i in range(parset.n_parameters):
                 if parset.pdf_type == "normal":
+                    pyhf_sigmas.append((getattr(parset, "sigmas", None) or [1.0] * parset.n_parameters)[i])
                     gauss_par.append(start + i)
                     gauss_aux.append(aux + i)
                     if name in self._index.get("staterror", {}):
@@ -227,13 +128,14 @@ class HistFactory:
                 elif parset.pdf_type == "poisson":
                     k = self._index["shapesys"][name]
                     bins = np.flatnonzero(shapesys_mask[k].any(axis=0))
+                    pyhf_factors.append(parset.factors[i])
                     poisson_par.append(start + i)
                     poisson_aux.append(aux + i)
                     poisson_source.append((k, bins[i]))
                 else:
                     raise KernelError(f"constraint type {parset.pdf_type!r} of {name!r} is not supported")
             aux += parset.n_parameters
-        normsys_code, histosys_code = _codes(model)
+        normsys_code, histosys_code = interpolation_codes(model)
         self.structure = Structure(
             npars=npars,
             nbins=nbins,
@@ -258,16 +160,16 @@ class HistFactory:
             poisson_source=np.asarray(poisson_source, int).reshape(-1, 2),
             normsys_code=normsys_code,
             histosys_code=histosys_code,
-            clip_sample=_clip_value(main, "clip_sample_data"),
-            clip_bin=_clip_value(main, "clip_bin_data"),
+            clip_sample=clip_value(main, "clip_sample_data"),
+            clip_bin=clip_value(main, "clip_bin_data"),
         )
         self.naux = aux
-        self._gauss_sigma_default = self._pyhf_sigmas(config)
+        self._gauss_sigma_default = np.asarray(pyhf_sigmas, float)
         self.numbers = self.layout(model.spec)
         self._default = derive_terms_np(self.structure, self.numbers)
-        self._derive_compiled = None
-        self._gather = _GatherMaps(self.structure)
-        self._check_widths(config)
+        self._cache: dict = {}
+        self.gather = GatherMaps(self.structure)
+        self._check_widths(np.asarray(pyhf_factors, float))
 
     @staticmethod
     def _entries(workspace, kind: str):
@@ -277,26 +179,13 @@ class HistFactory:
                     if modifier["type"] == kind:
                         yield channel["name"], sample, modifier
 
-    def _pyhf_sigmas(self, config) -> np.ndarray:
-        sigmas = []
-        for name in config.auxdata_order:
-            parset = config.param_set(name)
-            if parset.pdf_type == "normal":
-                sigmas.extend(getattr(parset, "sigmas", None) or [1.0] * parset.n_parameters)
-        return np.asarray(sigmas, float)
-
-    def _check_widths(self, config) -> None:
+    def _check_widths(self, factors: np.ndarray) -> None:
         """The widths and scale factors derived from the yields equal pyhf's (else a measurement overrode them)."""
         derived = self._default
         stat = self.structure.gauss_staterror[:, 0] >= 0
         if not np.allclose(derived["gauss_sigma"][stat], self._gauss_sigma_default[stat], rtol=1e-12, atol=0):
             raise KernelError("staterror widths differ from the yields' (overridden by the measurement?)")
-        factors = []
-        for name in config.auxdata_order:
-            parset = config.param_set(name)
-            if parset.pdf_type == "poisson":
-                factors.extend(parset.factors)
-        if not np.allclose(derived["tau"], np.asarray(factors, float).reshape(-1), rtol=1e-12, atol=0):
+        if not np.allclose(derived["tau"], factors.reshape(-1), rtol=1e-12, atol=0):
             raise KernelError("shapesys scale factors differ from the yields'")
 
     def layout(self, workspace) -> dict:
@@ -400,11 +289,23 @@ class HistFactory:
         Returns:
             The derived pytree.
         """
-        if self._derive_compiled is None:
-            import jax
+        import jax
 
-            self._derive_compiled = jax.jit(self.derive)
-        return self._derive_compiled(numbers)
+        return self.cached("derive", lambda: jax.jit(self.derive))(numbers)
+
+    def cached(self, name: str, build):
+        """A function compiled once per kernel (the kernel is built once per model: `compiled.kernel`).
+
+        Args:
+            name: what it is ("expected", "sampler", ...).
+            build: () -> the function, called the first time.
+
+        Returns:
+            The function.
+        """
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]
 
     def default(self) -> dict:
         """`derive` of the model's own numbers (NumPy arrays: constants wherever they are traced).
@@ -414,8 +315,13 @@ class HistFactory:
         """
         return self._default
 
-    def _parts(self, pars, derived, order: int):
+    def parts(self, pars, derived, order: int):
         """The pieces of every rate nu = A G N (see `nll_grad_hess`), with derivatives for order 2.
+
+        Args:
+            pars: parameters (npars,).
+            derived: `derive`'s output.
+            order: 0 (values only) or 2 (first and second derivatives too).
 
         Returns:
             (A (S, B), per-layer value factors g (L, S, B), N (S, B), histosys (d1, d2),
@@ -442,8 +348,8 @@ class HistFactory:
         """
         import jax.numpy as jnp
 
-        additive, g, norm, _, _ = self._parts(pars, derived, order=0)
-        return self._clipped(additive * jnp.prod(g, axis=0) * norm)[0]
+        additive, g, norm, _, _ = self.parts(pars, derived, order=0)
+        return self.clipped(additive * jnp.prod(g, axis=0) * norm)[0]
 
     def expected_main(self, pars, derived):
         """Expected counts per main bin.
@@ -457,10 +363,10 @@ class HistFactory:
         """
         import jax.numpy as jnp
 
-        additive, g, norm, _, _ = self._parts(pars, derived, order=0)
-        return self._clipped(additive * jnp.prod(g, axis=0) * norm)[1]
+        additive, g, norm, _, _ = self.parts(pars, derived, order=0)
+        return self.clipped(additive * jnp.prod(g, axis=0) * norm)[1]
 
-    def _clipped(self, nu):
+    def clipped(self, nu):
         """Rates per cell and bin totals under pyhf's clip options, and which cells still move.
 
         Args:
@@ -605,25 +511,24 @@ class HistFactory:
             out[..., st.poisson_par] = aux[..., st.poisson_aux] / np.asarray(derived["tau"], float)
         return out
 
+    def constraint_widths(self, derived) -> np.ndarray:
+        """Each constraint term's width: σ of a Gaussian one, 1/√τ of a Poisson one (pyhf's `width()`).
+
+        Args:
+            derived: `derive`'s output (its `gauss_sigma` and `tau`).
+
+        Returns:
+            (npars,): the widths, 0 for the parameters without a constraint term.
+        """
+        st = self.structure
+        out = np.zeros(st.npars)
+        out[st.gauss_par] = np.asarray(derived["gauss_sigma"], float)
+        if len(st.poisson_par):
+            out[st.poisson_par] = 1.0 / np.sqrt(np.asarray(derived["tau"], float))
+        return out
+
     def nll_grad_hess(self, pars, data, derived, products=None):
-        """-ln L, its gradient and its Hessian from the model's structure (JAX-traceable).
-
-        Each rate is nu_sb = A G N: A the nominal plus histosys shifts (A', A'' per parameter),
-        G the product of factors that are a parameter's value (normfactor, lumi, staterror,
-        shapesys, shapefactor: G' and G'' from products over the other factors, so a factor at
-        zero, a POI at its bound, is exact), N the product of normsys factors (N' = N l,
-        N'' = N (l l^T + diag q) with l and q the first and second derivatives of ln f). The
-        Poisson main terms give J diag(n / lam^2) J^T plus the rates' second derivatives
-        weighted by 1 - n / lam, each a matrix product over (sample, bin); constraint terms are
-        diagonal. No forward pass per parameter is made. A rate held at its clipping value
-        (pyhf's clip_sample_data, clip_bin_data) is constant there: its cells contribute no
-        derivatives.
-
-        `products` sets the precision of the Hessian's matrix products over (sample, bin) (the
-        value, the gradient and the diagonal keep the parameters' precision): in float32 they
-        cost less (measured at 16 lanes: 1.34x less for the whole evaluation at 126 parameters,
-        1.17x at 69) at a relative error of ~1e-7 per product. A Newton step needs no more (its
-        fixed point is set by the exact gradient); a covariance does.
+        """-ln L, its gradient and its Hessian from the model's structure (`derivatives.nll_grad_hess`).
 
         Args:
             pars: parameters (npars,).
@@ -634,138 +539,4 @@ class HistFactory:
         Returns:
             (value, gradient (npars,), Hessian (npars, npars)).
         """
-        import jax.numpy as jnp
-
-        def dot(a, b):
-            if products is None:
-                return a @ b
-            return (a.astype(products) @ b.astype(products)).astype(pars.dtype)
-
-        st = self.structure
-        npars, nbins, ncells = st.npars, st.nbins, len(st.samples) * st.nbins
-        maps = self._gather
-        additive, g, norm, (d1, d2), (lfac, qfac) = self._parts(pars, derived, order=2)
-        direct = jnp.prod(g, axis=0)
-        nu, lam, live = self._clipped(additive * direct * norm)
-        if st.clip_sample is not None or st.clip_bin is not None:
-            norm = jnp.where(live, norm, 0.0)  # every derivative of a cell's rate carries N
-        n, aux = data[:nbins], data[nbins:]
-        value = jnp.sum(poisson_nll(n, lam)) + self.constraint_nll(pars, aux, derived)
-        ratio = jnp.where(n > 0, n / jnp.where(lam != 0, lam, 1.0), 0.0)
-        w = 1.0 - ratio
-        wn = w[None, :] * norm  # weight per cell, times N
-
-        # per-parameter derivatives of the cells (P, S, B) gathered from the modifiers' (no
-        # scatter: each parameter is at most one histosys and one normsys modifier)
-        a1 = maps.histosys(d1)  # A'
-        l1 = maps.normsys(lfac)  # N' / N
-        g1 = jnp.sum(jnp.where(maps.direct, maps.others(g)[:, None], 0.0), axis=0)  # G'
-        dnu = norm * (direct * a1 + additive * g1 + additive * direct * l1)
-        jac = jnp.sum(dnu, axis=1)  # (P, B)
-        grad = jac @ w
-        hess = dot(jac * jnp.where(n > 0, ratio / jnp.where(lam != 0, lam, 1.0), 0.0), jac.T)
-
-        # the rates' second derivatives weighted by w N, per cell
-        #   (A' G')^s + G (A' N'/N)^s + A (G' N'/N)^s + A G (N'/N)(N'/N)^T
-        # = (A' r)^s + A (s N'/N)^s with r = G' + G N'/N, s = G' + G N'/2N ((x y)^s = x y^T + y x^T):
-        # two products, their left factors in modifier space (rows of histosys, normsys parameters)
-        r = (g1 + direct * l1).reshape(npars, ncells)
-        half = (g1 + 0.5 * direct * l1).reshape(npars, ncells)
-        left_h = dot((d1 * wn).reshape(len(st.histosys), ncells), r.T)  # (Kh, P)
-        left_n = dot((lfac * (wn * additive)).reshape(len(st.normsys), ncells), half.T)  # (Kn, P)
-        z = maps.histosys(left_h) + maps.normsys(left_n)
-        hess = hess + z + z.T + maps.pairs(g, wn * additive, dot)
-        diag = maps.histosys(jnp.sum(d2 * (direct * wn), axis=(1, 2)))
-        diag = diag + maps.normsys(jnp.sum(qfac * (additive * direct * wn), axis=(1, 2)))
-
-        if len(st.gauss_par):
-            sigma = derived["gauss_sigma"]
-            z = (aux[st.gauss_aux] - pars[st.gauss_par]) / sigma
-            grad = grad.at[st.gauss_par].add(-z / sigma)
-            diag = diag.at[st.gauss_par].add(1.0 / (sigma * sigma))
-        if len(st.poisson_par):
-            a, gamma, tau = aux[st.poisson_aux], pars[st.poisson_par], derived["tau"]
-            rate = gamma * tau
-            grad = grad.at[st.poisson_par].add((1.0 - a / rate) * tau)
-            diag = diag.at[st.poisson_par].add(a / (gamma * gamma))
-        return value, grad, hess + jnp.diag(diag)
-
-
-class _GatherMaps:
-    """Static index maps from modifier space to parameter space, for `nll_grad_hess`.
-
-    Args:
-        st: the model's `Structure`.
-    """
-
-    def __init__(self, st: Structure):
-        npars = st.npars
-        for kind, par in (("histosys", st.histosys_par), ("normsys", st.normsys_par)):
-            if len(set(par.tolist())) != len(par):
-                raise KernelError(f"two {kind} modifiers share a parameter")
-            index = np.full(npars, len(par))  # the zero row `_take` appends
-            index[par] = np.arange(len(par))
-            setattr(self, f"_{kind}", index)
-        # (L, P, S, B): layer l's factor on cell (s, b) is parameter p's value
-        self.direct = st.direct[:, None] == np.arange(npars)[None, :, None, None]
-        nlayers = st.direct.shape[0]
-        # G'': pairs of different layers on a cell, summed per distinct (row, col) before the scatter
-        rows = np.broadcast_to(st.direct[:, None], (nlayers, *st.direct.shape))
-        cols = np.broadcast_to(st.direct[None, :], (nlayers, *st.direct.shape))
-        used = (rows < npars) & (cols < npars) & ~np.eye(nlayers, dtype=bool)[:, :, None, None]
-        pairs, which = np.unique(np.stack([rows[used], cols[used]], axis=1), axis=0, return_inverse=True)
-        self._pair_cells = used
-        self._pair_sum = np.zeros((len(pairs), int(used.sum())))
-        self._pair_sum[which.reshape(-1), np.arange(int(used.sum()))] = 1.0
-        self._pair_rows, self._pair_cols = pairs[:, 0], pairs[:, 1]
-        self._npars, self._nlayers = npars, nlayers
-
-    def _take(self, index, values):
-        import jax.numpy as jnp
-
-        zero = jnp.zeros((1, *values.shape[1:]), values.dtype)
-        return jnp.concatenate([values, zero])[index]
-
-    def histosys(self, values):
-        """(Kh, ...) values of the histosys modifiers as (P, ...) rows (zero elsewhere)."""
-        return self._take(self._histosys, values)
-
-    def normsys(self, values):
-        """(Kn, ...) values of the normsys modifiers as (P, ...) rows (zero elsewhere)."""
-        return self._take(self._normsys, values)
-
-    def others(self, g):
-        """Per layer, the product of the other layers' factors (exact where a factor is zero).
-
-        Args:
-            g: (L, S, B) the layers' factors.
-
-        Returns:
-            (L, S, B).
-        """
-        import jax.numpy as jnp
-
-        eye = np.eye(self._nlayers, dtype=bool)
-        return jnp.prod(jnp.where(eye[:, :, None, None], 1.0, g[None]), axis=1)
-
-    def pairs(self, g, weight, dot):
-        """Sum over cells of weight times the second derivative of the product of the layers' factors.
-
-        Args:
-            g: (L, S, B) the layers' factors.
-            weight: (S, B) per cell.
-            dot: the matrix product (`nll_grad_hess`'s, in its precision).
-
-        Returns:
-            (P, P).
-        """
-        import jax.numpy as jnp
-
-        if not len(self._pair_rows):
-            return jnp.zeros((self._npars, self._npars), g.dtype)
-        eye = np.eye(self._nlayers, dtype=bool)
-        pair = eye[:, None, :] | eye[None, :, :]  # (L, L, L): layer i is l or l'
-        g_two = jnp.prod(jnp.where(pair[..., None, None], 1.0, g[None, None]), axis=2)  # (L, L, S, B)
-        per_pair = dot(self._pair_sum, (g_two * weight[None, None])[self._pair_cells])
-        out = jnp.zeros((self._npars, self._npars), g.dtype)
-        return out.at[self._pair_rows, self._pair_cols].add(per_pair)
+        return nll_grad_hess(self, pars, data, derived, products)

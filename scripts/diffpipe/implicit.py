@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffpipe.models import kernel
+from diffpipe.compiled import kernel
 from diffpipe.teststat import statistic_bounds
 
 # A parameter within this fraction of its range from a bound, with the gradient pushing it
@@ -126,12 +126,12 @@ class Differentiable:
 
     # -- fits -------------------------------------------------------------------------------
 
-    def fit_point(self, data=None, fix: dict | None = None, start=None) -> FitPoint:
+    def fit_point(self, data=None, hold: dict | None = None, start=None) -> FitPoint:
         """Fit at the published specification (POI bounded below at 0) and find its free set.
 
         Args:
             data: the dataset (default: the model's).
-            fix: {parameter index: value} held besides the model's fixed parameters.
+            hold: {parameter index: value} held besides the model's fixed parameters.
             start: a start point, or several (rows: the fit with the lowest -ln L counts).
 
         Returns:
@@ -142,7 +142,7 @@ class Differentiable:
         """
         data = self.a.data if data is None else np.asarray(data, float)
         starts = None if start is None else np.atleast_2d(np.asarray(start, float))  # None: the analysis's default
-        fits = self.a.fit(data=data, fix=fix, starts=starts, bounds=self.bounds)
+        fits = self.a.fit(data=data, hold=hold, start=starts, bounds=self.bounds)
         nll = np.where(fits.converged, fits.nll, np.inf)
         if not np.isfinite(nll).any():
             raise ValueError("a fit did not converge")
@@ -152,7 +152,7 @@ class Differentiable:
         margin = ACTIVE_BOUND * (hi - lo)
         active = ((x <= lo + margin) & (grad > 0)) | ((x >= hi - margin) & (grad < 0))
         free = ~np.asarray(self.a.fixed, bool) & ~active
-        for index in fix or {}:
+        for index in hold or {}:
             free[index] = False
         padded = np.where(np.outer(free, free), hess, np.eye(len(x)))
         return FitPoint(x=x, free=free, hessian=padded)

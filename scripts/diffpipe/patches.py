@@ -19,8 +19,8 @@ model per patch). `GridLayout` puts every patch into one structure, the union:
 A neutral entry leaves the patch's rates as they are, so the union's likelihood of a patch is
 its own likelihood times constraint terms of parameters nothing else depends on (a Gaussian
 θ = 0, a Poisson γ = 1 with τ = 1): fits, profile likelihood ratios and limits are the patch's
-own. The kernel then compiles one model for the grid, and each patch is its numbers
-(`patch_numbers`) and data (`patch_data`). What cannot be put into the union (a patch that
+own. The kernel then compiles one model for the grid, and each patch is its derived numbers
+(`patch_derived`) and data (`patch_data`). What cannot be put into the union (a patch that
 changes the background, the measurements or the observations; a signal lacking a factor
 modifier that other patches' signals carry in a channel where it has yields) is named in
 `GridLayout.reason`, and such a grid builds each patch's own model.
@@ -31,7 +31,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from diffpipe.models import ModelError, kernel, pruned, read_json
+from diffpipe.compiled import kernel
+from diffpipe.workspaces import ModelError, pruned, read_json
 
 SIGNAL = "signal"
 # a signal grid's keys that define each patch's model (the rest select patches and split jobs)
@@ -218,8 +219,8 @@ def _neutral(kind: str, nominal: list, template: Mapping):
     return template.get("data")
 
 
-def patch_numbers(model, workspace: Mapping) -> dict:
-    """The kernel numbers a workspace specification of the model's structure gives (derived, JAX).
+def patch_derived(model, workspace: Mapping) -> dict:
+    """The kernel's derived numbers (JAX) of a workspace specification of the model's structure.
 
     Args:
         model: a pyhf model (a signal grid's union model).
@@ -246,7 +247,7 @@ def patch_numbers(model, workspace: Mapping) -> dict:
     return dict(hf.derive_compiled({k: jnp.asarray(v) for k, v in numbers.items()}))
 
 
-def patch_data(model, data: np.ndarray, numbers: dict, asimov: dict | None = None) -> np.ndarray:
+def patch_data(model, data: np.ndarray, derived: dict, asimov: dict | None = None) -> np.ndarray:
     """A patch's dataset under the grid's model: what pyhf builds for the patch's own model.
 
     The observed counts are the background-only workspace's (patches add samples only); the
@@ -256,7 +257,7 @@ def patch_data(model, data: np.ndarray, numbers: dict, asimov: dict | None = Non
     Args:
         model: the grid's union pyhf model.
         data: its dataset as `models.build_model` gives it (main counts first).
-        numbers: the patch's derived numbers (`patch_numbers`).
+        derived: the patch's derived numbers (`patch_derived`).
         asimov: for Asimov data, {parameter name: value} over the suggested start; None for
             observed data.
 
@@ -269,8 +270,8 @@ def patch_data(model, data: np.ndarray, numbers: dict, asimov: dict | None = Non
         names = list(model.config.par_names)
         for name, value in asimov.items():
             pars[names.index(name)] = value
-        return np.asarray(hf.expected(pars, numbers), float)
-    aux = np.asarray(hf.expected_aux(pars, numbers), float)
+        return np.asarray(hf.expected(pars, derived), float)
+    aux = np.asarray(hf.expected_aux(pars, derived), float)
     return np.concatenate([np.asarray(data[: hf.structure.nbins], float), aux])
 
 
@@ -360,7 +361,9 @@ def check_patches(entry: Mapping, names: list[str]):
     import jax
     import pyhf
 
-    from diffpipe.models import build_model, make_nll, pyhf_patchset, pyhf_workspace
+    from diffpipe.compiled import make_nll
+    from diffpipe.models import build_model
+    from diffpipe.workspaces import pyhf_patchset, pyhf_workspace
 
     # the patchset belongs to the workspace before pruning; the layout prunes what it lays out
     base = {k: v for k, v in entry.items() if k not in ("patchset", "patch", "prune")}
@@ -379,10 +382,10 @@ def check_patches(entry: Mapping, names: list[str]):
     asimov = {} if entry.get("data", "observed") != "observed" else None
     for name in names:
         try:
-            numbers = patch_numbers(model, layout.specification(name))
+            derived = patch_derived(model, layout.specification(name))
         except ModelError as err:
             raise ModelError("patchset", f"patch {name!r}: {err}") from None
-        value = float(nll(init, patch_data(model, data, numbers, asimov), numbers))
+        value = float(nll(init, patch_data(model, data, derived, asimov), derived))
         if not np.isfinite(value):
             raise ModelError(
                 "patchset",

@@ -29,34 +29,34 @@ def _mb(nbytes: float) -> int:
     return int(math.ceil(nbytes / 2**20))
 
 
-def fractal_job(spec: Mapping, threads: int = 1) -> dict[str, int]:
+def fractal_job(entry: Mapping, threads: int = 1) -> dict[str, int]:
     """Resources of one `fractal` job.
 
     Args:
-        spec: a `fractals` entry (width, height, iterations).
+        entry: a `fractals` entry (width, height, iterations).
         threads: the job's threads.
 
     Returns:
         {"mem_mb", "runtime"} (MiB, minutes).
     """
-    pixels = spec["width"] * spec["height"]
-    seconds = pixels * spec["iterations"] / (ITERATIONS_PER_SECOND * max(1, threads))
+    pixels = entry["width"] * entry["height"]
+    seconds = pixels * entry["iterations"] / (ITERATIONS_PER_SECOND * max(1, threads))
     return {
         "mem_mb": BASE_MB + _mb(pixels * FRACTAL_BYTES_PER_PIXEL),
         "runtime": MIN_RUNTIME + int(math.ceil(2 * seconds / 60)),
     }
 
 
-def plot_fractal_job(spec: Mapping) -> dict[str, int]:
+def plot_fractal_job(entry: Mapping) -> dict[str, int]:
     """Resources of one `plot_fractal` job (shading and colouring the counts).
 
     Args:
-        spec: a `fractals` entry.
+        entry: a `fractals` entry.
 
     Returns:
         {"mem_mb", "runtime"}.
     """
-    pixels = spec["width"] * spec["height"]
+    pixels = entry["width"] * entry["height"]
     return {
         "mem_mb": PLOT_BASE_MB + _mb(pixels * PLOT_BYTES_PER_PIXEL),
         "runtime": MIN_RUNTIME + int(math.ceil(pixels / 1e7)),  # ~0.5 s per 10^7 pixels, margin 100x
@@ -72,7 +72,7 @@ def plot_fractals_job(fractals: Mapping) -> dict[str, int]:
     Returns:
         {"mem_mb", "runtime"}.
     """
-    pixels = [spec["width"] * spec["height"] for spec in fractals.values()] or [0]
+    pixels = [entry["width"] * entry["height"] for entry in fractals.values()] or [0]
     return {
         "mem_mb": PLOT_BASE_MB + _mb(4 * sum(pixels) + PLOT_BYTES_PER_PIXEL * max(pixels)),
         "runtime": MIN_RUNTIME + int(math.ceil(sum(pixels) / 1e7)),
@@ -150,7 +150,7 @@ def _npz_rows(path: str) -> int:
     return rows
 
 
-def design_job(spec: Mapping) -> dict[str, int]:
+def design_job(entry: Mapping) -> dict[str, int]:
     """Resources of one `optimize_analysis` job.
 
     Memory: per simulated event of the three samples and background 1's two variations, the
@@ -160,17 +160,17 @@ def design_job(spec: Mapping) -> dict[str, int]:
     step, grid point and replica (each ~10 fits of the compiled model), pyhf's three limits.
 
     Args:
-        spec: an `optimize_analysis` entry (defaults filled).
+        entry: an `optimize_analysis` entry (defaults filled).
 
     Returns:
         {"mem_mb", "runtime"} (MiB, minutes).
     """
-    if "npz" in spec["events"]:
-        events = _npz_rows(spec["events"]["npz"])
+    if "npz" in entry["events"]:
+        events = _npz_rows(entry["events"]["npz"])
     else:
-        events = spec["events"]["generator"]["events_per_sample"]
-    cells = 5 * events * (spec["bins"] + 1)
-    evaluations = spec["steps"] + spec["grid"]["points"] + spec["bootstrap"]["replicas"]
+        events = entry["events"]["generator"]["events_per_sample"]
+    cells = 5 * events * (entry["bins"] + 1)
+    evaluations = entry["steps"] + entry["grid"]["points"] + entry["bootstrap"]["replicas"]
     return {
         "mem_mb": BASE_MB + 500 + _mb(cells * 8 * 8),
         "runtime": MIN_RUNTIME + int(math.ceil((cells * 1e-7 + 0.1) * evaluations / 60)),
@@ -186,23 +186,23 @@ def planned_memory(config: Mapping) -> list[tuple[str, str, int]]:
     Returns:
         (config key, rule, MiB) per job.
     """
-    from diffpipe.models import count_parameters
+    from diffpipe.workspaces import count_parameters
 
     threads = config["compute"]["threads"]
     planned = []
-    for name, spec in config["fractals"].items():
-        planned.append((f"fractals.{name}", "fractal", fractal_job(spec, threads)["mem_mb"]))
-        planned.append((f"fractals.{name}", "plot_fractal", plot_fractal_job(spec)["mem_mb"]))
+    for name, entry in config["fractals"].items():
+        planned.append((f"fractals.{name}", "fractal", fractal_job(entry, threads)["mem_mb"]))
+        planned.append((f"fractals.{name}", "plot_fractal", plot_fractal_job(entry)["mem_mb"]))
     if config["fractals"]:
         planned.append(("fractals", "plot_fractals", plot_fractals_job(config["fractals"])["mem_mb"]))
-    for name, spec in config["likelihood"]["models"].items():
-        if "points" in spec.get("grid", {}):
+    for name, entry in config["likelihood"]["models"].items():
+        if "points" in entry.get("grid", {}):
             planned.append(
-                (f"likelihood.models.{name}.grid.points", "grid_scan", grid_scan_job(spec["grid"]["points"])["mem_mb"])
+                (f"likelihood.models.{name}.grid.points", "grid_scan", grid_scan_job(entry["grid"]["points"])["mem_mb"])
             )
     for name, toys in config["toys"].items():
         npars, ndata = count_parameters(config["likelihood"]["models"][name])
         planned.append((f"toys.{name}.shard_size", "toys", toy_shard_mem_mb(npars, ndata, toys["shard_size"])))
-    for name, spec in config["optimize_analysis"].items():
-        planned.append((f"optimize_analysis.{name}", "optimize_analysis", design_job(spec)["mem_mb"]))
+    for name, entry in config["optimize_analysis"].items():
+        planned.append((f"optimize_analysis.{name}", "optimize_analysis", design_job(entry)["mem_mb"]))
     return planned

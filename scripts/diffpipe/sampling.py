@@ -9,11 +9,43 @@ import zlib
 
 import numpy as np
 
-from diffpipe.models import kernel
+from diffpipe.compiled import kernel
 
 
-def make_sampler(model):
-    """A function (key, pars) -> one toy dataset (main + auxiliary), traceable by JAX.
+class Sampler:
+    """A model's pseudo-experiments: one toy (`sampler(key, pars)`) and the compiled batch (`draw`).
+
+    Args:
+        sample: (key, pars) -> one toy dataset, traceable by JAX.
+    """
+
+    def __init__(self, sample):
+        import jax
+
+        self.sample = sample
+
+        def draw(seed, model_key, indices, pars):
+            base = jax.random.fold_in(jax.random.PRNGKey(seed), model_key)
+            keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
+            return jax.vmap(sample, in_axes=(0, None))(keys, pars)
+
+        self.draw = jax.jit(draw)
+
+    def __call__(self, key, pars):
+        """One toy dataset (main + auxiliary).
+
+        Args:
+            key: a JAX random key.
+            pars: the generating parameters.
+
+        Returns:
+            The dataset.
+        """
+        return self.sample(key, pars)
+
+
+def make_sampler(model) -> Sampler:
+    """The model's `Sampler`, built once per model (cached on its kernel).
 
     The parameters are an argument, so one compiled sampler serves every hypothesis.
 
@@ -21,32 +53,25 @@ def make_sampler(model):
         model: the pyhf model.
 
     Returns:
-        sample(key, pars) -> array of the model's data length.
+        The `Sampler`.
     """
+    return kernel(model).cached("sampler", lambda: Sampler(_sample_function(model)))
+
+
+def _sample_function(model):
+    """(key, pars) -> one toy dataset from the model's full pdf (see `make_sampler`)."""
     import jax
     import jax.numpy as jnp
 
-    config = model.config
-    g_aux, g_par, g_sigma, p_aux, p_par, p_factor = [], [], [], [], [], []
-    offset = 0
-    for name in config.auxdata_order:
-        pset = config.param_set(name)
-        first = config.par_slice(name).start
-        for k in range(pset.n_parameters):
-            if pset.pdf_type == "poisson":
-                p_aux.append(offset + k)
-                p_par.append(first + k)
-                p_factor.append(pset.factors[k])
-            else:
-                g_aux.append(offset + k)
-                g_par.append(first + k)
-                g_sigma.append(pset.width()[k])
-        offset += pset.n_parameters
-    naux = offset
     hf = kernel(model)
-    numbers = hf.default()
-    g_aux, g_par, p_aux, p_par = (jnp.asarray(v, int) for v in (g_aux, g_par, p_aux, p_par))
-    g_sigma, p_factor = jnp.asarray(g_sigma, float), jnp.asarray(p_factor, float)
+    st, numbers = hf.structure, hf.default()
+    # the kernel's constraint terms: Gaussian N(θ, σ) and Poisson Pois(γ τ) per auxiliary datum
+    naux = hf.naux
+    g_aux, g_par, p_aux, p_par = (
+        jnp.asarray(v, int) for v in (st.gauss_aux, st.gauss_par, st.poisson_aux, st.poisson_par)
+    )
+    g_sigma = jnp.asarray(numbers["gauss_sigma"], float)
+    p_factor = jnp.asarray(numbers["tau"], float).reshape(-1)
 
     def sample(key, pars):
         k_pois, k_gauss = jax.random.split(key)
@@ -69,7 +94,7 @@ def sample_toys(sampler, seed: int, model_name: str, indices, pars: np.ndarray) 
     dataset whatever the shard it falls in (different models draw different toys).
 
     Args:
-        sampler: `make_sampler(model)` (compiled here once per shape, key derivation included).
+        sampler: `make_sampler(model)` (its batch compiled once per shape, key derivation included).
         seed: the root seed.
         model_name: the model's name.
         indices: global toy indices.
@@ -78,26 +103,10 @@ def sample_toys(sampler, seed: int, model_name: str, indices, pars: np.ndarray) 
     Returns:
         (n, ndata) toy datasets.
     """
-    batched = _compiled(sampler)
+    batched = sampler.draw
     model_key = zlib.crc32(model_name.encode())
     indices = np.asarray(indices, np.uint32)
     return np.asarray(batched(np.uint32(seed), np.uint32(model_key), indices, np.asarray(pars, float)))
-
-
-_COMPILED: dict = {}
-
-
-def _compiled(sampler):
-    import jax
-
-    def draw(seed, model_key, indices, pars):
-        base = jax.random.fold_in(jax.random.PRNGKey(seed), model_key)
-        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
-        return jax.vmap(sampler, in_axes=(0, None))(keys, pars)
-
-    if id(sampler) not in _COMPILED:
-        _COMPILED[id(sampler)] = (sampler, jax.jit(draw))
-    return _COMPILED[id(sampler)][1]
 
 
 TOY_STARTS = ("suggested", "auxdata")

@@ -195,30 +195,30 @@ def scaled_workspace(
     return out
 
 
-def scaled_entry(spec: Mapping, modifiers: Mapping | None = None, yields: Mapping | None = None) -> dict:
+def scaled_entry(entry: Mapping, modifiers: Mapping | None = None, yields: Mapping | None = None) -> dict:
     """A model entry whose workspace is the entry's specification with scales applied in its JSON.
 
     What a reference builds to check `Scales.numbers`: pyhf parses the edited specification
     and builds the model from it, as it would a published one.
 
     Args:
-        spec: a `likelihood.models` entry (simple or workspace).
+        entry: a `likelihood.models` entry (simple or workspace).
         modifiers: {modifier name: scale}.
         yields: {(channel, sample): scale or per-bin scales}.
 
     Returns:
         The entry (its `workspace` a specification, not a file).
     """
-    from diffpipe.models import specification
+    from diffpipe.workspaces import specification
 
-    workspace, measurement = specification(spec)
-    entry = {
+    workspace, measurement = specification(entry)
+    scaled = {
         k: v
-        for k, v in spec.items()
+        for k, v in entry.items()
         if k not in ("simple", "workspace", "patchset", "patch", "patch_file", "measurement")
     }
-    if "simple" in spec:
-        entry["poi"] = "mu"
-    entry["workspace"] = scaled_workspace(workspace, measurement, modifiers, yields)
-    entry["measurement"] = measurement
-    return entry
+    if "simple" in entry:
+        scaled["poi"] = "mu"
+    scaled["workspace"] = scaled_workspace(workspace, measurement, modifiers, yields)
+    scaled["measurement"] = measurement
+    return scaled

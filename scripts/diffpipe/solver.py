@@ -13,7 +13,7 @@ Cholesky (about half an LU's cost; a damped Hessian that is not positive definit
 non-finite step, rejected like any other, and more damping). A fit has converged when a step was
 accepted and the largest projected gradient component at its new point is below `gtol` (scaled by
 the curvature, i.e. in units of the parameter's error). Fits that end unconverged are reported,
-never dropped: callers refit them with MINUIT (`minuit_refit`, with a bounded number of calls).
+never dropped: `fitting.fit_all` refits them with MINUIT (with a bounded number of calls).
 
 Batched fits may take their steps from a cheaper curvature (`curvature`: the HistFactory kernel's
 Hessian with float32 matrix products): the fixed point of a Newton iteration is set by the exact
@@ -46,9 +46,6 @@ FINE = 1e-3
 # raises the damping). On 512 toys of the 1Lbb patch 1, 3, 5 and 10 strikes flagged 37, 27, 12 and
 # 11 toys: a fit whose minimum lies inside comes back after a few
 STRIKES = 10
-# MINUIT's call budget for one refit (its default grows as npars^2: ~90 000 calls, minutes, at
-# 126 parameters); MIGRAD with the exact gradient needs a few hundred where it converges
-MINUIT_CALLS = 4000
 # Batched fits run on up to LANES lanes through a queue of up to QUEUE rows per compiled call (and
 # at most QUEUE_ENTRIES Hessian entries per queue, which bounds the call's memory). On a CPU the
 # lanes' Hessians are kept within LANE_ENTRIES entries (2 MiB, about a core's L2 cache): measured on
@@ -95,6 +92,7 @@ class FitBatch:
         hessian: exact Hessian of -ln L at x, shape (n, npars, npars); None where the caller did
             not ask for it.
         outside: per fit, whether it ended outside the likelihood's domain (never converged).
+        refitted: per fit, whether MINUIT redid it (`fitting.fit_all`); None: all False.
     """
 
     x: np.ndarray
@@ -103,6 +101,11 @@ class FitBatch:
     iterations: np.ndarray
     hessian: np.ndarray | None
     outside: np.ndarray
+    refitted: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.refitted is None:
+            self.refitted = np.zeros(len(self.nll), bool)
 
     def row(self, i: int) -> "FitBatch":
         """One fit as a one-row batch.
@@ -120,18 +123,18 @@ class Solver:
     """Compiled bounded Newton fits of one model.
 
     Args:
-        nll: -ln L(pars, data, numbers) as a JAX-traceable scalar function (`numbers`: the
-            specification's numbers the model takes as input, e.g. a patch's; None: its own).
+        nll: -ln L(pars, data, derived) as a JAX-traceable scalar function (`derived`: the
+            kernel's derived numbers the model takes as input, e.g. a patch's; None: its own).
         bounds: (npars, 2) lower and upper bounds.
         max_iter: iteration cap per fit.
         gtol: convergence threshold of batched fits on |g_i| * sqrt(1 / H_ii) (the gradient in
             units of sigma); one-by-one fits use gtol * FINE.
-        derivatives: (value, gradient, Hessian)(pars, data, numbers) of `nll` computed another way
+        derivatives: (value, gradient, Hessian)(pars, data, derived) of `nll` computed another way
             (the HistFactory kernel's structured derivatives), used above SMALL parameters;
             default: autodiff of `nll`.
-        domain: whether (pars, data, numbers) lies in the likelihood's domain (a JAX-traceable
+        domain: whether (pars, data, derived) lies in the likelihood's domain (a JAX-traceable
             bool); default: everywhere.
-        curvature: (value, gradient, approximate Hessian)(pars, data, numbers) for the steps of
+        curvature: (value, gradient, approximate Hessian)(pars, data, derived) for the steps of
             batched fits above SMALL parameters (value and gradient exact); default: `derivatives`.
     """
 
@@ -154,11 +157,11 @@ class Solver:
         self.grad = jax.jit(jax.grad(nll))
         linsolve = _small_solve if self.npars <= SMALL else _cholesky_solve
 
-        def autodiff(x, data, numbers):
+        def autodiff(x, data, derived):
             """-ln L, gradient and Hessian from one forward-over-reverse pass."""
 
             def value_and_grad(y):
-                f, g = jax.value_and_grad(nll)(y, data, numbers)
+                f, g = jax.value_and_grad(nll)(y, data, derived)
                 return g, (f, g)
 
             h, (f, g) = jax.jacfwd(value_and_grad, has_aux=True)(x)
@@ -169,13 +172,13 @@ class Solver:
         derivatives = autodiff if derivatives is None or self.npars <= SMALL else derivatives
         curvature = derivatives if curvature is None or self.npars <= SMALL else curvature
 
-        def exact_hessian(x, data, numbers):
-            return derivatives(x, data, numbers)[2]
+        def exact_hessian(x, data, derived):
+            return derivatives(x, data, derived)[2]
 
         self.hess = jax.jit(exact_hessian)
 
-        def in_domain(x, data, numbers):
-            return jnp.asarray(True) if domain is None else domain(x, data, numbers)
+        def in_domain(x, data, derived):
+            return jnp.asarray(True) if domain is None else domain(x, data, derived)
 
         def start(x0, fixed, values, lo, hi):
             """A fresh lane: the start point, derivatives still to be computed."""
@@ -188,7 +191,7 @@ class Solver:
             free = ~(fixed | ((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
             return free, jnp.abs(jnp.diag(h)) + 1e-12
 
-        def newton_step(derivatives, threshold, state, data, fixed, lo, hi, numbers):
+        def newton_step(derivatives, threshold, state, data, fixed, lo, hi, derived):
             """One damped Newton step (or, for a fresh lane, the derivatives at the start).
 
             Args:
@@ -199,7 +202,7 @@ class Solver:
                 fixed: its held parameters.
                 lo: lower bounds.
                 hi: upper bounds.
-                numbers: the model's numbers (None: its own).
+                derived: the kernel's derived numbers (None: the model's own).
 
             Returns:
                 (the new state, whether the fit has converged, whether it has ended).
@@ -211,10 +214,10 @@ class Solver:
             h_free = jnp.where(mask, h, 0.0) + jnp.diag(jnp.where(free, (lam + _JITTER) * scale, 1.0))
             delta = -linsolve(h_free, g_free)
             trial = jnp.where(fresh | fixed, x, jnp.clip(x + delta, lo, hi))
-            f_trial, g_trial, h_trial = derivatives(trial, data, numbers)
+            f_trial, g_trial, h_trial = derivatives(trial, data, derived)
             # a (finite) step that leaves the likelihood's domain is rejected like a non-finite one, and counted
             finite = jnp.all(jnp.isfinite(trial))
-            leaves = ~fresh & finite & ~in_domain(trial, data, numbers)
+            leaves = ~fresh & finite & ~in_domain(trial, data, derived)
             better = jnp.isfinite(f_trial) & (f_trial <= f + 1e-13 * jnp.maximum(1.0, jnp.abs(f))) & ~leaves
             ok = fresh | better
             x_new, f_new = jnp.where(ok, trial, x), jnp.where(ok, f_trial, f)
@@ -239,10 +242,10 @@ class Solver:
         exact_step = functools.partial(newton_step, derivatives, gtol * FINE)
         cheap_step = functools.partial(newton_step, curvature, gtol)
 
-        def solve(x0, data, fixed, values, numbers, lo, hi):
+        def solve(x0, data, fixed, values, derived, lo, hi):
             def body(carry):
                 state, _, _ = carry
-                return exact_step(state, data, fixed, lo, hi, numbers)
+                return exact_step(state, data, fixed, lo, hi, derived)
 
             def more(carry):
                 state, _, ended = carry
@@ -256,7 +259,7 @@ class Solver:
         lane_step = jax.vmap(cheap_step, in_axes=(0, 0, 0, None, None, None))
         lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
 
-        def solve_queue(x0s, datas, fixeds, valuess, n_valid, numbers, lo, hi, lanes):
+        def solve_queue(x0s, datas, fixeds, valuess, n_valid, derived, lo, hi, lanes):
             """Fit rows [0, n_valid) of a queue on `lanes` lanes; a lane whose fit ends takes the next row.
 
             Under a plain vmap every row iterates until the slowest of its batch has converged
@@ -284,7 +287,7 @@ class Solver:
 
             def body(carry):
                 rows, data, fixed, state, nxt, out = carry
-                state, converged, stop = lane_step(state, data, fixed, lo, hi, numbers)
+                state, converged, stop = lane_step(state, data, fixed, lo, hi, derived)
                 ended = (rows < n_valid) & (stop | (state.it >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
                 fields = (state.x, state.f, converged, state.it, state.strikes >= STRIKES)
@@ -305,22 +308,27 @@ class Solver:
             carry = jax.lax.while_loop(more, body, (rows, data, fixed, state, jnp.asarray(lanes), out))
             return carry[-1]
 
-        def hessians(xs, datas, numbers, lanes):
+        def hessians(xs, datas, derived, lanes):
             """The exact Hessians of rows, `lanes` at a time (rows: a multiple of lanes)."""
             per_lane = jax.vmap(exact_hessian, in_axes=(0, 0, None))
             npars = xs.shape[1]
             chunks = (xs.reshape(-1, lanes, npars), datas.reshape(-1, lanes, datas.shape[1]))
-            return jax.lax.map(lambda c: per_lane(c[0], c[1], numbers), chunks).reshape(-1, npars, npars)
+            return jax.lax.map(lambda c: per_lane(c[0], c[1], derived), chunks).reshape(-1, npars, npars)
 
         self._solve = jax.jit(solve)
         self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
         self._hessians = jax.jit(hessians, static_argnames="lanes")
-        self.numbers = None
-        # the model's compiled expected data, set by its first user (shared like the fit)
-        self.expected = None
 
     def fit(
-        self, x0, data, fixed=None, values=None, batched: bool = False, bounds=None, hessian: bool = True
+        self,
+        x0,
+        data,
+        fixed=None,
+        values=None,
+        batched: bool = False,
+        bounds=None,
+        hessian: bool = True,
+        derived=None,
     ) -> FitBatch:
         """Fit several problems (rows), one by one or in one vmapped call.
 
@@ -337,6 +345,7 @@ class Solver:
             bounds: (npars, 2) bounds (default: the solver's); changing them does not recompile.
             hessian: compute the exact Hessian at each best fit (batched fits: one more
                 evaluation per fit; one by one it comes with the last step).
+            derived: the kernel's derived numbers fitted (None: the model's own).
 
         Returns:
             The `FitBatch`.
@@ -347,7 +356,7 @@ class Solver:
         fixed = np.atleast_2d(fixed)
         values = x0 if values is None else np.atleast_2d(np.asarray(values, float))
         n = max(len(x0), len(data), len(fixed), len(values))
-        x0, data, fixed, values = (_rows(a, n) for a in (x0, data, fixed, values))
+        x0, data, fixed, values = (broadcast_rows(a, n) for a in (x0, data, fixed, values))
         lo, hi = np.asarray(self.bounds if bounds is None else bounds, float).T
         if batched:
             # one compiled shape for every queue (rows past n_valid are never fitted)
@@ -362,9 +371,9 @@ class Solver:
                     np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
                 ]
                 x, nll, converged, iterations, outside = self._solve_queue(
-                    *args, rows.stop - rows.start, self.numbers, lo, hi, lanes=lanes
+                    *args, rows.stop - rows.start, derived, lo, hi, lanes=lanes
                 )
-                h = self._hessians(x, args[1], self.numbers, lanes=lanes) if hessian else None
+                h = self._hessians(x, args[1], derived, lanes=lanes) if hessian else None
                 parts.append(
                     [
                         None if a is None else np.asarray(a)[: size - pad]
@@ -372,45 +381,8 @@ class Solver:
                     ]
                 )
             return FitBatch(*(None if parts[0][k] is None else np.concatenate([p[k] for p in parts]) for k in range(6)))
-        rows = [self._solve(x0[i], data[i], fixed[i], values[i], self.numbers, lo, hi) for i in range(n)]
+        rows = [self._solve(x0[i], data[i], fixed[i], values[i], derived, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(6)))
-
-
-def minuit_refit(solver: Solver, x0, data, fixed, values, bounds) -> tuple[np.ndarray, float, bool]:
-    """One fit with MINUIT (MIGRAD, strategy 2, exact gradient): the fallback for a fit that did not converge.
-
-    Args:
-        solver: the model's `Solver` (its compiled nll and gradient are reused).
-        x0: start, shape (npars,).
-        data: the dataset.
-        fixed: bool mask of held parameters.
-        values: their values.
-        bounds: (npars, 2) bounds.
-
-    Returns:
-        (x, nll, valid).
-    """
-    from iminuit import Minuit
-
-    data = np.asarray(data, float)
-    start = np.where(fixed, values, x0).astype(float)
-    m = Minuit(
-        lambda p: float(solver.nll(np.asarray(p), data, solver.numbers)),
-        start,
-        grad=lambda p: np.asarray(solver.grad(np.asarray(p), data, solver.numbers)),
-    )
-    m.errordef = Minuit.LIKELIHOOD
-    # a held value may lie outside its bounds (MINUIT would clip it): widen them to include it
-    lo, hi = np.asarray(bounds, float).T
-    lo, hi = np.where(fixed, np.minimum(lo, start), lo), np.where(fixed, np.maximum(hi, start), hi)
-    m.limits = list(zip(lo, hi))
-    m.fixed = list(np.asarray(fixed, bool))
-    m.strategy = 2
-    m.tol = 1e-6
-    m.print_level = 0
-    m.migrad(ncall=MINUIT_CALLS)
-    x = np.asarray(m.values, float)
-    return x, float(solver.nll(x, data, solver.numbers)), bool(m.valid)
 
 
 def cpu_lanes(npars: int) -> int:
@@ -427,7 +399,7 @@ def cpu_lanes(npars: int) -> int:
 
 
 def _fields(batch: FitBatch) -> tuple:
-    return batch.x, batch.nll, batch.converged, batch.iterations, batch.hessian, batch.outside
+    return batch.x, batch.nll, batch.converged, batch.iterations, batch.hessian, batch.outside, batch.refitted
 
 
 def _on_gpu() -> bool:
@@ -475,46 +447,15 @@ def _small_solve(a, b):
     return m[:, n]
 
 
-def _rows(a, n: int) -> np.ndarray:
-    a = np.atleast_2d(np.asarray(a))
-    return np.broadcast_to(a, (n, a.shape[1]))
-
-
-def fit_all(
-    solver: Solver, x0, data, fixed=None, values=None, bounds=None, batched: bool = False, hessian: bool = True
-) -> tuple[FitBatch, int]:
-    """`Solver.fit`, then MINUIT for every fit that did not converge (none dropped).
+def broadcast_rows(a, n: int) -> np.ndarray:
+    """An array as `n` rows (a single row repeated).
 
     Args:
-        solver: the model's `Solver`.
-        x0: starts (see `Solver.fit`).
-        data: datasets.
-        fixed: held-parameter masks.
-        values: held values.
-        bounds: (npars, 2) bounds (default: the solver's).
-        batched: one vmapped call for all rows (see `Solver.fit`).
-        hessian: compute the exact Hessian at each best fit (see `Solver.fit`).
+        a: (m,) or (n, m) (or (1, m)).
+        n: the rows.
 
     Returns:
-        (the batch, with refitted rows replaced where MINUIT found a lower -ln L; number refitted).
-        Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
+        A read-only (n, m) view.
     """
-    bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
-    batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian)
-    bad = np.flatnonzero(~batch.converged & ~batch.outside)
-    if len(bad) == 0:
-        return batch, 0
-    n = len(batch.nll)
-    x0b, datab = (_rows(a, n) for a in (x0, data))
-    fixedb = _rows(np.zeros(solver.npars, bool) if fixed is None else fixed, n)
-    valuesb = x0b if values is None else _rows(values, n)
-    x, nll, converged = batch.x.copy(), batch.nll.copy(), batch.converged.copy()
-    hessians = None if batch.hessian is None else batch.hessian.copy()
-    for i in bad:
-        xi, fi, valid = minuit_refit(solver, batch.x[i], datab[i], fixedb[i], valuesb[i], bounds)
-        if fi <= nll[i]:
-            x[i], nll[i] = xi, fi
-            if hessians is not None:
-                hessians[i] = np.asarray(solver.hess(xi, datab[i], solver.numbers))
-        converged[i] = valid
-    return FitBatch(x, nll, converged, batch.iterations, hessians, batch.outside), len(bad)
+    a = np.atleast_2d(np.asarray(a))
+    return np.broadcast_to(a, (n, a.shape[1]))

@@ -39,15 +39,15 @@ def expand_start(start, where: str, init: Sequence[float] | None = None) -> list
     return [float(v) for v in start]
 
 
-def expand_starts(spec: dict, where: str, init: Sequence[float] | None = None) -> list[list[float]]:
+def expand_starts(entry: dict, where: str, init: Sequence[float] | None = None) -> list[list[float]]:
     """Every start of a problem as a point.
 
     Args:
-        spec: the problem's config entry.
+        entry: the problem's config entry.
         where: its config key.
         init: the likelihood model's suggested init (None: not a likelihood problem).
 
     Returns:
         The points, in config order.
     """
-    return [expand_start(s, f"{where}.starts[{i}]", init) for i, s in enumerate(spec["starts"])]
+    return [expand_start(s, f"{where}.starts[{i}]", init) for i, s in enumerate(entry["starts"])]

@@ -7,7 +7,8 @@ import pytest
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
-from diffpipe.models import ModelError, build_model, model_poi, parameter_setup, pruned, raw_workspace
+from diffpipe.models import build_model, parameter_setup
+from diffpipe.workspaces import ModelError, model_poi, pruned, raw_workspace
 
 MULTICHANNEL = {"workspace": "resources/pyhf/multichan_coupledhistosys_histfactory.json", "data": "observed"}
 THREE_L = {

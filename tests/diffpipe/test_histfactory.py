@@ -246,7 +246,7 @@ def test_clipped_rates_equal_pyhf(option):
 
 
 def _unclipped(hf, pars):
-    additive, g, norm, _, _ = hf._parts(pars, hf.default(), order=0)
+    additive, g, norm, _, _ = hf.parts(pars, hf.default(), order=0)
     return additive * np.prod(np.asarray(g), axis=0) * norm
 
 

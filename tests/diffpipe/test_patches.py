@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe import models
-from diffpipe.patches import GridLayout, check_patches, patch_data, patch_numbers, verify_patch
+from diffpipe import compiled, models, workspaces
+from diffpipe.patches import GridLayout, check_patches, patch_data, patch_derived, verify_patch
 
 GENERATED_GRID = {
     "workspace": str(ROOT / "resources/generated/bkgonly.json"),
@@ -35,15 +35,15 @@ def _under_the_grid(entry: dict, layout: GridLayout, name: str):
     """(grid model, the patch's data and numbers under it, its own model and data)."""
     background = {k: v for k, v in entry.items() if k != "patchset"}
     model, data = models.build_model({**background, "workspace": layout.model_specification()})
-    numbers = patch_numbers(model, layout.specification(name))
+    numbers = patch_derived(model, layout.specification(name))
     own, own_data = models.build_model({**entry, "patch": name})
     return model, patch_data(model, data, numbers), numbers, own, own_data
 
 
 def _verify(model, data, numbers, own, own_data, renamed: dict) -> None:
     """`verify_patch` with the grid model's -ln L and gradient for the patch."""
-    nll = jax.jit(models.make_nll(model))
-    grad = jax.jit(jax.grad(models.make_nll(model)))
+    nll = jax.jit(compiled.make_nll(model))
+    grad = jax.jit(jax.grad(compiled.make_nll(model)))
     bounds = models.parameter_setup(own).bounds
     verify_patch(
         lambda p: nll(p, data, numbers), lambda p: grad(p, data, numbers), model, own, own_data, renamed, bounds
@@ -66,7 +66,7 @@ def _signal(patch: dict) -> dict:
 def test_the_published_3l_patches_share_one_union_model_each_with_its_own_likelihood():
     """Every one of the 64 patches fits the union (the signal and its MC-stat shapesys renamed per
     channel); two patches with different channels and systematics are their own models under it."""
-    patchset = models.read_json(PUBLISHED_3L["patchset"], "patchset")
+    patchset = workspaces.read_json(PUBLISHED_3L["patchset"], "patchset")
     names = [p["metadata"]["name"] for p in patchset["patches"]]
     layout = GridLayout.of(PUBLISHED_3L, names)
     assert layout.reason == ""
@@ -107,7 +107,7 @@ def test_a_modifier_only_some_patches_have_is_neutral_in_the_others(tmp_path):
 def test_the_check_against_the_own_model_fails_when_the_numbers_are_wrong():
     layout = GridLayout.of(GENERATED_GRID, GRID_PATCHES)
     model, data, _, own, own_data = _under_the_grid(GENERATED_GRID, layout, "sig_400_0")
-    wrong = patch_numbers(model, layout.specification("sig_1200_0"))
+    wrong = patch_derived(model, layout.specification("sig_1200_0"))
     with pytest.raises(RuntimeError, match="another"):
         _verify(model, data, wrong, own, own_data, {})
 
@@ -145,7 +145,7 @@ def test_a_patch_whose_likelihood_is_not_finite_is_named(tmp_path):
     def negative_signal(patches):
         _signal(patches["sig_800_200"])["data"][0] = -1.0e6
 
-    with pytest.raises(models.ModelError, match="patch 'sig_800_200': the log-likelihood at the suggested start"):
+    with pytest.raises(workspaces.ModelError, match="patch 'sig_800_200': the log-likelihood at the suggested start"):
         list(check_patches(_doctored_grid(tmp_path, negative_signal), GRID_PATCHES))
 
 
@@ -159,7 +159,7 @@ def test_a_patch_lays_its_numbers_out_for_its_own_model():
         "patch": "patch_channel1_signal_syst1",
     }
     model, data = models.build_model(patched)
-    numbers = patch_numbers(model, json.loads(json.dumps(models.raw_workspace(patched))))
+    numbers = patch_derived(model, json.loads(json.dumps(workspaces.raw_workspace(patched))))
     pars = np.asarray(model.config.suggested_init(), float)
-    nll = models.make_nll(model)
+    nll = compiled.make_nll(model)
     assert float(nll(pars, data, numbers)) == pytest.approx(float(nll(pars, data, None)), rel=1e-12)

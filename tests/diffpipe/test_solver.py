@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, falling_bin_model
 
-from diffpipe.models import build_model, make_nll, parameter_setup
-from diffpipe.solver import Solver, fit_all, minuit_refit
+from diffpipe.compiled import make_nll
+from diffpipe.fitting import fit_all, minuit_refit
+from diffpipe.models import build_model, parameter_setup
+from diffpipe.solver import Solver
 
 SPEC = {
     "workspace": str(ROOT / "resources/pyhf/example_bkgonly.json"),
@@ -55,8 +57,8 @@ def test_unconverged_fits_are_refitted_with_minuit_not_dropped(problem):
     _, data, setup = problem
     model, _ = build_model(SPEC)
     capped = Solver(make_nll(model), setup.bounds, max_iter=1)
-    batch, refitted = fit_all(capped, setup.init, data, setup.fixed, setup.init)
-    assert refitted == 1 and batch.converged.all()
+    batch = fit_all(capped, setup.init, data, setup.fixed, setup.init)
+    assert batch.refitted.sum() == 1 and batch.converged.all()
     _, nll, _ = minuit_refit(capped, setup.init, data, np.asarray(setup.fixed), setup.init, setup.bounds)
     assert batch.nll[0] == pytest.approx(nll, abs=1e-9)
 
@@ -108,8 +110,8 @@ def test_iteration_cap_in_the_queue_is_reported_and_refitted(problem, monkeypatc
     starts, fixed, values = _varied_rows(setup, 5)
     raw = capped.fit(starts, data, fixed, values, batched=True)
     assert not raw.converged.any() and (raw.iterations == 1).all()
-    batch, refitted = fit_all(capped, starts, data, fixed, values, batched=True)
-    assert refitted == 5 and batch.converged.all()
+    batch = fit_all(capped, starts, data, fixed, values, batched=True)
+    assert batch.refitted.sum() == 5 and batch.converged.all()
     full = Solver(make_nll(model), setup.bounds).fit(starts, data, fixed, values)
     np.testing.assert_allclose(batch.nll, full.nll, atol=1e-8)
 
@@ -162,7 +164,7 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
     """3L eRJR (62 parameters, shapesys tau up to 1e11): every free fit of 40 toys converges
     without MINUIT, at MINUIT's minimum (before -ln L was computed without cancellation, 12 of 50
     ran into the iteration cap)."""
-    from diffpipe.models import make_derivatives
+    from diffpipe.compiled import make_derivatives
     from diffpipe.sampling import make_sampler, sample_toys
 
     spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}
@@ -180,19 +182,19 @@ def test_newton_converges_on_every_toy_of_a_published_likelihood():
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
 def test_a_fit_that_leaves_the_domain_ends_there_as_a_named_failure(batched):
-    from diffpipe.models import make_solver
+    from diffpipe.compiled import make_solver
 
     model, data = falling_bin_model()
     setup = parameter_setup(model)
     solver = make_solver(model, setup.bounds)
-    batch, refitted = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
-    assert batch.outside.all() and not batch.converged.any() and refitted == 0  # not handed to MINUIT
+    batch = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
+    assert batch.outside.all() and not batch.converged.any() and not batch.refitted.any()  # not handed to MINUIT
     assert batch.iterations[0] < 50  # it stopped where the bin went negative, not at the cap
 
     # pyhf's clip_bin_data bounds the bin: the same fit then converges inside, at MINUIT's minimum
     clipped, data = falling_bin_model(clip_bin_data=0.0)
     solver = make_solver(clipped, setup.bounds)
-    batch, _ = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
+    batch = fit_all(solver, setup.init, data, setup.fixed, setup.init, batched=batched)
     assert batch.converged.all() and not batch.outside.any()
     _, nll, valid = minuit_refit(solver, setup.init, data, np.asarray(setup.fixed), setup.init, setup.bounds)
     assert valid and batch.nll[0] == pytest.approx(nll, abs=1e-6)
@@ -210,7 +212,7 @@ def test_lanes_shrink_with_the_model_on_a_cpu():
 def test_float32_curvature_fits_reach_the_exact_minimum_and_return_the_exact_hessian():
     """3L eRJR: batched fits stepping with float32 Hessian products (make_solver's default) end at
     the minimum of fits stepping with the exact Hessian, and their Hessian is the exact float64 one."""
-    from diffpipe.models import make_derivatives, make_solver
+    from diffpipe.compiled import make_derivatives, make_solver
     from diffpipe.sampling import make_sampler, sample_toys
 
     spec = {"workspace": str(ROOT / "resources/published/ATLAS-SUSY-2018-06_3L-eRJR/BkgOnly.json"), "data": "observed"}

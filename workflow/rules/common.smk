@@ -17,7 +17,7 @@ from diffpipe.codedeps import (
 from diffpipe.configcheck import ConfigError, check_config  # noqa: E402
 from diffpipe.artifacts import ArtifactError, ToyLimitPlan, check_results  # noqa: E402
 from diffpipe.storage import sweep_partials  # noqa: E402
-from diffpipe.models import (
+from diffpipe.workspaces import (
     count_parameters,
     entry_files,
     model_poi,

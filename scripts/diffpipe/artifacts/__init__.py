@@ -31,28 +31,30 @@ from diffpipe.artifacts.formats import (
     content_digest,
     unreadable,
 )
-from diffpipe.artifacts.kinds import (
+from diffpipe.artifacts.inference import (
     AnalysisDesign,
-    BenchmarkTable,
-    ControlFlowTable,
-    FitResult,
-    FractalCounts,
     GoodnessOfFit,
-    GradientTable,
-    GridScan,
     ImpactGroups,
     Impacts,
     Limits,
     ModelInference,
-    OptimizerRuns,
-    OptimizerTraces,
-    PipelineTiming,
     Sensitivity,
     SignalContours,
     SignalGrid,
     SignalGridBlock,
     Significance,
     Yields,
+)
+from diffpipe.artifacts.kinds import (
+    BenchmarkTable,
+    ControlFlowTable,
+    FitResult,
+    FractalCounts,
+    GradientTable,
+    GridScan,
+    OptimizerRuns,
+    OptimizerTraces,
+    PipelineTiming,
 )
 from diffpipe.artifacts.toys import (
     Coverage,

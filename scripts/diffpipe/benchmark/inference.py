@@ -22,13 +22,13 @@ import pandas as pd
 SCRIPTS = Path(__file__).resolve().parents[2]
 
 
-def _cabinetry_model(spec: dict) -> dict:
+def _cabinetry_model(entry: dict) -> dict:
     import cabinetry
 
     from diffpipe.models import build_model
 
     started = time.perf_counter()
-    model, data = build_model(spec)
+    model, data = build_model(entry)
     data = [float(v) for v in data]
     fit = cabinetry.fit.fit(model, data)
     ready = time.perf_counter()
@@ -46,13 +46,13 @@ def _cabinetry_model(spec: dict) -> dict:
     }
 
 
-def _pyhf_patch(spec: dict) -> dict:
+def _pyhf_patch(entry: dict) -> dict:
     import pyhf
 
     from diffpipe.models import build_model
 
     started = time.perf_counter()
-    model, data = build_model(spec)
+    model, data = build_model(entry)
     obs, _ = pyhf.infer.intervals.upper_limits.upper_limit([float(v) for v in data], model)
     return {"total_s": time.perf_counter() - started, "observed": float(obs)}
 
@@ -62,7 +62,7 @@ def _pyhf_toys(arg: dict) -> dict:
 
     from diffpipe.models import build_model
 
-    model, data = build_model(arg["spec"])
+    model, data = build_model(arg["entry"])
     started = time.perf_counter()
     calc = pyhf.infer.calculators.ToyCalculator([float(v) for v in data], model, ntoys=arg["n"], track_progress=False)
     calc.distributions(1.0)  # ntoys under s+b and ntoys under b, each fitted twice (q̃μ)
@@ -116,18 +116,18 @@ def _env() -> dict:
     return env
 
 
-def gradient_rows(name: str, spec: dict) -> list[dict]:
+def gradient_rows(name: str, entry: dict) -> list[dict]:
     """The gradient of every limit with respect to every systematic against the limit and against finite differences.
 
     Args:
         name: the model's name.
-        spec: its entry (with a POI).
+        entry: its entry (with a POI).
 
     Returns:
         Two rows: the gradient (warm) against the limit itself (warm), and the gradient (cold,
         compilation included) against finite differences (two refits per systematic).
     """
-    ours, _ = run_task("ours_gradient", spec, 3600)
+    ours, _ = run_task("ours_gradient", entry, 3600)
     detail = json.dumps(ours)
     common = {"model": name, "parameters": ours["parameters"], "peer_capped": False, "detail": detail}
     return [
@@ -164,9 +164,9 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
         speedup (a lower bound where capped), plus the stage split in `detail`.
     """
     rows = []
-    for name, spec in models.items():
-        ours, _ = run_task("ours_model", spec, 3600)
-        peer, wall = run_task("cabinetry_model", spec, timeout_s)
+    for name, entry in models.items():
+        ours, _ = run_task("ours_model", entry, 3600)
+        peer, wall = run_task("cabinetry_model", entry, timeout_s)
         peer_s = peer["ranking_s"] + peer["limits_s"] + peer["setup_s"] if peer else wall
         rows.append(
             {
@@ -196,8 +196,8 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
                 "detail": json.dumps({"ours": ours}),
             }
         )
-        spec = {k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in signal_grid}
-        peer, wall = run_task("pyhf_patch", {**spec, "patch": patch}, timeout_s)
+        entry = {k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in signal_grid}
+        peer, wall = run_task("pyhf_patch", {**entry, "patch": patch}, timeout_s)
         peer_s = peer["total_s"] if peer else wall
         rows.append(
             {
@@ -238,7 +238,7 @@ def run_benchmark_inference(
     gradient_models = gradient_models or {}
 
     def measure():
-        rows = [row for name, spec in gradient_models.items() for row in gradient_rows(name, spec)]
+        rows = [row for name, entry in gradient_models.items() for row in gradient_rows(name, entry)]
         return pd.concat(
             [inference_timings(models, signal_grid, patch, timeout_s), pd.DataFrame(rows)], ignore_index=True
         )
@@ -295,15 +295,15 @@ def toy_timings(
     """
     rows = []
     targets = targets or {}
-    for name, entry in models.items():
+    for name, row in models.items():
         # a model's own toy counts (the published likelihoods' are smaller) override the section's
-        spec = {k: v for k, v in entry.items() if k not in ("n", "n_pyhf")}
-        n_ours, n_pyhf = entry.get("n", n_default), entry.get("n_pyhf", n_pyhf_default)
-        runs = [run_task("ours_toys", {"spec": spec, "n": n_ours}, 3600)[0] for _ in range(TOY_PROCESSES)]
+        entry = {k: v for k, v in row.items() if k not in ("n", "n_pyhf")}
+        n_ours, n_pyhf = row.get("n", n_default), row.get("n_pyhf", n_pyhf_default)
+        runs = [run_task("ours_toys", {"entry": entry, "n": n_ours}, 3600)[0] for _ in range(TOY_PROCESSES)]
         ours = {**runs[0], **{k: min(r[k] for r in runs) for k in ("cold_s", "warm_s", "steady_s")}}
         ours["toys_per_s"] = n_ours / ours["steady_s"]
         ours["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        peer, wall = run_task("pyhf_toys", {"spec": spec, "n": n_pyhf}, timeout_s)
+        peer, wall = run_task("pyhf_toys", {"entry": entry, "n": n_pyhf}, timeout_s)
         peer_rate = peer["toys_per_s"] if peer else 2 * n_pyhf / wall
         target = targets.get(name, {})
         speedup = ours["toys_per_s"] / peer_rate

@@ -108,7 +108,8 @@ def grid_timings(model_entry: dict, sizes, repeats: int, targets: dict | None = 
     Returns:
         One row per size with first_call_s, steady_s, per_point_s, target_s, meets_target.
     """
-    from diffpipe.models import build_model, make_grid_evaluator
+    from diffpipe.compiled import make_grid_evaluator
+    from diffpipe.models import build_model
     from diffpipe.runtime import enable_float64
 
     targets = targets or {}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from diffpipe.models import entry_files
+from diffpipe.workspaces import entry_files
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -137,13 +137,13 @@ def user_module_file(name: str) -> list[str]:
         return []
     module = name.partition(":")[0]
     try:
-        spec = importlib.util.find_spec(module) if "." not in module else None
+        module_spec = importlib.util.find_spec(module) if "." not in module else None
     except (ImportError, ValueError):
-        spec = None
-    if spec is None and os.getcwd():
+        module_spec = None
+    if module_spec is None and os.getcwd():
         candidate = Path(os.getcwd(), *module.split(".")).with_suffix(".py")
         return [str(candidate)] if candidate.is_file() else []
-    return [spec.origin] if spec is not None and spec.origin else []
+    return [module_spec.origin] if module_spec is not None and module_spec.origin else []
 
 
 def named_files(config: Any) -> list[str]:
@@ -163,15 +163,15 @@ def named_files(config: Any) -> list[str]:
             node = node.get(key) if isinstance(node, Mapping) else None
         return node if isinstance(node, Mapping) else {}
 
-    for spec in [*section("likelihood", "models").values(), *section("inference", "signal_grids").values()]:
-        if isinstance(spec, Mapping):
-            files.extend(entry_files(spec))
-    for spec in section("optimize_analysis").values():
-        events = spec.get("events") if isinstance(spec, Mapping) else None
+    for entry in [*section("likelihood", "models").values(), *section("inference", "signal_grids").values()]:
+        if isinstance(entry, Mapping):
+            files.extend(entry_files(entry))
+    for entry in section("optimize_analysis").values():
+        events = entry.get("events") if isinstance(entry, Mapping) else None
         if isinstance(events, Mapping) and isinstance(events.get("npz"), str):
             files.append(events["npz"])
     for keys in (("gradients", "functions"), ("optimizers", "problems")):
-        for spec in section(*keys).values():
-            if isinstance(spec, Mapping) and isinstance(spec.get("function"), str):
-                files.extend(user_module_file(spec["function"]))
+        for entry in section(*keys).values():
+            if isinstance(entry, Mapping) and isinstance(entry.get("function"), str):
+                files.extend(user_module_file(entry["function"]))
     return files

@@ -27,7 +27,7 @@ def load_workspace(path: str | Path, where: str) -> dict:
     import pyhf
 
     from diffpipe import schemacache
-    from diffpipe.models import ModelError, read_json
+    from diffpipe.workspaces import ModelError, read_json
 
     schemacache.install()
 
@@ -85,8 +85,9 @@ def check_signal_grid(name: str, signal_grid: Mapping) -> None:
         name: the signal grid's name.
         signal_grid: its config entry.
     """
-    from diffpipe.models import ModelError, model_poi, parameter_setup, read_json, select_patches
+    from diffpipe.models import parameter_setup
     from diffpipe.patches import MODEL_KEYS, check_patches
+    from diffpipe.workspaces import ModelError, model_poi, read_json, select_patches
 
     where = f"inference.signal_grids.{name}"
     load_workspace(signal_grid["workspace"], f"{where}.workspace")
@@ -131,41 +132,42 @@ def check_counting_numbers(simple: Mapping, where: str) -> None:
         raise ConfigError(f"config key '{where}.signal': every bin is 0: the POI would have no effect")
 
 
-def check_model(name: str, spec: Mapping, section: str = "likelihood.models") -> None:
+def check_model(name: str, entry: Mapping, section: str = "likelihood.models") -> None:
     """Build one model and check the parameter names its entry uses.
 
     Args:
         name: the model's name.
-        spec: its config entry.
+        entry: its config entry.
         section: the config section holding it.
     """
-    from diffpipe.models import ModelError, build_model, parameter_setup
+    from diffpipe.models import build_model, parameter_setup
+    from diffpipe.workspaces import ModelError
 
     where = f"{section}.{name}"
-    if "workspace" in spec:
-        load_workspace(spec["workspace"], f"{where}.workspace")
-    elif "measurement" in spec:
+    if "workspace" in entry:
+        load_workspace(entry["workspace"], f"{where}.workspace")
+    elif "measurement" in entry:
         raise ConfigError(f"config key '{where}.measurement': only workspace models have measurements")
     else:
-        check_counting_numbers(spec["simple"], f"{where}.simple")
+        check_counting_numbers(entry["simple"], f"{where}.simple")
     try:
-        model, _ = build_model(spec)
+        model, _ = build_model(entry)
     except ModelError as err:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
     except Exception as err:  # pyhf raises several types for inconsistent specifications
         raise ConfigError(f"config key '{where}': the model cannot be built: {type(err).__name__}: {err}") from None
     try:
-        parameter_setup(model, spec)  # bounds and held parameters name the model's parameters
+        parameter_setup(model, entry)  # bounds and held parameters name the model's parameters
     except ModelError as err:
         raise ConfigError(f"config key '{where}.{err.key}': {err}") from None
     par_names = list(model.config.par_names)
     for section in ("bounds", "asimov_parameters"):
-        for par in spec.get(section, {}):
+        for par in entry.get(section, {}):
             if par not in par_names:
                 raise ConfigError(f"config key '{where}.{section}.{par}': unknown parameter; valid: {par_names}")
-    for par, bound in spec.get("bounds", {}).items():
+    for par, bound in entry.get("bounds", {}).items():
         ordered(bound, f"{where}.bounds.{par}")
-    grid = spec.get("grid", {})
+    grid = entry.get("grid", {})
     for axis in ("x", "y"):
         if axis in grid and grid[axis] not in par_names:
             raise ConfigError(f"config key '{where}.grid.{axis}': unknown parameter {grid[axis]!r}; valid: {par_names}")
@@ -173,7 +175,7 @@ def check_model(name: str, spec: Mapping, section: str = "likelihood.models") ->
             ordered(grid[f"{axis}_range"], f"{where}.grid.{axis}_range")
     if "x" in grid and grid.get("x") == grid.get("y"):
         raise ConfigError(f"config key '{where}.grid': x and y must be two different parameters")
-    check_binning(spec.get("binning", {}), dict(model.config.channel_nbins), f"{where}.binning")
+    check_binning(entry.get("binning", {}), dict(model.config.channel_nbins), f"{where}.binning")
 
 
 def check_binning(binning: Mapping, channel_bins: Mapping, where: str) -> None:

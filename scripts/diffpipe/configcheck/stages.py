@@ -11,7 +11,7 @@ from diffpipe.configcheck.cache import NO_CACHE, CheckCache, user_module_file
 from diffpipe.configcheck.errors import ConfigError, ordered
 from diffpipe.configcheck.likelihoods import check_model, check_signal_grid
 from diffpipe.configcheck.probes import probe_function
-from diffpipe.models import entry_files
+from diffpipe.workspaces import entry_files
 
 
 def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -21,8 +21,8 @@ def check_gradients(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cfg: the `gradients` section.
         cache: cache of passed checks.
     """
-    for name, spec in cfg["functions"].items():
-        ref, points, where = spec["function"], spec["points"], f"gradients.functions.{name}.function"
+    for name, entry in cfg["functions"].items():
+        ref, points, where = entry["function"], entry["points"], f"gradients.functions.{name}.function"
         cache.run(
             ["probe", ref, points],
             user_module_file(ref),
@@ -45,14 +45,14 @@ def check_fractals(fractals: Mapping) -> None:
     Args:
         fractals: the `fractals` section.
     """
-    for name, spec in fractals.items():
+    for name, entry in fractals.items():
         where = f"fractals.{name}"
-        xmin, xmax, ymin, ymax = spec["viewport"]
+        xmin, xmax, ymin, ymax = entry["viewport"]
         ordered((xmin, xmax), f"{where}.viewport (xmin, xmax)")
         ordered((ymin, ymax), f"{where}.viewport (ymin, ymax)")
-        if spec["kind"] == "julia" and "c" not in spec:
+        if entry["kind"] == "julia" and "c" not in entry:
             raise ConfigError(f"config key '{where}.c': a julia fractal needs its constant c = [re, im]")
-        if spec["kind"] == "mandelbrot" and "c" in spec:
+        if entry["kind"] == "mandelbrot" and "c" in entry:
             raise ConfigError(f"config key '{where}.c': only julia fractals take a constant c")
 
 
@@ -66,11 +66,11 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
     """
     from diffpipe.starts import INIT, expand_starts
 
-    for name, spec in cfg["problems"].items():
+    for name, entry in cfg["problems"].items():
         where = f"optimizers.problems.{name}"
-        likelihood = "likelihood_model" in spec
-        explicit = {"starts": [s for s in spec["starts"] if s != INIT]}
-        if INIT in spec["starts"] and not likelihood:
+        likelihood = "likelihood_model" in entry
+        explicit = {"starts": [s for s in entry["starts"] if s != INIT]}
+        if INIT in entry["starts"] and not likelihood:
             raise ConfigError(f"config key '{where}.starts': 'init' starts need a likelihood_model problem")
         try:
             starts = expand_starts(explicit, where)
@@ -80,16 +80,16 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
         if len(dims) > 1:
             raise ConfigError(f"config key '{where}.starts': all start points need one dimension, got {sorted(dims)}")
         if likelihood:
-            if "fstar" in spec:
+            if "fstar" in entry:
                 raise ConfigError(f"config key '{where}.fstar': a likelihood problem's f* comes from its model's fit")
-            if spec["likelihood_model"] not in likelihood_models:
+            if entry["likelihood_model"] not in likelihood_models:
                 raise ConfigError(
-                    f"config key '{where}.likelihood_model': unknown model {spec['likelihood_model']!r}; "
+                    f"config key '{where}.likelihood_model': unknown model {entry['likelihood_model']!r}; "
                     f"valid: {sorted(likelihood_models)}"
                 )
             if not dims:
                 continue  # only "init" starts: the model's own parameters
-            model = likelihood_models[spec["likelihood_model"]]
+            model = likelihood_models[entry["likelihood_model"]]
             files = entry_files(model)
             dim = dims.pop()
             cache.run(
@@ -97,8 +97,8 @@ def check_optimizers(cfg: Mapping, likelihood_models: Mapping, cache: CheckCache
                 files,
                 lambda model=model, dim=dim, where=f"{where}.starts": _check_dimension(model, dim, where),
             )
-        elif spec["function"] != "ill_conditioned_quadratic":
-            ref = spec["function"]
+        elif entry["function"] != "ill_conditioned_quadratic":
+            ref = entry["function"]
             cache.run(
                 ["probe", ref, starts],
                 user_module_file(ref),
@@ -124,8 +124,8 @@ def check_conditions(cfg: Mapping) -> None:
         cfg: the raw config.
     """
     problems = (cfg.get("optimizers") or {}).get("problems") or {}
-    for name, spec in problems.items():
-        if isinstance(spec, Mapping) and "condition" in spec and spec.get("function") != "ill_conditioned_quadratic":
+    for name, entry in problems.items():
+        if isinstance(entry, Mapping) and "condition" in entry and entry.get("function") != "ill_conditioned_quadratic":
             raise ConfigError(
                 f"config key 'optimizers.problems.{name}.condition': only ill_conditioned_quadratic takes it"
             )
@@ -138,9 +138,9 @@ def check_likelihood(cfg: Mapping, cache: CheckCache = NO_CACHE) -> None:
         cfg: the `likelihood` section.
         cache: cache of passed checks.
     """
-    for name, spec in cfg["models"].items():
-        files = entry_files(spec)
-        cache.run(["model", spec], files, lambda name=name, spec=spec: check_model(name, spec))
+    for name, entry in cfg["models"].items():
+        files = entry_files(entry)
+        cache.run(["model", entry], files, lambda name=name, entry=entry: check_model(name, entry))
 
 
 def check_inference(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> None:
@@ -156,7 +156,7 @@ def check_inference(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE)
         cache: cache of passed checks.
     """
     if cfg["impact_groups"] is not None:
-        files = [f for spec in models.values() for f in entry_files(spec)]
+        files = [f for entry in models.values() for f in entry_files(entry)]
         cache.run(["impact_groups", cfg["impact_groups"], models], files, lambda: _check_groups(cfg, models))
     for name, signal_grid in cfg["signal_grids"].items():
         files = [signal_grid["workspace"], signal_grid["patchset"]]
@@ -168,13 +168,14 @@ def check_inference(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE)
 
 
 def _check_groups(cfg: Mapping, models: Mapping) -> None:
-    from diffpipe.models import build_model, model_poi, parameter_kinds
+    from diffpipe.models import build_model, parameter_kinds
+    from diffpipe.workspaces import model_poi
 
     described = []
-    for spec in models.values():
-        if model_poi(spec)[0] is None:
+    for entry in models.values():
+        if model_poi(entry)[0] is None:
             continue
-        model, _ = build_model(spec)
+        model, _ = build_model(entry)
         kinds = {k for types in parameter_kinds(model).values() for k in types}
         described.append((list(model.config.par_names), list(model.config.par_order), kinds))
     for group, bad in unknown_items(described, cfg["impact_groups"]).items():
@@ -217,10 +218,12 @@ def check_toys(cfg: Mapping, models: Mapping, cache: CheckCache = NO_CACHE) -> N
             raise ConfigError(f"config key '{where}': no likelihood model {name!r}; valid: {sorted(models)}")
         if "limit" in toys:
             _check_toy_limit(f"{where}.limit", toys["limit"])
-        spec = models[name]
-        files = entry_files(spec)
+        entry = models[name]
+        files = entry_files(entry)
         cache.run(
-            ["toys", spec, toys], files, lambda where=where, spec=spec, toys=toys: _check_toy_model(where, spec, toys)
+            ["toys", entry, toys],
+            files,
+            lambda where=where, entry=entry, toys=toys: _check_toy_model(where, entry, toys),
         )
 
 
@@ -234,12 +237,13 @@ def _check_toy_limit(where: str, limit: Mapping) -> None:
         )
 
 
-def _check_toy_model(where: str, spec: Mapping, toys: Mapping) -> None:
-    from diffpipe.models import build_model, model_poi
+def _check_toy_model(where: str, entry: Mapping, toys: Mapping) -> None:
+    from diffpipe.models import build_model
+    from diffpipe.workspaces import model_poi
 
-    if model_poi(spec)[0] is None:
-        raise ConfigError(f"config key '{where}': the model has no POI ({model_poi(spec)[1]}); coverage needs one")
-    model, _ = build_model(spec)
+    if model_poi(entry)[0] is None:
+        raise ConfigError(f"config key '{where}': the model has no POI ({model_poi(entry)[1]}); coverage needs one")
+    model, _ = build_model(entry)
     for par in toys.get("parameters", {}):
         if par not in model.config.par_names:
             raise ConfigError(
@@ -288,18 +292,18 @@ def check_designs(designs: Mapping, cache: CheckCache = NO_CACHE) -> None:
         designs: the `optimize_analysis` section.
         cache: cache of passed checks.
     """
-    for name, spec in designs.items():
+    for name, entry in designs.items():
         where = f"optimize_analysis.{name}"
-        ordered(spec["range"], f"{where}.range")
-        ordered(spec["grid"]["cut"], f"{where}.grid.cut")
-        if spec["bins"] * spec["min_width"] >= 1.0:
+        ordered(entry["range"], f"{where}.range")
+        ordered(entry["grid"]["cut"], f"{where}.grid.cut")
+        if entry["bins"] * entry["min_width"] >= 1.0:
             raise ConfigError(
-                f"config key '{where}.min_width': {spec['bins']} bins of at least {spec['min_width']:g} "
+                f"config key '{where}.min_width': {entry['bins']} bins of at least {entry['min_width']:g} "
                 "of the range do not fit in it (bins x min_width must be < 1)"
             )
-        if spec["mu_test"] >= spec["mu_max"]:
-            raise ConfigError(f"config key '{where}.mu_test': must be below mu_max ({spec['mu_max']:g})")
-        path = spec["events"].get("npz")
+        if entry["mu_test"] >= entry["mu_max"]:
+            raise ConfigError(f"config key '{where}.mu_test': must be below mu_max ({entry['mu_max']:g})")
+        path = entry["events"].get("npz")
         if path is not None:
             cache.run(["design-events", path], [path], lambda path=path, where=where: _check_events(path, where))
 
@@ -334,12 +338,12 @@ def check_semantics(config: Mapping, cache: CheckCache = NO_CACHE) -> None:
     bench = config["benchmark"]
     if bench["enabled"]:
         timed = bench["inference"]
-        for name, spec in timed["models"].items():
-            files = entry_files(spec)
+        for name, entry in timed["models"].items():
+            files = entry_files(entry)
             cache.run(
-                ["model", spec],
+                ["model", entry],
                 files,
-                lambda name=name, spec=spec: check_model(name, spec, "benchmark.inference.models"),
+                lambda name=name, entry=entry: check_model(name, entry, "benchmark.inference.models"),
             )
         if timed["grid"] is not None and timed["grid"] not in config["inference"]["signal_grids"]:
             raise ConfigError(f"config key 'benchmark.inference.grid': unknown signal grid {timed['grid']!r}")

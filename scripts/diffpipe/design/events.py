@@ -204,16 +204,16 @@ def read_npz(path) -> Events:
     )
 
 
-def load(spec: dict) -> Events:
+def load(entry: dict) -> Events:
     """The events an `optimize_analysis` entry names.
 
     Args:
-        spec: its `events` key: {"generator": {seed, events_per_sample}} or {"npz": path}.
+        entry: its `events` key: {"generator": {seed, events_per_sample}} or {"npz": path}.
 
     Returns:
         The `Events`.
     """
-    if "npz" in spec:
-        return read_npz(spec["npz"])
-    gen = spec["generator"]
+    if "npz" in entry:
+        return read_npz(entry["npz"])
+    gen = entry["generator"]
     return generate(int(gen["seed"]), int(gen["events_per_sample"]))

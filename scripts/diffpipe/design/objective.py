@@ -45,7 +45,8 @@ class Objective:
         import jax.numpy as jnp
         import pyhf
 
-        from diffpipe.models import kernel, make_solver, parameter_setup
+        from diffpipe.compiled import kernel
+        from diffpipe.fitting import Fitter
         from diffpipe.runtime import enable_float64
 
         if loss not in LOSSES:
@@ -56,11 +57,8 @@ class Objective:
         self.crossing = float(norm.isf(self.level / 2.0))  # median expected: CLs = 2 Φ(-√q̃μ,A)
         model = pyhf.Workspace(workspace(template, mu_max)).model()
         self.hf = hf = kernel(model)
-        setup = parameter_setup(model)
-        self.init = np.asarray(setup.init, float)
-        self.fixed = np.asarray(setup.fixed, bool)
-        self.poi = model.config.poi_index
-        self.solver = make_solver(model, setup.bounds)
+        self.fitter = Fitter.of(model)
+        self.init, self.poi = self.fitter.init, self.fitter.poi
         poi, init = self.poi, jnp.asarray(self.init)
 
         def at(mu):
@@ -88,14 +86,7 @@ class Objective:
 
     def _held_fit(self, derived, data, mu: float) -> float:
         """-ln L of the fit with the POI held at mu (warm-started from the last fit)."""
-        from diffpipe.solver import fit_all
-
-        fixed = self.fixed.copy()
-        fixed[self.poi] = True
-        start = self._warm.copy()
-        start[self.poi] = mu
-        self.solver.numbers = derived
-        batch, _ = fit_all(self.solver, start, np.asarray(data), fixed, start)
+        batch = self.fitter.sharing(derived).fit(np.asarray(data), hold={self.poi: mu}, start=self._warm)
         if not batch.converged[0]:
             raise DesignError(f"the fit with {mu=:.4g} held did not converge")
         self._warm = batch.x[0]

@@ -14,22 +14,22 @@ from diffpipe.design.validate import validate
 log = logging.getLogger("diffpipe")
 
 
-def binning_of(spec: dict) -> Binning:
+def binning_of(entry: dict) -> Binning:
     """The `Binning` an `optimize_analysis` entry gives.
 
     Args:
-        spec: the entry.
+        entry: the entry.
 
     Returns:
         The `Binning`.
     """
-    low, high = spec["range"]
+    low, high = entry["range"]
     return Binning(
-        bins=int(spec["bins"]),
+        bins=int(entry["bins"]),
         low=float(low),
         high=float(high),
-        bandwidth=float(spec["bandwidth"]),
-        min_width=float(spec["min_width"]),
+        bandwidth=float(entry["bandwidth"]),
+        min_width=float(entry["min_width"]),
     )
 
 
@@ -45,11 +45,11 @@ def _histograms(params: dict, events, binning: Binning) -> dict:
     return out
 
 
-def optimize_analysis(spec: dict, cl: float) -> dict:
+def optimize_analysis(entry: dict, cl: float) -> dict:
     """Train a design and validate it.
 
     Args:
-        spec: the `optimize_analysis` entry.
+        entry: the `optimize_analysis` entry.
         cl: confidence level of the limits.
 
     Returns:
@@ -57,14 +57,14 @@ def optimize_analysis(spec: dict, cl: float) -> dict:
         best_step, history, histograms, validation, failures, timing).
     """
     started = time.perf_counter()
-    events = load(spec["events"])
-    binning = binning_of(spec)
-    start = start_parameters(binning, spec["start_cut"])
+    events = load(entry["events"])
+    binning = binning_of(entry)
+    start = start_parameters(binning, entry["start_cut"])
     template = {k: np.asarray(v, float) for k, v in soft_histograms(start, events, binning).items()}
-    objective = Objective(events, binning, template, spec["loss"], cl, spec["mu_test"], spec["mu_max"])
+    objective = Objective(events, binning, template, entry["loss"], cl, entry["mu_test"], entry["mu_max"])
     out = {
         "events": {**events.source, "simulated": {s: len(events.w[s]) for s in SAMPLES}},
-        "loss": spec["loss"],
+        "loss": entry["loss"],
         "start": snapshot(start, binning),
         "trained": None,
         "best_step": None,
@@ -79,9 +79,9 @@ def optimize_analysis(spec: dict, cl: float) -> dict:
         objective.value_and_grad(start)  # compiles the soft histograms, the fit and the gradient
         trained_at = time.perf_counter()
         timing["compile_s"] = trained_at - started
-        result = train(objective, start, int(spec["steps"]), float(spec["learning_rate"]))
+        result = train(objective, start, int(entry["steps"]), float(entry["learning_rate"]))
         timing["train_s"] = time.perf_counter() - trained_at
-        log.info("%d steps in %.3g s (compiling: %.3g s)", spec["steps"], timing["train_s"], trained_at - first)
+        log.info("%d steps in %.3g s (compiling: %.3g s)", entry["steps"], timing["train_s"], trained_at - first)
     except DesignError as err:
         out["failures"]["training"] = str(err)
         out["timing"] = timing
@@ -95,7 +95,7 @@ def optimize_analysis(spec: dict, cl: float) -> dict:
     out["histograms"]["trained"] = _histograms(best, events, binning)
     validated_at = time.perf_counter()
     try:
-        out["validation"] = validate(objective, start, best, spec["grid"], spec["bootstrap"], cl)
+        out["validation"] = validate(objective, start, best, entry["grid"], entry["bootstrap"], cl)
     except DesignError as err:
         out["failures"]["validation"] = str(err)
     timing["validate_s"] = time.perf_counter() - validated_at
@@ -103,13 +103,13 @@ def optimize_analysis(spec: dict, cl: float) -> dict:
     return out
 
 
-def run_optimize_analysis(job, name: str, spec: dict, cl: float, output: str) -> None:
+def run_optimize_analysis(job, name: str, entry: dict, cl: float, output: str) -> None:
     """Rule `optimize_analysis`: one design trained and checked.
 
     Args:
         job: the `runtime.Job`.
         name: the design's name.
-        spec: its config entry.
+        entry: its config entry.
         cl: the limits' confidence level (`inference.cl`).
         output: path of the design's JSON.
     """
@@ -119,8 +119,8 @@ def run_optimize_analysis(job, name: str, spec: dict, cl: float, output: str) ->
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        fields = optimize_analysis(spec, cl)
-        prov = Provenance.record({"design": spec, "cl": cl}, device, time.perf_counter() - started)
+        fields = optimize_analysis(entry, cl)
+        prov = Provenance.record({"design": entry, "cl": cl}, device, time.perf_counter() - started)
         check = fields["validation"]
         if check is not None:
             log.info(
@@ -133,4 +133,4 @@ def run_optimize_analysis(job, name: str, spec: dict, cl: float, output: str) ->
             )
         for what, why in fields["failures"].items():
             log.warning("%s: %s: %s", name, what, why)
-        AnalysisDesign(design=name, definition=spec, cl=cl, provenance=prov, **fields).write(output)
+        AnalysisDesign(design=name, definition=entry, cl=cl, provenance=prov, **fields).write(output)

@@ -8,29 +8,29 @@ from diffpipe.provenance import Provenance
 from diffpipe.runtime import compute_job
 
 
-def run_fractal(job, name: str, spec: dict, output: str) -> None:
+def run_fractal(job, name: str, entry: dict, output: str) -> None:
     """Compute one fractal's escape counts and write them with viewport, size and iterations.
 
     Args:
         job: the `runtime.Job`.
         name: the fractal's name.
-        spec: its `fractals` entry (defaults filled).
+        entry: its `fractals` entry (defaults filled).
         output: path of counts.npz.
     """
-    with compute_job(job, uses_jax=spec["backend"] != "numba") as device:
+    with compute_job(job, uses_jax=entry["backend"] != "numba") as device:
         started = time.perf_counter()
-        counts = escape_counts(spec)
-        prov = Provenance.record(spec, device, time.perf_counter() - started)
+        counts = escape_counts(entry)
+        prov = Provenance.record(entry, device, time.perf_counter() - started)
         FractalCounts(
             counts=counts,
             name=name,
-            kind=spec["kind"],
-            c=list(spec["c"]) if spec["kind"] == "julia" else None,
-            viewport=list(spec["viewport"]),
-            width=spec["width"],
-            height=spec["height"],
-            iterations=spec["iterations"],
-            threshold=spec["threshold"],
-            backend=spec["backend"],
+            kind=entry["kind"],
+            c=list(entry["c"]) if entry["kind"] == "julia" else None,
+            viewport=list(entry["viewport"]),
+            width=entry["width"],
+            height=entry["height"],
+            iterations=entry["iterations"],
+            threshold=entry["threshold"],
+            backend=entry["backend"],
             provenance=prov,
         ).write(output)

@@ -157,9 +157,9 @@ def gradient_table(functions: dict, rtol: float, fd_rtol: float, floor: float) -
         The gradient table.
     """
     rows: list[dict] = []
-    for label, spec in functions.items():
-        func = resolve(spec["function"])
-        for point in spec["points"]:
+    for label, entry in functions.items():
+        func = resolve(entry["function"])
+        for point in entry["points"]:
             rows.extend(gradient_rows(label, func, np.asarray(point, float), rtol, fd_rtol, floor))
     return pd.DataFrame(rows)
 

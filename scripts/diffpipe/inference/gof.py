@@ -14,8 +14,8 @@ import numpy as np
 from scipy.special import gammaln
 from scipy.stats import chi2
 
+from diffpipe.compiled import kernel
 from diffpipe.inference.analysis import Analysis
-from diffpipe.models import kernel
 
 
 def constraint_maximising_parameters(model, aux: np.ndarray, init: np.ndarray) -> np.ndarray:
@@ -29,19 +29,9 @@ def constraint_maximising_parameters(model, aux: np.ndarray, init: np.ndarray) -
     Returns:
         One value per parameter (per row of `aux`).
     """
-    config = model.config
-    aux = np.asarray(aux, float)
-    pars = np.broadcast_to(np.asarray(init, float), (*aux.shape[:-1], len(init))).copy()
-    offset = 0
-    for name in config.auxdata_order:
-        pset = config.param_set(name)
-        n = pset.n_parameters
-        values = aux[..., offset : offset + n]
-        if pset.pdf_type == "poisson":
-            values = values / np.asarray(pset.factors, float)
-        pars[..., config.par_slice(name)] = values
-        offset += n
-    return pars
+    hf = kernel(model)
+    maxima = hf.constraint_maxima(aux, hf.default())
+    return np.where(np.isfinite(maxima), maxima, np.asarray(init, float))
 
 
 def saturated_nll(model, data: np.ndarray, init: np.ndarray) -> np.ndarray:
@@ -90,7 +80,7 @@ def toy_p_value(analysis: Analysis, chi2_observed: float, n_toys: int, seed: int
         return {"toys": 0, "toys_converged": 0, "toy_p_value": None, "toy_p_error": None, "toy_chi2_mean": None}
     best = analysis.best_fit().x[0]
     toys = sample_toys(make_sampler(analysis.model), seed, name, np.arange(n_toys), best)
-    fits = analysis.fit(data=toys, starts=best)
+    fits = analysis.fit(data=toys, start=best)
     saturated = saturated_nll(analysis.model, toys, analysis.init)
     chi2_toys = 2.0 * (np.asarray(fits.nll, float) - saturated)[np.asarray(fits.converged, bool)]
     n = len(chi2_toys)
@@ -116,13 +106,11 @@ def goodness_of_fit(analysis: Analysis) -> dict:
     model = analysis.model
     best = analysis.best_fit()
     saturated = float(saturated_nll(model, analysis.data, analysis.init)[0])
-    config = model.config
-    unconstrained = sum(
-        int(np.sum(~np.asarray(analysis.fixed)[config.par_slice(name)]))
-        for name in config.par_order
-        if not config.param_set(name).constrained
-    )
-    ndof = int(sum(config.channel_nbins.values())) - unconstrained
+    st = kernel(model).structure
+    constrained = np.zeros(st.npars, bool)
+    constrained[st.gauss_par] = constrained[st.poisson_par] = True
+    unconstrained = int(np.sum(~constrained & ~np.asarray(analysis.fixed, bool)))
+    ndof = st.nbins - unconstrained
     value = 2.0 * (float(best.nll[0]) - saturated)
     return {
         "twice_nll": 2.0 * float(best.nll[0]),

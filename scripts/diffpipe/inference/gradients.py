@@ -68,7 +68,7 @@ class InferenceGradients:
         self.poi = model.poi
         self.phi = model.scales.ones()
         self.free = model.fit_point()  # started as `CLsScan`'s free fit is
-        self.bkg = model.fit_point(fix={self.poi: 0.0}, start=self.free.x)
+        self.bkg = model.fit_point(hold={self.poi: 0.0}, start=self.free.x)
         self.asimov = model.a.expected_data(self.bkg.x)
         self.free_asimov = model.fit_point(data=self.asimov, start=self.bkg.x)
 
@@ -121,10 +121,10 @@ class InferenceGradients:
         starts = [np.stack([x, self.m.a.init]) for x in near]
         q = self._excluded_side(self.free.x[self.poi], mu)
         if q is None:
-            q = self._observed(self.free, self.m.fit_point(fix={self.poi: mu}, start=starts[0]))
+            q = self._observed(self.free, self.m.fit_point(hold={self.poi: mu}, start=starts[0]))
         qa = self._excluded_side(self.free_asimov.x[self.poi], mu)
         if qa is None:
-            held = self.m.fit_point(data=self.asimov, fix={self.poi: mu}, start=starts[1])
+            held = self.m.fit_point(data=self.asimov, hold={self.poi: mu}, start=starts[1])
             qa = self._on_asimov(self.bkg, self.asimov, self.free_asimov, held)
         return q, qa
 
@@ -183,14 +183,14 @@ class InferenceGradients:
         m, poi = self.m, self.poi
         out = {}
         if self.free.x[poi] > 0:
-            q0 = self._observed(self.free, m.fit_point(fix={poi: 0.0}, start=self.free.x))
+            q0 = self._observed(self.free, m.fit_point(hold={poi: 0.0}, start=self.free.x))
             if q0.value > 0:
                 out["observed_z"] = _combine((0.5 / math.sqrt(q0.value), q0.dphi))
-        signal = m.fit_point(fix={poi: 1.0}, start=self.free.x)
+        signal = m.fit_point(hold={poi: 1.0}, start=self.free.x)
         asimov = m.a.expected_data(signal.x)
         free_a = m.fit_point(data=asimov, start=signal.x)
         if free_a.x[poi] > 0:
-            null_a = m.fit_point(data=asimov, fix={poi: 0.0}, start=signal.x)
+            null_a = m.fit_point(data=asimov, hold={poi: 0.0}, start=signal.x)
             q0a = self._on_asimov(signal, asimov, free_a, null_a)
             if q0a.value > 0:
                 out["expected_z"] = _combine((0.5 / math.sqrt(q0a.value), q0a.dphi))

@@ -178,8 +178,6 @@ def _profile_crossings(analysis: Analysis, sets: dict, guess: dict, x0: np.ndarr
     Returns:
         ({set: (up offset, down offset)}, {set: whether every fit converged}).
     """
-    from diffpipe.solver import fit_all
-
     poi = analysis.poi
     bounds = analysis.bounds.copy()
     reach = x0[poi] - SPAN * max(guess.values())
@@ -201,8 +199,7 @@ def _profile_crossings(analysis: Analysis, sets: dict, guess: dict, x0: np.ndarr
         values = starts.copy()
         values[:, poi] = mu
         todo = np.flatnonzero(~done)
-        batch, refits = fit_all(analysis.solver, values[todo], analysis.data, fixed[todo], values[todo], bounds)
-        analysis.refits += refits
+        batch = analysis.fit(held=(fixed[todo], values[todo]), start=values[todo], bounds=bounds)
         q = 2.0 * (batch.nll - nll0)
         ok[todo] &= batch.converged
         starts[todo] = batch.x

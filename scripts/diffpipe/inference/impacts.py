@@ -43,7 +43,7 @@ def impacts(analysis: Analysis) -> list[dict]:
         mask[np.arange(n), held] = True
         vals = np.zeros((n, len(best)))
         vals[np.arange(n), held] = values
-        batch = analysis.fit(held=(mask, vals), starts=best)
+        batch = analysis.fit(held=(mask, vals), start=best)
         for k, (i, value) in enumerate(zip(held, values, strict=True)):
             rows[(i, value)] = (batch.x[k][poi] - best[poi], bool(batch.converged[k]))
     out = []

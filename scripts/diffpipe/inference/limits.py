@@ -50,9 +50,9 @@ class CLsScan:
         self.bounds = statistic_bounds(analysis.bounds, self.poi, test_statistic)
         self.upper = float(self.bounds[self.poi, 1] if poi_upper is None else poi_upper)
         free = analysis.fit(bounds=self.bounds)
-        bkg = analysis.fit(fix={self.poi: 0.0}, starts=free.x[0], bounds=self.bounds)
+        bkg = analysis.fit(hold={self.poi: 0.0}, start=free.x[0], bounds=self.bounds)
         self.asimov = analysis.expected_data(bkg.x[0])
-        free_a = analysis.fit(data=self.asimov, starts=bkg.x[0], bounds=self.bounds)
+        free_a = analysis.fit(data=self.asimov, start=bkg.x[0], bounds=self.bounds)
         self.free = {False: (free.x[0], float(free.nll[0])), True: (free_a.x[0], float(free_a.nll[0]))}
         self.free_asimov_fit = free_a
         self._q: dict[bool, dict[float, float]] = {False: {}, True: {}}
@@ -76,7 +76,7 @@ class CLsScan:
             if x[self.poi] < old * (1.0 - 1e-9):
                 continue
             data = self.asimov if asimov else self.a.data
-            fit = self.a.fit(data=data, starts=x, bounds=self.bounds)
+            fit = self.a.fit(data=data, start=x, bounds=self.bounds)
             self.free[asimov] = (fit.x[0], float(fit.nll[0]))
             if asimov:
                 self.free_asimov_fit = fit
@@ -117,12 +117,12 @@ class CLsScan:
             # initial values): a likelihood with several minima (coupled histosys) may trap
             # one of them; the lower one counts
             starts = np.stack([self.warm_start(mu, asimov), self.a.init])
-            fits = self.a.fit(data=data, fix={self.poi: mu}, starts=starts, bounds=self.bounds)
+            fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds)
             fit = fits.row(int(np.argmin(fits.nll)))
             if float(fit.nll[0]) < best - 1e-9:
                 # a fit with μ held beat the free fit: that was a local minimum. Refit freely from
                 # the better point and recompute every q of this dataset.
-                refit = self.a.fit(data=data, starts=fit.x[0], bounds=self.bounds)
+                refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds)
                 self.free[asimov] = (refit.x[0], float(refit.nll[0]))
                 self.restarts += 1
                 cache.clear()
@@ -132,6 +132,26 @@ class CLsScan:
             cache[mu] = 0.0 if start[self.poi] > mu else q
             self._x[asimov][mu] = fit.x[0]
         return cache[mu]
+
+    def evaluated(self, asimov: bool) -> dict[float, float]:
+        """The test statistic at every μ evaluated so far on one dataset.
+
+        Args:
+            asimov: the background-only Asimov data's (else the data's).
+
+        Returns:
+            {μ: q̃μ} (a copy).
+        """
+        return dict(self._q[asimov])
+
+    @property
+    def n_fits(self) -> int:
+        """Fits run so far: one per evaluated μ and dataset, the three initial ones, two per restart.
+
+        Returns:
+            The count.
+        """
+        return len(self._q[False]) + len(self._q[True]) + 3 + 2 * self.restarts
 
     def observed(self, mu: float) -> float:
         """Observed CLs at μ.
@@ -254,7 +274,9 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
             why += f" (widened from {scan.declared_upper:g}, the largest allowed)"
         return value, why
 
-    observed_mu, why = search(observed, lambda: {m: observed(m) for m in set(scan._q[False]) & set(scan._q[True])})
+    observed_mu, why = search(
+        observed, lambda: {m: observed(m) for m in set(scan.evaluated(False)) & set(scan.evaluated(True))}
+    )
     if why:
         failures["observed"] = why
     expected = []
@@ -262,7 +284,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         s_level = expected_crossing(n, level)
         value, why = search(
             lambda m, s=s_level: math.sqrt(scan.qmu(m, True)) - s,
-            lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan._q[True].items()},
+            lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan.evaluated(True).items()},
         )
         expected.append(value)
         if why:
@@ -279,7 +301,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         "curves": scan.curves(mus),
         "poi_bounds": scan.bounds[scan.poi].tolist(),
         "declared_poi_upper": scan.declared_upper,
-        "n_fits": len(scan._q[False]) + len(scan._q[True]) + 3 + 2 * scan.restarts,
+        "n_fits": scan.n_fits,
         "free_fit_restarts": scan.restarts,
         "test_statistic": scan.test_statistic,
     }
@@ -301,12 +323,12 @@ def significance(analysis: Analysis, test_statistic: str = "qtilde") -> dict:
     poi = analysis.poi
     bounds = statistic_bounds(analysis.bounds, poi, test_statistic)
     free = analysis.fit(bounds=bounds)
-    null = analysis.fit(fix={poi: 0.0}, starts=free.x[0], bounds=bounds)
+    null = analysis.fit(hold={poi: 0.0}, start=free.x[0], bounds=bounds)
     q0 = max(2.0 * float(null.nll[0] - free.nll[0]), 0.0) if free.x[0][poi] >= 0 else 0.0
-    signal = analysis.fit(fix={poi: 1.0}, starts=free.x[0], bounds=bounds)
+    signal = analysis.fit(hold={poi: 1.0}, start=free.x[0], bounds=bounds)
     asimov = analysis.expected_data(signal.x[0])
-    free_a = analysis.fit(data=asimov, starts=signal.x[0], bounds=bounds)
-    null_a = analysis.fit(data=asimov, fix={poi: 0.0}, starts=signal.x[0], bounds=bounds)
+    free_a = analysis.fit(data=asimov, start=signal.x[0], bounds=bounds)
+    null_a = analysis.fit(data=asimov, hold={poi: 0.0}, start=signal.x[0], bounds=bounds)
     q0_a = max(2.0 * float(null_a.nll[0] - free_a.nll[0]), 0.0) if free_a.x[0][poi] >= 0 else 0.0
     return {
         "muhat": float(free.x[0][poi]),

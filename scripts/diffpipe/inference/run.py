@@ -14,14 +14,15 @@ import pandas as pd
 log = logging.getLogger("diffpipe")
 
 
-def _analysis(spec: dict):
+def _analysis(entry: dict):
     from diffpipe.inference.analysis import prepare
-    from diffpipe.models import build_model, model_origin
+    from diffpipe.models import build_model
     from diffpipe.runtime import enable_float64
+    from diffpipe.workspaces import model_origin
 
     enable_float64()
-    model, data = build_model(spec)
-    return prepare(model, data, spec), model_origin(spec)
+    model, data = build_model(entry)
+    return prepare(model, data, entry), model_origin(entry)
 
 
 GOF_SEED = 0  # root seed of the goodness-of-fit toys (their keys also fold in the model's name)
@@ -38,12 +39,12 @@ def _postfit(analysis, name: str, gof_toys: int) -> tuple[dict, list[dict]]:
     return gof, yield_table(analysis)
 
 
-def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov, outputs: dict) -> None:
+def _write_postfit(analysis, products, name: str, entry: dict, origin: dict, prov, outputs: dict) -> None:
     from diffpipe.artifacts import GoodnessOfFit, Yields
 
     gof, rows = products
     config = analysis.model.config
-    common = {"model": name, "definition": spec, "origin": origin, "provenance": prov}
+    common = {"model": name, "definition": entry, "origin": origin, "provenance": prov}
     p = gof["p_value"]
     shown_p = f"{p:.4g}" if p is not None and np.isfinite(p) else "n/a (no degrees of freedom)"
     log.info("%s: chi2 = %.4g for %d dof, p = %s", name, gof["chi2"], gof["ndof"], shown_p)
@@ -61,13 +62,13 @@ def _write_postfit(analysis, products, name: str, spec: dict, origin: dict, prov
     ).write(outputs["yields"])
 
 
-def run_postfit(job, name: str, spec: dict, settings: dict, outputs: dict) -> None:
+def run_postfit(job, name: str, entry: dict, settings: dict, outputs: dict) -> None:
     """Rule `postfit`: goodness of fit and pre/post-fit yields of one model without a POI.
 
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         settings: the `inference` keys (gof_toys).
         outputs: paths `gof` and `yields`.
     """
@@ -76,19 +77,19 @@ def run_postfit(job, name: str, spec: dict, settings: dict, outputs: dict) -> No
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        analysis, origin = _analysis(spec)
+        analysis, origin = _analysis(entry)
         products = _postfit(analysis, name, settings["gof_toys"])
-        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
-        _write_postfit(analysis, products, name, spec, origin, prov, outputs)
+        prov = Provenance.record({"model": entry, "settings": settings}, device, time.perf_counter() - started)
+        _write_postfit(analysis, products, name, entry, origin, prov, outputs)
 
 
-def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> None:
+def run_inference(job, name: str, entry: dict, settings: dict, outputs: dict) -> None:
     """Rule `inference`: CLs limits, significance, impacts, goodness of fit and yields of one model with a POI.
 
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         settings: the `inference` keys (cl, curve_points, poi_bound_max, gof_toys, test_statistic,
             impact_groups).
         outputs: paths `limits`, `significance`, `impacts`, `impact_groups`, `gof` and `yields`.
@@ -102,7 +103,7 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        analysis, origin = _analysis(spec)
+        analysis, origin = _analysis(entry)
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): nothing to test")
         poi = analysis.names[analysis.poi]
@@ -116,8 +117,8 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
         group_rows = grouped_impacts(analysis, groups)
         best, cov = analysis.best_fit().x[0], analysis.covariance()
         products = _postfit(analysis, name, settings["gof_toys"])
-        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
-        common = {"model": name, "definition": spec, "origin": origin, "poi": poi, "provenance": prov}
+        prov = Provenance.record({"model": entry, "settings": settings}, device, time.perf_counter() - started)
+        common = {"model": name, "definition": entry, "origin": origin, "poi": poi, "provenance": prov}
         log.info(
             "%s: CLs limit %s < %s (expected %s); Z = %.3g",
             name,
@@ -147,7 +148,7 @@ def run_inference(job, name: str, spec: dict, settings: dict, outputs: dict) -> 
             groups_source="config" if configured else "modifier types",
             **common,
         ).write(outputs["impact_groups"])
-        _write_postfit(analysis, products, name, spec, origin, prov, outputs)
+        _write_postfit(analysis, products, name, entry, origin, prov, outputs)
 
 
 def run_signal_grid_block(job, name: str, block: int, signal_grid: dict, settings: dict, output: str) -> None:
@@ -163,9 +164,9 @@ def run_signal_grid_block(job, name: str, block: int, signal_grid: dict, setting
     """
     from diffpipe.artifacts import SignalGridBlock
     from diffpipe.inference.signal import grid_limits
-    from diffpipe.models import read_json
     from diffpipe.provenance import Provenance
     from diffpipe.runtime import compute_job
+    from diffpipe.workspaces import read_json
 
     with compute_job(job) as device:
         started = time.perf_counter()
@@ -245,13 +246,13 @@ def run_signal_grid(job, name: str, signal_grid: dict, blocks: list[str], output
         ).write(output)
 
 
-def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> None:
+def run_sensitivity(job, name: str, entry: dict, settings: dict, output: str) -> None:
     """Rule `sensitivity`: the systematics budget of one model with a POI.
 
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         settings: {cl, test_statistic, poi_bound_max (the `inference` keys), halve_top
             (`inference.sensitivity`)}.
         output: path of sensitivity.json.
@@ -263,18 +264,18 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        analysis, origin = _analysis(spec)
+        analysis, origin = _analysis(entry)
         if analysis.poi is None:
             raise ValueError(f"model {name} has no POI ({origin['poi_reason']}): no limit to differentiate")
         budget = sensitivity(
             analysis,
-            spec,
+            entry,
             settings["cl"],
             settings["halve_top"],
             settings["poi_bound_max"],
             settings["test_statistic"],
         )
-        prov = Provenance.record({"model": spec, "settings": settings}, device, time.perf_counter() - started)
+        prov = Provenance.record({"model": entry, "settings": settings}, device, time.perf_counter() - started)
         top = budget["halving"][0] if budget["halving"] else None
         log.info(
             "%s: gradients of the limits with respect to %d systematics and %d samples in %.3g s (limit: %.3g s)%s",
@@ -289,7 +290,7 @@ def run_sensitivity(job, name: str, spec: dict, settings: dict, output: str) -> 
             log.warning("%s: %s: %s", name, what, why)
         Sensitivity(
             model=name,
-            definition=spec,
+            definition=entry,
             origin=origin,
             poi=analysis.names[analysis.poi],
             cl=settings["cl"],

@@ -15,12 +15,12 @@ import numpy as np
 
 from diffpipe.inference.analysis import Analysis, prepare
 from diffpipe.inference.limits import CLsScan, significance, upper_limits
-from diffpipe.models import specification
 from diffpipe.teststat import BAND
+from diffpipe.workspaces import specification
 
 
 def refit(
-    spec: dict,
+    entry: dict,
     like: Analysis,
     modifiers: dict | None = None,
     yields: dict | None = None,
@@ -31,7 +31,7 @@ def refit(
     """The non-differentiated pipeline on a scaled specification: pyhf rebuilds the model, the fits run again.
 
     Args:
-        spec: the model's config entry.
+        entry: the model's config entry.
         like: the model's `Analysis` (its compiled fit is reused: the structure is the same).
         modifiers: {modifier name: scale}.
         yields: {(channel, sample): scale or per-bin scales}.
@@ -44,57 +44,58 @@ def refit(
     """
     import jax.numpy as jnp
 
-    from diffpipe.models import build_model, kernel
+    from diffpipe.compiled import kernel
+    from diffpipe.models import build_model
     from diffpipe.scales import scaled_entry
 
-    model, data = build_model(scaled_entry(spec, modifiers, yields))
-    numbers = {k: jnp.asarray(v) for k, v in kernel(model).default().items()}
-    analysis = prepare(model, data, spec, numbers=numbers, like=like)
+    model, data = build_model(scaled_entry(entry, modifiers, yields))
+    derived = {k: jnp.asarray(v) for k, v in kernel(model).default().items()}
+    analysis = prepare(model, data, entry, derived=derived, like=like)
     scan = CLsScan(analysis, test_statistic=test_statistic)
     return upper_limits(scan, cl, 0, poi_bound_max), significance(analysis, test_statistic)
 
 
-def differentiable(analysis: Analysis, spec: dict, test_statistic: str = "qtilde"):
+def differentiable(analysis: Analysis, entry: dict, test_statistic: str = "qtilde"):
     """The model as a function of its specification scales.
 
     Args:
         analysis: the prepared model.
-        spec: its config entry.
+        entry: its config entry.
         test_statistic: "qtilde" or "q" (`teststat.statistic_bounds`).
 
     Returns:
         The `implicit.Differentiable`.
     """
+    from diffpipe.compiled import kernel
     from diffpipe.implicit import Differentiable
-    from diffpipe.models import kernel
     from diffpipe.scales import Scales, lumi_modifiers
 
-    workspace, _ = specification(spec)
+    workspace, _ = specification(entry)
     scales = Scales(kernel(analysis.model), lumi_modifiers(workspace))
-    asimov = spec.get("data", "asimov") != "observed"
+    asimov = entry.get("data", "asimov") != "observed"
     return Differentiable(
         analysis,
         scales,
         "asimov" if asimov else "observed",
-        _asimov_pars(analysis, spec) if asimov else None,
+        _asimov_pars(analysis, entry) if asimov else None,
         test_statistic,
     )
 
 
-def _asimov_pars(analysis: Analysis, spec: dict) -> np.ndarray:
+def _asimov_pars(analysis: Analysis, entry: dict) -> np.ndarray:
     """The parameters a model entry's Asimov data are generated at (`models.build_model`).
 
     The suggested init (not the held values of `fixed`) with the entry's `asimov_parameters`.
     """
     pars = np.asarray(analysis.model.config.suggested_init(), float)
-    for name, value in spec.get("asimov_parameters", {}).items():
+    for name, value in entry.get("asimov_parameters", {}).items():
         pars[analysis.names.index(name)] = value
     return pars
 
 
 def sensitivity(
     analysis: Analysis,
-    spec: dict,
+    entry: dict,
     cl: float = 0.95,
     halve_top: int = 3,
     poi_bound_max: float | None = None,
@@ -104,7 +105,7 @@ def sensitivity(
 
     Args:
         analysis: the prepared model.
-        spec: its config entry.
+        entry: its config entry.
         cl: confidence level of the limits.
         halve_top: how many of the systematics with the largest expected-limit elasticity to
             refit at scale 0.5.
@@ -124,7 +125,7 @@ def sensitivity(
     limits = upper_limits(scan, cl, 0, poi_bound_max)
     z = significance(analysis, test_statistic)
     limit_s = time.perf_counter() - started
-    model = differentiable(analysis, spec, test_statistic)
+    model = differentiable(analysis, entry, test_statistic)
     model.bounds[model.poi, 1] = scan.bounds[scan.poi, 1]  # as widened for a limit above the declared bound
     failures = {k: v for k, v in limits["failures"].items()}
     try:
@@ -173,7 +174,7 @@ def sensitivity(
         }
         for s, name in enumerate(scales.samples)
     ]
-    signal = scales.signal_sample(specification(spec)[0], analysis.names[analysis.poi])
+    signal = scales.signal_sample(specification(entry)[0], analysis.names[analysis.poi])
     signal_bins = []
     if signal is not None:
         nominal = model.hf.numbers["nominal"][signal]
@@ -203,7 +204,7 @@ def sensitivity(
         predicted = values["expected_median"] * (1.0 - 0.5 * row["dln_expected_limit"])
         try:
             refitted, _ = refit(
-                spec,
+                entry,
                 analysis,
                 {row["modifier"]: 0.5},
                 cl=cl,

@@ -18,9 +18,10 @@ import numpy as np
 
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
-from diffpipe.models import ModelError, build_model, parameter_setup, read_json, select_patches
-from diffpipe.patches import MODEL_KEYS, GridLayout, patch_data, patch_numbers, verify_patch
+from diffpipe.models import build_model, parameter_setup
+from diffpipe.patches import MODEL_KEYS, GridLayout, patch_data, patch_derived, verify_patch
 from diffpipe.teststat import BAND_COLUMNS
+from diffpipe.workspaces import ModelError, read_json, select_patches
 
 log = logging.getLogger("diffpipe")
 
@@ -60,16 +61,15 @@ class _Patches:
         """
         if not self.shared["shared"]:
             return prepare(*build_model({**self.entry, "patch": name}), self.entry)
-        numbers = patch_numbers(self.model, self.layout.specification(name))
+        derived = patch_derived(self.model, self.layout.specification(name))
         asimov = {} if self.entry.get("data", "observed") != "observed" else None
-        data = patch_data(self.model, self.data, numbers, asimov)
-        analysis = prepare(self.model, data, self.entry, numbers=numbers, like=self.first)
+        data = patch_data(self.model, self.data, derived, asimov)
+        analysis = prepare(self.model, data, self.entry, derived=derived, like=self.first)
         if self.first is None:
             own, own_data = build_model({**self.entry, "patch": name}, validate=False)
-            solver = analysis.solver
             verify_patch(
-                lambda pars: solver.nll(pars, data, numbers),
-                lambda pars: solver.grad(pars, data, numbers),
+                lambda pars: analysis.nll(pars, data),
+                lambda pars: analysis.grad(pars, data),
                 self.model,
                 own,
                 own_data,
@@ -133,13 +133,13 @@ def _check_finite(analysis, patch: str) -> None:
     """The patch's -ln L at the suggested start is finite (what building its model would check).
 
     Args:
-        analysis: the patch's `Analysis` (shared model, the patch's rates as `solver.numbers`).
+        analysis: the patch's `Analysis` (shared model, the patch's derived numbers).
         patch: the patch's name, for the message.
 
     Raises:
         ModelError: it is not (a negative or zero yield where data is observed).
     """
-    value = float(analysis.solver.nll(analysis.init, analysis.data, analysis.solver.numbers))
+    value = analysis.nll(analysis.init, analysis.data)
     if not np.isfinite(value):
         raise ModelError("patchset", f"patch {patch!r}: the log-likelihood at the suggested start is {value}")
 

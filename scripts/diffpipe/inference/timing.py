@@ -8,11 +8,11 @@ import sys
 import time
 
 
-def ours_model(spec: dict) -> dict:
+def ours_model(entry: dict) -> dict:
     """Ranking and CLs limit with band of one model, timed by stage.
 
     Args:
-        spec: a model entry.
+        entry: a model entry.
 
     Returns:
         setup_s, ranking_s, limits_s, total_s, parameters, observed.
@@ -25,8 +25,8 @@ def ours_model(spec: dict) -> dict:
 
     started = time.perf_counter()
     enable_float64()
-    model, data = build_model(spec)
-    analysis = prepare(model, data, spec)
+    model, data = build_model(entry)
+    analysis = prepare(model, data, entry)
     analysis.best_fit()
     ready = time.perf_counter()
     rows = impacts(analysis)
@@ -63,7 +63,7 @@ def ours_grid(signal_grid: dict) -> dict:
     return {"total_s": total, "patches": len(rows), "per_patch_s": sum(later) / len(later), "shared": shared["shared"]}
 
 
-def ours_gradient(spec: dict) -> dict:
+def ours_gradient(entry: dict) -> dict:
     """The gradient of every limit with respect to every systematic, beside the limit itself and finite differences.
 
     Limits and gradients are timed cold (compiling, in this fresh process) and warm (again,
@@ -72,7 +72,7 @@ def ours_gradient(spec: dict) -> dict:
     systematic would take that times the number of systematics).
 
     Args:
-        spec: a model entry with a POI.
+        entry: a model entry with a POI.
 
     Returns:
         limit_cold_s, gradient_cold_s, limit_s, gradient_s, fd_one_scale_s, scales, fd_s,
@@ -87,22 +87,22 @@ def ours_gradient(spec: dict) -> dict:
     from diffpipe.teststat import BAND
 
     enable_float64()
-    analysis = prepare(*build_model(spec), spec)
+    analysis = prepare(*build_model(entry), entry)
     times, model = {}, None
     for when in ("cold", "warm"):
         started = time.perf_counter()
         scan = CLsScan(analysis)
         limits = upper_limits(scan, 0.95, curve_points=0)
         ready = time.perf_counter()
-        model = differentiable(analysis, spec) if model is None else model
+        model = differentiable(analysis, entry) if model is None else model
         grads = InferenceGradients(model).limits(limits, scan)
         times[when] = (ready - started, time.perf_counter() - ready)
     median = f"expected_{BAND[2]:+d}sigma"
     top = int(abs(grads[median]["modifiers"]).argmax())
     name, step = model.scales.modifiers[top].name, 1e-4
     started = time.perf_counter()
-    up, _ = refit(spec, analysis, {name: 1.0 + step})
-    down, _ = refit(spec, analysis, {name: 1.0 - step})
+    up, _ = refit(entry, analysis, {name: 1.0 + step})
+    down, _ = refit(entry, analysis, {name: 1.0 - step})
     fd_one = time.perf_counter() - started
     scales = len(model.scales.modifiers)
     return {

@@ -9,8 +9,8 @@ model evaluations per parameter.
 
 import numpy as np
 
+from diffpipe.compiled import kernel
 from diffpipe.inference.analysis import Analysis
-from diffpipe.models import kernel
 
 
 def propagate(model, pars: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

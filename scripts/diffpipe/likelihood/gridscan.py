@@ -9,7 +9,8 @@ import time
 
 import numpy as np
 
-from diffpipe.models import build_model, make_grid_evaluator
+from diffpipe.compiled import make_grid_evaluator
+from diffpipe.models import build_model
 
 
 def grid_axes(grid: dict, fit) -> dict:

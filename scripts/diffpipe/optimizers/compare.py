@@ -375,13 +375,13 @@ def compare(problem: Problem, starts, settings: dict) -> tuple[pd.DataFrame, lis
     return table, stored, summarise(table)
 
 
-def run_optimize(job, name: str, spec: dict, settings: dict, fit_path: str | None, outputs: dict) -> None:
+def run_optimize(job, name: str, entry: dict, settings: dict, fit_path: str | None, outputs: dict) -> None:
     """Rule `optimize`: every (start, method, gradient mode, repetition) of one problem.
 
     Args:
         job: the `runtime.Job`.
         name: the problem's name.
-        spec: its `optimizers.problems` entry.
+        entry: its `optimizers.problems` entry.
         settings: the other `optimizers` keys (methods, modes, native methods, repeats,
             tolerances, caps).
         fit_path: fit.json of the problem's likelihood model (None for a function).
@@ -394,14 +394,14 @@ def run_optimize(job, name: str, spec: dict, settings: dict, fit_path: str | Non
     with compute_job(job) as device:
         started = time.perf_counter()
         fit = FitResult.read(fit_path) if fit_path else None
-        problem = build_problem(name, spec, fit)
+        problem = build_problem(name, entry, fit)
         # a problem's own gtol and repeats replace the stage's
-        settings = {**settings, **{key: spec[key] for key in ("gtol", "repeats") if key in spec}}
+        settings = {**settings, **{key: entry[key] for key in ("gtol", "repeats") if key in entry}}
         table, traces, summary = compare(problem, problem.starts, settings)
         for column in ("evals_to_target", "gradient_evals_to_target"):
             table[column] = table[column].astype("Int64")
         prov = Provenance.record(
-            {"problem": spec, "settings": settings, "fit": fit_path}, device, time.perf_counter() - started
+            {"problem": entry, "settings": settings, "fit": fit_path}, device, time.perf_counter() - started
         )
         definition = problem.definition | {"note": problem.note}
         OptimizerTraces(problem=definition, runs=traces, summary=summary, provenance=prov).write(outputs["traces"])

@@ -41,12 +41,12 @@ class Problem:
     starts: list = field(default_factory=list)
 
 
-def build_problem(name: str, spec: dict, fit=None) -> Problem:
+def build_problem(name: str, entry: dict, fit=None) -> Problem:
     """The problem a config entry names.
 
     Args:
         name: the problem's name.
-        spec: its `optimizers.problems` entry (function or likelihood_model, starts, condition).
+        entry: its `optimizers.problems` entry (function or likelihood_model, starts, condition).
         fit: the `artifacts.FitResult` of the problem's likelihood model (likelihood problems
             only): the model definition and the reference minimum come from it.
 
@@ -58,8 +58,9 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
     from diffpipe.functions import make_ill_conditioned_quadratic, resolve
 
     where = f"optimizers.problems.{name}"
-    if spec.get("likelihood_model"):
-        from diffpipe.models import build_model, nll_function
+    if entry.get("likelihood_model"):
+        from diffpipe.compiled import nll_function
+        from diffpipe.models import build_model
         from diffpipe.runtime import enable_float64
 
         enable_float64()
@@ -72,7 +73,7 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
             return full_nll(base.at[free].set(x))
 
         x_hat = np.asarray(fit.bestfit, float)
-        starts = expand_starts(spec, where, np.asarray(model.config.suggested_init(), float)[free])
+        starts = expand_starts(entry, where, np.asarray(model.config.suggested_init(), float)[free])
         definition = {"name": name, "starts": starts, "dimension": len(starts[0])}
         definition.update(
             function=f"-ln L of likelihood model {fit.model!r} over its {len(free)} free parameters",
@@ -83,16 +84,16 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
         )
         note = "negative log-likelihood; fixed parameters held at their values"
         return Problem(name, nll, float(fit.twice_nll) / 2.0, x_hat, note, None, definition, starts)
-    starts = expand_starts(spec, where)
+    starts = expand_starts(entry, where)
     dim = len(starts[0])
     definition = {"name": name, "starts": starts, "dimension": dim}
-    if spec["function"] == "ill_conditioned_quadratic":
-        func = make_ill_conditioned_quadratic(spec["condition"])
+    if entry["function"] == "ill_conditioned_quadratic":
+        func = make_ill_conditioned_quadratic(entry["condition"])
     else:
-        func = resolve(spec["function"])
+        func = resolve(entry["function"])
     minimiser = func.minimiser(dim) if func.minimiser is not None else None
-    if "fstar" in spec:
-        fstar, source = float(spec["fstar"]), f"config key optimizers.problems.{name}.fstar"
+    if "fstar" in entry:
+        fstar, source = float(entry["fstar"]), f"config key optimizers.problems.{name}.fstar"
     elif func.minimum is not None:
         fstar, source = float(func.minimum), "known minimum of the registry function"
     else:
@@ -103,7 +104,7 @@ def build_problem(name: str, spec: dict, fit=None) -> Problem:
     if fstar is None:
         notes.append(F_BEST_NOTE)
     definition.update(
-        function=spec["function"],
+        function=entry["function"],
         description=func.description,
         fstar=fstar,
         fstar_source=source,

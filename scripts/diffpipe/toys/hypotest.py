@@ -12,50 +12,10 @@ reads it (`teststat.cls_crossing`: linear in ln CLs).
 import numpy as np
 from scipy.stats import norm
 
-from diffpipe.models import build_model, make_solver, parameter_setup
+from diffpipe.fitting import Fitter
+from diffpipe.models import build_model
 from diffpipe.sampling import make_sampler, sample_toys, toy_starts
-from diffpipe.solver import Solver, fit_all
-from diffpipe.teststat import BAND, cls_crossing, statistic_bounds
-
-
-def qmu(
-    solver: Solver,
-    data: np.ndarray,
-    fixed: np.ndarray,
-    init: np.ndarray,
-    poi: int,
-    mu: float,
-    bounds,
-    batched: bool = True,
-    start=None,
-) -> tuple[np.ndarray, int]:
-    """q̃μ of datasets: each fitted free (POI ≥ 0) and with the POI held at μ.
-
-    Args:
-        solver: the model's `Solver`.
-        data: (n, ndata) datasets.
-        fixed: the held-parameter mask.
-        init: the starting point (and the held parameters' values).
-        poi: the POI's index.
-        mu: the tested POI value.
-        bounds: (npars, 2) bounds, the POI's lower one 0.
-        batched: one vmapped call for all rows (see `Solver.fit`).
-        start: where the free fits start ((npars,) or one row per dataset; default `init`).
-
-    Returns:
-        (q̃μ per dataset: 2 (nll(μ) - nll(μ̂)), 0 where μ̂ > μ, NaN where a fit left the
-        likelihood's domain; fits redone with MINUIT).
-    """
-    n = len(data)
-    x0 = init if start is None else start
-    free, refit_free = fit_all(solver, x0, data, fixed, init, bounds=bounds, batched=batched)
-    held = fixed.copy()
-    held[poi] = True
-    values = np.tile(init, (n, 1))
-    values[:, poi] = mu
-    fix, refit_held = fit_all(solver, free.x, data, held, values, bounds=bounds, batched=batched)
-    q = np.where(free.x[:, poi] > mu, 0.0, np.clip(2.0 * (fix.nll - free.nll), 0.0, None))
-    return np.where(free.outside | fix.outside, np.nan, q), refit_free + refit_held
+from diffpipe.teststat import BAND, cls_crossing
 
 
 def pvalue(samples: np.ndarray, value: float) -> float:
@@ -73,7 +33,7 @@ def pvalue(samples: np.ndarray, value: float) -> float:
 
 def toy_cls(
     name: str,
-    spec: dict,
+    entry: dict,
     mus: list[float],
     ntoys: int,
     seed: int,
@@ -85,7 +45,7 @@ def toy_cls(
 
     Args:
         name: the model's name (part of the toys' keys).
-        spec: its config entry.
+        entry: its config entry.
         mus: POI values tested.
         ntoys: toys per hypothesis and μ.
         seed: root seed.
@@ -97,13 +57,9 @@ def toy_cls(
         mu, qmu_observed, cls, clsb, clb (observed), expected (5 curves, BAND order),
         observed_limit, expected_limits, ntoys, samples (s+b and b q̃μ per μ, for plots/tests).
     """
-    model, data = build_model(spec)
-    setup = parameter_setup(model, spec)
-    poi = model.config.poi_index
-    bounds = statistic_bounds(setup.bounds, poi, test_statistic)
-    fixed = np.asarray(setup.fixed, bool)
-    init = np.asarray(setup.init, float)
-    solver = make_solver(model, bounds)
+    model, data = build_model(entry)
+    fitter = Fitter.of(model, entry, test_statistic)
+    poi, init, bounds = fitter.poi, fitter.init, fitter.bounds
     data = np.asarray(data, float)[None, :]
     sampler = make_sampler(model)
     out = {
@@ -120,18 +76,14 @@ def toy_cls(
     # them too (a one-row batch would compile its own, ~5 s for nothing on a small model).
     copies = np.repeat(data, ntoys, axis=0)
     for k, mu in enumerate(mus):
-        q_obs = float(qmu(solver, copies, fixed, init, poi, mu, bounds)[0][0])
+        q_obs = float(fitter.qmu(copies, mu)[0][0])
         samples = {}
         for h, (label, at) in enumerate((("sb", mu), ("b", 0.0))):
-            held = fixed.copy()
-            held[poi] = True
-            values = init.copy()
-            values[poi] = at
-            gen, _ = fit_all(solver, init, copies, held, values, bounds=bounds, batched=True)
+            gen = fitter.fit(copies, hold={poi: at}, batched=True)
             indices = np.arange(ntoys) + (2 * k + h) * ntoys
             toys = sample_toys(sampler, seed, name, indices, gen.x[0])
-            x0 = toy_starts(model, start, init, toys, fixed, bounds)
-            q = qmu(solver, toys, fixed, init, poi, mu, bounds, start=x0)[0]
+            x0 = toy_starts(model, start, init, toys, fitter.fixed, bounds)
+            q = fitter.qmu(toys, mu, start=x0)[0]
             samples[label] = q[np.isfinite(q)]  # toys whose fit left the domain: counted, left out
             out["outside"] += int(np.sum(~np.isfinite(q)))
         clsb, clb = pvalue(samples["sb"], q_obs), pvalue(samples["b"], q_obs)

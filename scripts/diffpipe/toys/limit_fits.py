@@ -9,11 +9,9 @@ largest point, so that no fit stops at a bound a limit lies beyond.
 
 import numpy as np
 
-from diffpipe.models import build_model, make_solver, parameter_setup
+from diffpipe.fitting import Fitter
+from diffpipe.models import build_model
 from diffpipe.sampling import make_sampler, sample_toys, toy_starts
-from diffpipe.solver import fit_all
-from diffpipe.teststat import statistic_bounds
-from diffpipe.toys.hypotest import qmu
 
 
 def toy_stream(name: str, point: int, hypothesis: str) -> str:
@@ -31,37 +29,23 @@ def toy_stream(name: str, point: int, hypothesis: str) -> str:
 
 
 class LimitFits:
-    """One model's solver and sampler for the toy-based limit, compiled once.
+    """One model's fitter and sampler for the toy-based limit, compiled once.
 
     Args:
         name: the model's name.
-        spec: its config entry.
+        entry: its config entry.
         mu_max: the largest μ point.
         test_statistic: "qtilde" (the POI's fits bounded below by 0) or "q" (its own bounds).
         start: where the toys' free fits start (`sampling.toy_starts`; the data's at the init).
     """
 
-    def __init__(self, name: str, spec: dict, mu_max: float, test_statistic: str = "qtilde", start: str = "suggested"):
-        model, data = build_model(spec)
-        setup = parameter_setup(model, spec)
+    def __init__(self, name: str, entry: dict, mu_max: float, test_statistic: str = "qtilde", start: str = "suggested"):
+        model, data = build_model(entry)
+        self.fitter = Fitter.of(model, entry, test_statistic, poi_upper=2.0 * mu_max)
         self.name, self.model = name, model
-        self.poi = model.config.poi_index
-        bounds = statistic_bounds(setup.bounds, self.poi, test_statistic)
-        bounds[self.poi, 1] = max(bounds[self.poi, 1], 2.0 * mu_max)
-        self.bounds = bounds
-        self.fixed = np.asarray(setup.fixed, bool)
-        self.init = np.asarray(setup.init, float)
+        self.poi = self.fitter.poi
         self.data = np.asarray(data, float)
-        self.solver = make_solver(model, bounds)
-        self._sampler = None
         self.start = start
-
-    def _held(self, mu: float, rows: int):
-        held = self.fixed.copy()
-        held[self.poi] = True
-        values = np.tile(self.init, (rows, 1))
-        values[:, self.poi] = mu
-        return held, values
 
     def generating(self, mu: float) -> np.ndarray:
         """The fit to the data with the POI held at `mu`: the parameters toys are drawn at.
@@ -72,9 +56,7 @@ class LimitFits:
         Returns:
             One value per parameter.
         """
-        held, values = self._held(mu, 1)
-        fit, _ = fit_all(self.solver, self.init, self.data[None, :], held, values, bounds=self.bounds)
-        return fit.x[0]
+        return self.fitter.fit(self.data, hold={self.poi: mu}).x[0]
 
     def qmu(self, data: np.ndarray, mu: float, batched: bool = True) -> tuple[np.ndarray, int]:
         """q̃μ of datasets.
@@ -87,7 +69,7 @@ class LimitFits:
         Returns:
             (q̃μ per dataset, fits redone with MINUIT).
         """
-        return qmu(self.solver, data, self.fixed, self.init, self.poi, mu, self.bounds, batched=batched)
+        return self.fitter.qmu(data, mu, batched=batched)
 
     def toys(self, seed: int, point: int, hypothesis: str, start: int, stop: int, pars) -> np.ndarray:
         """Toys [start, stop) of one point's stream at `pars`.
@@ -103,10 +85,8 @@ class LimitFits:
         Returns:
             (stop - start, ndata) datasets.
         """
-        if self._sampler is None:
-            self._sampler = make_sampler(self.model)
         stream = toy_stream(self.name, point, hypothesis)
-        return sample_toys(self._sampler, seed, stream, np.arange(start, stop), pars)
+        return sample_toys(make_sampler(self.model), seed, stream, np.arange(start, stop), pars)
 
     def points(self, mu: list[float]) -> dict:
         """What the toys of each μ point are drawn at, and the data's q̃μ there.
@@ -149,10 +129,9 @@ class LimitFits:
         out = {"point": point, "part": part, "mu": mu, "start": start, "stop": stop, "refitted": 0, "outside": 0}
         for hypothesis, pars in (("sb", points["generating_sb"][point]), ("b", points["generating_b"])):
             toys = self.toys(seed, point, hypothesis, start, stop, np.asarray(pars, float))
-            x0 = toy_starts(self.model, self.start, self.init, toys, self.fixed, self.bounds)
-            out[f"q_{hypothesis}"], redone = qmu(
-                self.solver, toys, self.fixed, self.init, self.poi, mu, self.bounds, start=x0
-            )
+            fitter = self.fitter
+            x0 = toy_starts(self.model, self.start, fitter.init, toys, fitter.fixed, fitter.bounds)
+            out[f"q_{hypothesis}"], redone = fitter.qmu(toys, mu, start=x0)
             out["refitted"] += redone
             out["outside"] += int(np.sum(np.isnan(out[f"q_{hypothesis}"])))
         return out

@@ -7,13 +7,13 @@ import time
 log = logging.getLogger("diffpipe")
 
 
-def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, output: str) -> None:
+def run_toys(job, name: str, entry: dict, toys: dict, start: int, stop: int, output: str) -> None:
     """Rule `toys`: sample and fit the toys [start, stop) of one model.
 
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         toys: seed and true parameters of its `toys` entry.
         start: first toy index of the shard.
         stop: one past the last.
@@ -26,7 +26,7 @@ def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, outp
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        result = run_shard(name, spec, toys, start, stop)
+        result = run_shard(name, entry, toys, start, stop)
         elapsed = time.perf_counter() - started
         result["peak_rss_mb"] = peak_rss_mb()
         log.info(
@@ -38,8 +38,8 @@ def run_toys(job, name: str, spec: dict, toys: dict, start: int, stop: int, outp
             result["refitted"],
             result["peak_rss_mb"],
         )
-        prov = Provenance.record({"model": spec, "toys": toys, "range": [start, stop]}, device, elapsed)
-        ToyShard(model=name, definition=spec, toys=toys, start=start, stop=stop, provenance=prov, **result).write(
+        prov = Provenance.record({"model": entry, "toys": toys, "range": [start, stop]}, device, elapsed)
+        ToyShard(model=name, definition=entry, toys=toys, start=start, stop=stop, provenance=prov, **result).write(
             output
         )
 
@@ -84,7 +84,7 @@ def run_toy_coverage(job, name: str, shards: list[str], output: str) -> None:
 def run_toy_hypotest(
     job,
     name: str,
-    spec: dict,
+    entry: dict,
     settings: dict,
     seed: int,
     cl: float,
@@ -97,7 +97,7 @@ def run_toy_hypotest(
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         settings: its `toys.cls` entry (mu, n).
         seed: the root seed.
         cl: confidence level (`inference.cl`).
@@ -112,13 +112,13 @@ def run_toy_hypotest(
 
     with compute_job(job) as device:
         started = time.perf_counter()
-        result = toy_cls(name, spec, settings["mu"], settings["n"], seed, cl, test_statistic, start)
+        result = toy_cls(name, entry, settings["mu"], settings["n"], seed, cl, test_statistic, start)
         log.info(
             "%s: toy-based CLs limit %s (expected %s)", name, result["observed_limit"], result["expected_limits"][2]
         )
         prov = Provenance.record(
             {
-                "model": spec,
+                "model": entry,
                 "settings": settings,
                 "seed": seed,
                 "cl": cl,
@@ -128,20 +128,20 @@ def run_toy_hypotest(
             device,
             time.perf_counter() - started,
         )
-        poi = spec.get("poi") or _poi_name(spec)
-        ToyHypotest(model=name, definition=spec, settings=settings, cl=cl, poi=poi, provenance=prov, **result).write(
+        poi = entry.get("poi") or _poi_name(entry)
+        ToyHypotest(model=name, definition=entry, settings=settings, cl=cl, poi=poi, provenance=prov, **result).write(
             output
         )
 
 
-def _poi_name(spec: dict) -> str:
-    from diffpipe.models import model_poi
+def _poi_name(entry: dict) -> str:
+    from diffpipe.workspaces import model_poi
 
-    return model_poi(spec)[0]
+    return model_poi(entry)[0]
 
 
 def run_toy_limit_points(
-    job, name: str, spec: dict, settings: dict, limits: str, output: str, test_statistic: str = "qtilde"
+    job, name: str, entry: dict, settings: dict, limits: str, output: str, test_statistic: str = "qtilde"
 ) -> None:
     """Rule `toy_limit_points`: the toy-based limit's μ points and what their toys are drawn at.
 
@@ -150,7 +150,7 @@ def run_toy_limit_points(
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         settings: {"points": how many}.
         limits: path of the model's asymptotic limits.json.
         output: path of points.json.
@@ -171,18 +171,18 @@ def run_toy_limit_points(
         except ValueError as err:
             mu, failure = [], str(err)
             log.error("%s: no toy-based limit: %s", name, failure)
-        fits = LimitFits(name, spec, max(mu, default=1.0), test_statistic)
+        fits = LimitFits(name, entry, max(mu, default=1.0), test_statistic)
         where = fits.points(mu)
         for value, q in zip(where["mu"], where["qmu_observed"], strict=True):
             log.info("%s: μ point %.4g, q̃μ of the data %.4g", name, value, q)
         prov = Provenance.record(
-            {"model": spec, "settings": settings, "asymptotic": around, "test_statistic": test_statistic},
+            {"model": entry, "settings": settings, "asymptotic": around, "test_statistic": test_statistic},
             device,
             time.perf_counter() - started,
         )
         ToyLimitPoints(
             model=name,
-            definition=spec,
+            definition=entry,
             settings=settings,
             poi=asymptotic.poi,
             asymptotic=around,
@@ -196,7 +196,7 @@ def run_toy_limit_points(
 def run_toy_limit_part(
     job,
     name: str,
-    spec: dict,
+    entry: dict,
     seed: int,
     size: int,
     point: int,
@@ -211,7 +211,7 @@ def run_toy_limit_part(
     Args:
         job: the `runtime.Job`.
         name: the model's name.
-        spec: its config entry (without `grid`).
+        entry: its config entry (without `grid`).
         seed: the root seed (`toys.<model>.seed`).
         size: toys per part (`toys_per_round`).
         point: the μ point's index.
@@ -229,7 +229,7 @@ def run_toy_limit_part(
     with compute_job(job) as device:
         started = time.perf_counter()
         where = ToyLimitPoints.read(points)
-        fits = LimitFits(name, spec, max(where.mu), test_statistic, start)
+        fits = LimitFits(name, entry, max(where.mu), test_statistic, start)
         result = fits.part(seed, vars(where), point, part, size)
         elapsed = time.perf_counter() - started
         log.info(
@@ -245,7 +245,7 @@ def run_toy_limit_part(
         )
         prov = Provenance.record(
             {
-                "model": spec,
+                "model": entry,
                 "seed": seed,
                 "mu": result["mu"],
                 "range": [result["start"], result["stop"]],

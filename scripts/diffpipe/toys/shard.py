@@ -5,7 +5,7 @@ so toy k is the same dataset whatever the shard size or the shard it falls in. T
 from the model's full pdf at the true parameters: Poisson main data, and auxiliary data from each
 constraint term (Gaussian: N(θ, σ); Poisson: Pois(γ τ)).
 
-Per toy two fits run through the solver's lane queue (`solver.fit_all`: compiled Newton steps on
+Per toy two fits run through the solver's lane queue (`fitting.Fitter.fit`: compiled Newton steps on
 a fixed number of lanes, each lane taking the next toy when its fit ends): the free fit (its best fit,
 -ln L and the Hessian's inverse give the Hessian errors) and the fit with the POI held at its true
 value (2 Δ(-ln L) < 1 then says whether the profile-likelihood 68% interval covers the truth).
@@ -23,9 +23,10 @@ import time
 
 import numpy as np
 
-from diffpipe.models import build_model, make_solver, parameter_setup
+from diffpipe.fitting import Fitter
+from diffpipe.models import build_model
 from diffpipe.sampling import make_sampler, sample_toys, toy_starts
-from diffpipe.solver import cpu_lanes, fit_all
+from diffpipe.solver import cpu_lanes
 
 log = logging.getLogger("diffpipe")
 # toys per chunk: at most this many times the lanes (or MIN_CHUNK), in chunks of equal size
@@ -87,24 +88,24 @@ def hessian_errors(hessians: np.ndarray, floating: np.ndarray) -> np.ndarray:
 
 
 class ShardRunner:
-    """One model's toy machinery, compiled once: its sampler and its solver.
+    """One model's toy machinery, compiled once: its sampler and its fitter.
 
     Args:
         name: the model's name.
-        spec: its config entry.
+        entry: its config entry.
         toys: its `toys` entry (seed, parameters, start: where the free fits start, see
             `sampling.toy_starts`).
     """
 
-    def __init__(self, name: str, spec: dict, toys: dict):
-        model, _ = build_model(spec)
-        setup = parameter_setup(model, spec)
+    def __init__(self, name: str, entry: dict, toys: dict):
+        model, _ = build_model(entry)
+        self.fitter = Fitter.of(model, entry)
         self.name, self.seed, self.model = name, toys["seed"], model
-        self.truth = true_parameters(model, toys.get("parameters", {}), setup.init)
+        self.truth = true_parameters(model, toys.get("parameters", {}), self.fitter.init)
         self.sampler = make_sampler(model)
-        self.solver = make_solver(model, setup.bounds)
-        self.fixed = np.asarray(setup.fixed, bool)
-        self.init = np.where(self.fixed, self.truth, setup.init)
+        self.fixed = self.fitter.fixed
+        # the fits hold the held parameters at their true values (those the toys are drawn at)
+        self.fitter.init = self.init = np.where(self.fixed, self.truth, self.fitter.init)
         self.start = toys.get("start", "suggested")
 
     def run(self, start: int, stop: int) -> dict:
@@ -150,13 +151,10 @@ class ShardRunner:
     def _chunk(self, start: int, stop: int) -> dict:
         indices = np.arange(start, stop)
         data = sample_toys(self.sampler, self.seed, self.name, indices, self.truth)
-        truth, fixed, n = self.truth, self.fixed, len(indices)
-        x0 = toy_starts(self.model, self.start, self.init, data, fixed, self.solver.bounds)
-        free, refit_free = fit_all(self.solver, x0, data, fixed, truth, batched=True)
-        held = fixed.copy()
-        held[self.model.config.poi_index] = True
-        values = np.broadcast_to(truth, (n, len(truth)))
-        at_truth, refit_true = fit_all(self.solver, free.x, data, held, values, batched=True, hessian=False)
+        fitter, truth, fixed = self.fitter, self.truth, self.fixed
+        x0 = toy_starts(self.model, self.start, self.init, data, fixed, fitter.bounds)
+        free = fitter.fit(data, start=x0, batched=True)
+        at_truth = fitter.fit(data, hold={fitter.poi: truth[fitter.poi]}, start=free.x, batched=True, hessian=False)
         return {
             "index": indices,
             "bestfit": free.x,
@@ -166,16 +164,16 @@ class ShardRunner:
             "converged": free.converged & at_truth.converged,
             "outside": free.outside | at_truth.outside,
             "steps": free.iterations + at_truth.iterations,
-            "refitted": int(refit_free + refit_true),
+            "refitted": int(free.refitted.sum() + at_truth.refitted.sum()),
         }
 
 
-def run_shard(name: str, spec: dict, toys: dict, start: int, stop: int) -> dict:
+def run_shard(name: str, entry: dict, toys: dict, start: int, stop: int) -> dict:
     """Sample and fit toys [start, stop) of one model (see `ShardRunner.run`).
 
     Args:
         name: the model's name.
-        spec: its config entry.
+        entry: its config entry.
         toys: its `toys` entry (seed, parameters).
         start: first global toy index.
         stop: one past the last.
@@ -183,4 +181,4 @@ def run_shard(name: str, spec: dict, toys: dict, start: int, stop: int) -> dict:
     Returns:
         `ShardRunner.run`'s arrays and counts.
     """
-    return ShardRunner(name, spec, toys).run(start, stop)
+    return ShardRunner(name, entry, toys).run(start, stop)

@@ -19,7 +19,7 @@ def ours_toys(arg: dict) -> dict:
        sampling and fitting, the scope of pyhf's rate (its model built, toys sampled and fitted).
 
     Args:
-        arg: {"spec": a model entry, "n": toys per shard}.
+        arg: {"entry": a model entry, "n": toys per shard}.
 
     Returns:
         cold_s, warm_s, steady_s, toys, toys_per_s (n / steady_s), refitted, outside (toys whose
@@ -32,14 +32,14 @@ def ours_toys(arg: dict) -> dict:
     from diffpipe.runtime import enable_compilation_cache, enable_float64, peak_rss_mb
     from diffpipe.toys.shard import ShardRunner
 
-    n, spec, toys = arg["n"], arg["spec"], {"seed": 1}
+    n, entry, toys = arg["n"], arg["entry"], {"seed": 1}
     with tempfile.TemporaryDirectory() as cache:
         enable_compilation_cache(cache)
         enable_float64()
-        shards = [ShardRunner("bench", spec, toys).run(0, n)]
+        shards = [ShardRunner("bench", entry, toys).run(0, n)]
         cold_s = time.perf_counter() - started
         second = time.perf_counter()
-        runner = ShardRunner("bench", spec, toys)
+        runner = ShardRunner("bench", entry, toys)
         shards.append(runner.run(n, 2 * n))
         third = time.perf_counter()
         shards.append(runner.run(2 * n, 3 * n))

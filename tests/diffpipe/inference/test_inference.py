@@ -172,7 +172,7 @@ def test_yield_uncertainties_equal_finite_difference_propagation(case):
 
 def test_profile_is_the_lower_envelope_of_minuit_fits():
     """multichannel: every fit equals the lower of MINUIT's minima from two starts."""
-    from diffpipe.solver import minuit_refit
+    from diffpipe.fitting import minuit_refit
 
     model, data = build_model(MULTICHANNEL)
     analysis = prepare(model, data)

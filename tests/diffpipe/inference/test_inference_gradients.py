@@ -10,8 +10,9 @@ from diffpipe.inference.analysis import prepare
 from diffpipe.inference.gradients import InferenceGradients
 from diffpipe.inference.limits import CLsScan, upper_limits
 from diffpipe.inference.sensitivity import differentiable, refit
-from diffpipe.models import build_model, specification
+from diffpipe.models import build_model
 from diffpipe.teststat import BAND
+from diffpipe.workspaces import specification
 
 STEP = 1e-4
 # one model per modifier kind: normsys + staterror (observed data), shapesys (Asimov data of a
@@ -171,14 +172,14 @@ def test_fit_and_cls_gradients_equal_finite_differences(case):
     for sign in (1.0, -1.0):
         import jax.numpy as jnp
 
-        from diffpipe.models import kernel
+        from diffpipe.compiled import kernel
         from diffpipe.scales import scaled_entry
 
         model, data = build_model(scaled_entry(case["spec"], {name: 1.0 + sign * STEP}))
         numbers = {k: jnp.asarray(val) for k, val in kernel(model).default().items()}
-        other = prepare(model, data, case["spec"], numbers=numbers, like=analysis)
+        other = prepare(model, data, case["spec"], derived=numbers, like=analysis)
         scan = CLsScan(other)
-        fit = other.fit(bounds=dm.bounds, starts=free.x)
+        fit = other.fit(bounds=dm.bounds, start=free.x)
         values.append((np.log(scan.observed(mu)), float(v @ fit.x[0])))
     _close(ours_cls, (values[0][0] - values[1][0]) / (2 * STEP))
     _close(ours_fit, (values[0][1] - values[1][1]) / (2 * STEP))

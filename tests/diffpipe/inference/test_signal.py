@@ -9,19 +9,14 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
+from diffpipe.compiled import kernel
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, upper_limits
 from diffpipe.inference.signal import grid_limits
-from diffpipe.models import (
-    ModelError,
-    build_model,
-    kernel,
-    model_poi,
-    read_json,
-    select_patches,
-)
-from diffpipe.patches import GridLayout, patch_data, patch_numbers
+from diffpipe.models import build_model
+from diffpipe.patches import GridLayout, patch_data, patch_derived
 from diffpipe.teststat import BAND_COLUMNS
+from diffpipe.workspaces import ModelError, model_poi, read_json, select_patches
 
 GENERATED = {
     "workspace": "resources/generated/bkgonly.json",
@@ -175,7 +170,7 @@ def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
     layout, grid, grid_data = _under_the_grid(["sig_400_0", "sig_1200_400"])
     other, data = build_model({**GENERATED, "patch": "sig_1200_400"})
     assert grid.config.par_names == other.config.par_names  # the generated patches have one structure
-    numbers = patch_numbers(grid, layout.specification("sig_1200_400"))
+    numbers = patch_derived(grid, layout.specification("sig_1200_400"))
     np.testing.assert_array_equal(patch_data(grid, grid_data, numbers), data)
     own = kernel(other)
     pars = np.asarray(other.config.suggested_init(), float) * 1.05
@@ -187,20 +182,20 @@ def test_patch_numbers_give_a_patch_its_own_model_s_likelihood():
         m for c in changed["channels"] for s in c["samples"] for m in s["modifiers"] if m["type"] == "normsys"
     )
     normsys["data"]["hi"] = 1.3
-    assert not np.allclose(patch_numbers(grid, changed)["normsys_log_hi"], numbers["normsys_log_hi"])
+    assert not np.allclose(patch_derived(grid, changed)["normsys_log_hi"], numbers["normsys_log_hi"])
 
 
 def test_shared_expected_data_is_the_patch_s_own():
     """The Asimov data of a patch come from its own numbers, not the grid model's."""
     layout, grid, data = _under_the_grid(["sig_400_0", "sig_1200_400"])
     other, _ = build_model({**GENERATED, "patch": "sig_1200_400"})
-    base = prepare(grid, data, numbers=patch_numbers(grid, layout.specification("sig_400_0")))
-    shared = prepare(grid, data, numbers=patch_numbers(grid, layout.specification("sig_1200_400")), like=base)
+    base = prepare(grid, data, derived=patch_derived(grid, layout.specification("sig_400_0")))
+    shared = prepare(grid, data, derived=patch_derived(grid, layout.specification("sig_1200_400")), like=base)
     pars = base.init.copy()
     pars[base.poi] = 2.0
     np.testing.assert_allclose(shared.expected_data(pars), np.asarray(other.expected_data(pars)), rtol=1e-13)
     assert not np.allclose(base.expected_data(pars), shared.expected_data(pars))
-    assert shared.solver.numbers is not base.solver.numbers
+    assert shared.derived is not base.derived and shared.solver is base.solver
 
 
 def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):

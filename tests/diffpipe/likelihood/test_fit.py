@@ -3,7 +3,8 @@ import pytest
 from conftest import ROOT
 
 from diffpipe.likelihood import fit as L
-from diffpipe.models import ModelError, build_model
+from diffpipe.models import build_model
+from diffpipe.workspaces import ModelError
 
 SETTINGS = {"flag_rtol": 0.01, "profile_points": 11, "profile_span_sigma": 3.0, "minos_max_parameters": 60}
 COUNTING = {

@@ -116,7 +116,7 @@ def test_runtimes_come_from_the_declared_benchmark_files_only(tmp_path):
 def test_flags_read_as_one_line_per_cause_and_one_per_parameter_only_where_a_reader_should_look():
     from types import SimpleNamespace
 
-    from diffpipe.likelihood.fit import HESSE_DIFFERS, NON_PARABOLIC, flag_groups
+    from diffpipe.likelihood.crosscheck import HESSE_DIFFERS, NON_PARABOLIC, flag_groups
 
     def row(name, rel, reason, worst="minos_lower"):
         return {"parameter": name, "max_rel_diff": rel, "worst": worst, "flagged": bool(reason), "reason": reason}

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from diffpipe.models import build_model, make_nll, parameter_setup
+from diffpipe.compiled import make_nll
+from diffpipe.fitting import minuit_refit
+from diffpipe.models import build_model, parameter_setup
 from diffpipe.sampling import TOY_STARTS, make_sampler, sample_toys, toy_starts
-from diffpipe.solver import Solver, minuit_refit
+from diffpipe.solver import Solver
 from diffpipe.toys.coverage import NOMINAL, binomial, coverage, verdict
 from diffpipe.toys.shard import run_shard, true_parameters
 
@@ -192,18 +194,14 @@ def test_hessian_errors_flag_singular_and_non_positive_hessians():
 def test_toys_whose_fit_leaves_the_domain_are_nan_in_qmu_and_left_out_of_cls():
     from conftest import falling_bin_model
 
-    from diffpipe.models import make_solver, parameter_setup
-    from diffpipe.toys.hypotest import qmu
+    from diffpipe.fitting import Fitter
     from diffpipe.toys.limit import point_cls
 
     model, data = falling_bin_model()
-    setup = parameter_setup(model)
-    bounds = np.asarray(setup.bounds, float)
     toys = np.tile(data, (3, 1))
     toys[1, 0] = 2.0  # events in the falling bin: its expected count cannot go below zero
     toys[2, 0] = 1.0
-    poi = model.config.poi_index
-    q, refitted = qmu(make_solver(model, bounds), toys, np.asarray(setup.fixed), setup.init, poi, 1.0, bounds)
+    q, refitted = Fitter.of(model).qmu(toys, 1.0)
     assert np.isnan(q[0]) and np.isfinite(q[1:]).all() and refitted == 0
     rng = np.random.default_rng(3)
     q_sb, q_b = rng.chisquare(1, 400), rng.chisquare(1, 400)
