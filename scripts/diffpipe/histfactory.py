@@ -28,7 +28,15 @@ import numpy as np
 from diffpipe.derivatives import GatherMaps, nll_grad_hess
 from diffpipe.interpolation import derive_terms, derive_terms_np, histosys_shift, normsys_factor
 from diffpipe.poisson import poisson_nll
-from diffpipe.structure import KernelError, Structure, bin_ranks, clip_value, interpolation_codes, pack
+from diffpipe.structure import (
+    KernelError,
+    Structure,
+    bin_ranks,
+    clip_value,
+    interpolation_codes,
+    layout_numbers,
+    pack,
+)
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -189,83 +197,18 @@ class HistFactory:
             raise KernelError("shapesys scale factors differ from the yields'")
 
     def layout(self, workspace) -> dict:
-        """The numbers of a workspace specification laid out for this structure.
+        """The numbers of a workspace specification laid out for this structure (`structure.layout_numbers`).
 
         Args:
             workspace: a (patched) workspace specification with this model's channels, samples and
                 modifiers (a patch of the same signal grid, say).
 
         Returns:
-            {nominal (S, B), normsys_hi/lo (Kn, S, B), histosys_hi/lo (Kh, S, B),
-            staterror (Ks, S, B), shapesys (Kp, S, B), gauss_sigma (Gaussian terms)} as float64.
-
-        Raises:
-            KernelError: the specification has a sample, channel or modifier this structure lacks.
+            The numbers (see `layout_numbers`).
         """
-        st = self.structure
-        shape = (len(st.samples), st.nbins)
-        nominal = np.zeros(shape)
-        normsys_hi, normsys_lo = np.ones((len(st.normsys), *shape)), np.ones((len(st.normsys), *shape))
-        histosys_hi, histosys_lo = np.zeros((len(st.histosys), *shape)), np.zeros((len(st.histosys), *shape))
-        staterror = np.zeros((len(st.staterror), *shape))
-        shapesys = np.zeros((len(st.shapesys), *shape))
-        seen = {kind: np.zeros_like(mask) for kind, mask in self._masks().items()}
-        for channel in workspace["channels"]:
-            if channel["name"] not in self._offsets:
-                raise KernelError(f"channel {channel['name']!r} is not in the model")
-            lo, n = self._offsets[channel["name"]]
-            bins = slice(lo, lo + n)
-            for sample in channel["samples"]:
-                s = self._sample_index.get(sample["name"])
-                if s is None:
-                    raise KernelError(f"sample {sample['name']!r} is not in the model")
-                data = np.asarray(sample["data"], float)
-                if data.shape != (n,):
-                    raise KernelError(f"sample {sample['name']!r} in {channel['name']!r} has {data.size} bins, not {n}")
-                nominal[s, bins] = data
-                for mod in sample["modifiers"]:
-                    kind, name = mod["type"], mod["name"]
-                    if kind in ("normfactor", "lumi", "shapefactor"):
-                        continue
-                    k = self._index.get(kind, {}).get(name)
-                    if k is None:
-                        raise KernelError(f"{kind} {name!r} is not in the model")
-                    seen[kind][k, s, bins] = True
-                    if kind == "normsys":
-                        normsys_hi[k, s, bins], normsys_lo[k, s, bins] = mod["data"]["hi"], mod["data"]["lo"]
-                    elif kind == "histosys":
-                        histosys_hi[k, s, bins] = mod["data"]["hi_data"]
-                        histosys_lo[k, s, bins] = mod["data"]["lo_data"]
-                    elif kind == "staterror":
-                        staterror[k, s, bins] = mod["data"]
-                    else:
-                        shapesys[k, s, bins] = mod["data"]
-        for kind, mask in self._masks().items():
-            if not np.array_equal(seen[kind], mask):
-                raise KernelError(f"the {kind} modifiers apply to other samples or bins than in the model")
-        # histosys entries that do not apply hold the nominal (their shift is zero either way)
-        histosys_hi = np.where(st.histosys_mask, histosys_hi, nominal[None])
-        histosys_lo = np.where(st.histosys_mask, histosys_lo, nominal[None])
-        gauss_sigma = self._gauss_sigma_default.copy()
-        return {
-            "nominal": nominal,
-            "normsys_hi": normsys_hi,
-            "normsys_lo": normsys_lo,
-            "histosys_hi": histosys_hi,
-            "histosys_lo": histosys_lo,
-            "staterror": staterror,
-            "shapesys": shapesys,
-            "gauss_sigma": gauss_sigma,
-        }
-
-    def _masks(self) -> dict:
-        st = self.structure
-        return {
-            "normsys": st.normsys_mask,
-            "histosys": st.histosys_mask,
-            "staterror": st.staterror_mask,
-            "shapesys": st.shapesys_mask,
-        }
+        return layout_numbers(
+            self.structure, self._offsets, self._sample_index, self._index, self._gauss_sigma_default, workspace
+        )
 
     # -- the JAX functions ------------------------------------------------------------------
 

@@ -138,3 +138,84 @@ def bin_ranks(mask_bins: np.ndarray) -> np.ndarray:
     ranks = np.full(len(mask_bins), -1)
     ranks[mask_bins] = np.arange(int(mask_bins.sum()))
     return ranks
+
+
+def layout_numbers(st: Structure, offsets: dict, sample_index: dict, index: dict, gauss_sigma, workspace) -> dict:
+    """The numbers of a workspace specification laid out for a structure (`HistFactory.layout`).
+
+    Args:
+        st: the structure.
+        offsets: channel -> (first bin, bins).
+        sample_index: sample -> its index.
+        index: modifier type -> {name: its index among that type's modifiers}.
+        gauss_sigma: the Gaussian constraint terms' widths (pyhf's).
+        workspace: a (patched) workspace specification with this model's channels, samples and
+            modifiers (a patch of the same signal grid, say).
+
+    Returns:
+        {nominal (S, B), normsys_hi/lo (Kn, S, B), histosys_hi/lo (Kh, S, B),
+        staterror (Ks, S, B), shapesys (Kp, S, B), gauss_sigma (Gaussian terms)} as float64.
+
+    Raises:
+        KernelError: the specification has a sample, channel or modifier this structure lacks.
+    """
+    masks = {
+        "normsys": st.normsys_mask,
+        "histosys": st.histosys_mask,
+        "staterror": st.staterror_mask,
+        "shapesys": st.shapesys_mask,
+    }
+    shape = (len(st.samples), st.nbins)
+    nominal = np.zeros(shape)
+    normsys_hi, normsys_lo = np.ones((len(st.normsys), *shape)), np.ones((len(st.normsys), *shape))
+    histosys_hi, histosys_lo = np.zeros((len(st.histosys), *shape)), np.zeros((len(st.histosys), *shape))
+    staterror = np.zeros((len(st.staterror), *shape))
+    shapesys = np.zeros((len(st.shapesys), *shape))
+    seen = {kind: np.zeros_like(mask) for kind, mask in masks.items()}
+    for channel in workspace["channels"]:
+        if channel["name"] not in offsets:
+            raise KernelError(f"channel {channel['name']!r} is not in the model")
+        lo, n = offsets[channel["name"]]
+        bins = slice(lo, lo + n)
+        for sample in channel["samples"]:
+            s = sample_index.get(sample["name"])
+            if s is None:
+                raise KernelError(f"sample {sample['name']!r} is not in the model")
+            data = np.asarray(sample["data"], float)
+            if data.shape != (n,):
+                raise KernelError(f"sample {sample['name']!r} in {channel['name']!r} has {data.size} bins, not {n}")
+            nominal[s, bins] = data
+            for mod in sample["modifiers"]:
+                kind, name = mod["type"], mod["name"]
+                if kind in ("normfactor", "lumi", "shapefactor"):
+                    continue
+                k = index.get(kind, {}).get(name)
+                if k is None:
+                    raise KernelError(f"{kind} {name!r} is not in the model")
+                seen[kind][k, s, bins] = True
+                if kind == "normsys":
+                    normsys_hi[k, s, bins], normsys_lo[k, s, bins] = mod["data"]["hi"], mod["data"]["lo"]
+                elif kind == "histosys":
+                    histosys_hi[k, s, bins] = mod["data"]["hi_data"]
+                    histosys_lo[k, s, bins] = mod["data"]["lo_data"]
+                elif kind == "staterror":
+                    staterror[k, s, bins] = mod["data"]
+                else:
+                    shapesys[k, s, bins] = mod["data"]
+    for kind, mask in masks.items():
+        if not np.array_equal(seen[kind], mask):
+            raise KernelError(f"the {kind} modifiers apply to other samples or bins than in the model")
+    # histosys entries that do not apply hold the nominal (their shift is zero either way)
+    histosys_hi = np.where(st.histosys_mask, histosys_hi, nominal[None])
+    histosys_lo = np.where(st.histosys_mask, histosys_lo, nominal[None])
+    gauss_sigma = np.array(gauss_sigma, float)
+    return {
+        "nominal": nominal,
+        "normsys_hi": normsys_hi,
+        "normsys_lo": normsys_lo,
+        "histosys_hi": histosys_hi,
+        "histosys_lo": histosys_lo,
+        "staterror": staterror,
+        "shapesys": shapesys,
+        "gauss_sigma": gauss_sigma,
+    }
