@@ -189,7 +189,7 @@ def test_profile_is_the_lower_envelope_of_minuit_fits():
             for start in (free_x, analysis.init)
         )
         q = 0.0 if scan.free[False][0][analysis.poi] > mu else max(2.0 * (minuit - scan.free[False][1]), 0.0)
-        assert scan._q[False][mu] == pytest.approx(q, abs=1e-6)
+        assert scan.evaluated(False)[mu] == pytest.approx(q, abs=1e-6)
     best = min(
         minuit_refit(analysis.solver, s, data, analysis.fixed, analysis.init, scan.bounds)[1]
         for s in (free_x, analysis.init)
