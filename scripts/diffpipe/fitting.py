@@ -12,11 +12,15 @@ compiled again.
 """
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from diffpipe.solver import FitBatch, Solver, broadcast_rows
+
+if TYPE_CHECKING:
+    from diffpipe.fitpool import FitPool
 
 # MINUIT's call budget for one refit (its default grows as npars^2: ~90 000 calls, minutes, at
 # 126 parameters); MIGRAD with the exact gradient needs a few hundred where it converges
@@ -36,6 +40,8 @@ class Fitter:
         solver: the compiled fit.
         derived: the kernel's derived numbers fitted (None: the model's own; a patch's in a grid).
         refits: fits that needed MINUIT, counted over the fitter's life.
+        pool: the `FitPool` this fitter's fits join (None: its own calls).
+        worker: its index in the pool.
     """
 
     model: object
@@ -46,6 +52,8 @@ class Fitter:
     solver: Solver
     derived: dict | None = None
     refits: int = 0
+    pool: "FitPool | None" = field(default=None, repr=False)
+    worker: int = 0
 
     @classmethod
     def of(
@@ -213,7 +221,8 @@ class Fitter:
                 at their values.
             bounds: (npars, 2) bounds (default: the fitter's; others do not recompile).
             batched: one vmapped call for all rows (thousands of fits of a model: toys) rather
-                than one call per row (see `Solver.fit`).
+                than one call per row (see `Solver.fit`); a pooled fitter's fits always join
+                its pool's queue.
             hessian: compute the exact Hessian at each best fit.
 
         Returns:
@@ -227,17 +236,13 @@ class Fitter:
         n = max(rows)
         fixed, values = self.holding(n, hold, held)
         start = np.where(fixed, values, np.broadcast_to(self.init if start is None else start, values.shape))
-        batch = fit_all(
-            self.solver,
-            start,
-            data,
-            fixed,
-            values,
-            self.bounds if bounds is None else bounds,
-            batched,
-            hessian,
-            self.derived,
-        )
+        bounds = self.bounds if bounds is None else np.asarray(bounds, float)
+        if self.pool is None:
+            batch = fit_all(self.solver, start, data, fixed, values, bounds, batched, hessian, self.derived)
+        else:
+            data = broadcast_rows(data, n)
+            batch = self.pool.fit(self.worker, start, data, fixed, values, bounds, hessian)
+            batch = refit_unconverged(self.solver, batch, start, data, fixed, values, bounds, self.derived)
         self.refits += int(batch.refitted.sum())
         return batch
 
@@ -379,6 +384,26 @@ def fit_all(
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
     batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian, derived=derived)
+    return refit_unconverged(solver, batch, x0, data, fixed, values, bounds, derived)
+
+
+def refit_unconverged(solver: Solver, batch: FitBatch, x0, data, fixed, values, bounds, derived=None) -> FitBatch:
+    """MINUIT for every fit of a batch that did not converge (the one fallback; none dropped).
+
+    Args:
+        solver: the model's `Solver`.
+        batch: the Newton solve's fits.
+        x0: their starts.
+        data: their datasets.
+        fixed: held-parameter masks (None: none).
+        values: held values (None: x0).
+        bounds: (npars, 2) bounds.
+        derived: the kernel's derived numbers (None: the model's own).
+
+    Returns:
+        The batch, with the refitted rows (`refitted`) replaced where MINUIT found a lower -ln L.
+        Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
+    """
     bad = np.flatnonzero(~batch.converged & ~batch.outside)
     if len(bad) == 0:
         return batch

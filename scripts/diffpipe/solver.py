@@ -241,6 +241,8 @@ class Solver:
 
         exact_step = functools.partial(newton_step, derivatives, gtol * FINE)
         cheap_step = functools.partial(newton_step, curvature, gtol)
+        # the rows of a shared queue (`fit_rows`) stand for one-by-one fits: their finer threshold
+        fine_step = functools.partial(newton_step, curvature, gtol * FINE)
 
         def solve(x0, data, fixed, values, derived, lo, hi):
             def body(carry):
@@ -256,26 +258,48 @@ class Solver:
             x, f, _, h, _, it, _, strikes = state
             return x, f, done, it, h, strikes >= STRIKES
 
-        lane_step = jax.vmap(cheap_step, in_axes=(0, 0, 0, None, None, None))
-        lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
-
-        def solve_queue(x0s, datas, fixeds, valuess, n_valid, derived, lo, hi, lanes):
+        def solve_queue(x0s, datas, fixeds, valuess, n_valid, derived, lo, hi, which, lanes, fine):
             """Fit rows [0, n_valid) of a queue on `lanes` lanes; a lane whose fit ends takes the next row.
 
             Under a plain vmap every row iterates until the slowest of its batch has converged
             (typically 2-3x the mean number of steps); refilling lanes keeps them all busy.
 
+            `which` None: every row fits `derived` within the bounds (lo, hi), (npars,) each.
+            Otherwise rows fit different models of the one structure: row i the numbers
+            `derived[which[i]]` (a pytree stacked along a leading axis) within its own bounds
+            (lo[i], hi[i]). `fine`: the one-by-one fit's finer convergence threshold.
+
             Returns:
                 (x, nll, converged, iterations, outside) per row.
             """
             size = x0s.shape[0]
+            rowwise = which is not None
+            step = fine_step if fine else cheap_step
+            if rowwise:
+
+                def model_step(state, data, fixed, lane):
+                    # the lane's model read inside the step (no per-lane copy of its numbers)
+                    model = jax.tree_util.tree_map(lambda a: a[lane[0]], derived)
+                    return step(state, data, fixed, lo[lane[1]], hi[lane[1]], model)
+
+                lane_step = jax.vmap(model_step)
+                lane_start = jax.vmap(start, in_axes=(0, 0, 0, 0, 0))
+            else:
+                lane_step = jax.vmap(lambda state, data, fixed, lane: step(state, data, fixed, lo, hi, derived))
+                lane_start = jax.vmap(start, in_axes=(0, 0, 0, None, None))
 
             def lane_inputs(rows):
                 rows = jnp.minimum(rows, size - 1)
-                return datas[rows], fixeds[rows], lane_start(x0s[rows], fixeds[rows], valuess[rows], lo, hi)
+                if rowwise:
+                    lane = jnp.stack([which[rows], rows], axis=1)
+                    state = lane_start(x0s[rows], fixeds[rows], valuess[rows], lo[rows], hi[rows])
+                else:
+                    lane = rows[:, None]
+                    state = lane_start(x0s[rows], fixeds[rows], valuess[rows], lo, hi)
+                return datas[rows], fixeds[rows], lane, state
 
             rows = jnp.arange(lanes)
-            data, fixed, state = lane_inputs(rows)
+            data, fixed, lane, state = lane_inputs(rows)
             npars = x0s.shape[1]
             out = (
                 jnp.zeros((size, npars)),
@@ -286,26 +310,26 @@ class Solver:
             )
 
             def body(carry):
-                rows, data, fixed, state, nxt, out = carry
-                state, converged, stop = lane_step(state, data, fixed, lo, hi, derived)
+                rows, data, fixed, lane, state, nxt, out = carry
+                state, converged, stop = lane_step(state, data, fixed, lane)
                 ended = (rows < n_valid) & (stop | (state.it >= max_iter))
                 at = jnp.where(ended, rows, size)  # out of range: dropped
                 fields = (state.x, state.f, converged, state.it, state.strikes >= STRIKES)
                 out = tuple(o.at[at].set(v, mode="drop") for o, v in zip(out, fields))
                 rows = jnp.where(ended, nxt + jnp.cumsum(ended) - 1, rows)
                 nxt = nxt + jnp.sum(ended)
-                new_data, new_fixed, fresh = lane_inputs(rows)
+                new_data, new_fixed, new_lane, fresh = lane_inputs(rows)
 
                 def pick(new, old):
                     return jnp.where(ended.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
 
                 state = NewtonState(*(pick(a, b) for a, b in zip(fresh, state)))
-                return rows, pick(new_data, data), pick(new_fixed, fixed), state, nxt, out
+                return rows, pick(new_data, data), pick(new_fixed, fixed), pick(new_lane, lane), state, nxt, out
 
             def more(carry):
                 return jnp.any(carry[0] < n_valid)
 
-            carry = jax.lax.while_loop(more, body, (rows, data, fixed, state, jnp.asarray(lanes), out))
+            carry = jax.lax.while_loop(more, body, (rows, data, fixed, lane, state, jnp.asarray(lanes), out))
             return carry[-1]
 
         def hessians(xs, datas, derived, lanes):
@@ -316,7 +340,7 @@ class Solver:
             return jax.lax.map(lambda c: per_lane(c[0], c[1], derived), chunks).reshape(-1, npars, npars)
 
         self._solve = jax.jit(solve)
-        self._solve_queue = jax.jit(solve_queue, static_argnames="lanes")
+        self._solve_queue = jax.jit(solve_queue, static_argnames=("lanes", "fine"))
         self._hessians = jax.jit(hessians, static_argnames="lanes")
 
     def fit(
@@ -371,7 +395,7 @@ class Solver:
                     np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in (x0, data, fixed, values)
                 ]
                 x, nll, converged, iterations, outside = self._solve_queue(
-                    *args, rows.stop - rows.start, derived, lo, hi, lanes=lanes
+                    *args, rows.stop - rows.start, derived, lo, hi, None, lanes=lanes, fine=False
                 )
                 h = self._hessians(x, args[1], derived, lanes=lanes) if hessian else None
                 parts.append(
@@ -383,6 +407,62 @@ class Solver:
             return FitBatch(*(None if parts[0][k] is None else np.concatenate([p[k] for p in parts]) for k in range(6)))
         rows = [self._solve(x0[i], data[i], fixed[i], values[i], derived, lo, hi) for i in range(n)]
         return FitBatch(*(np.asarray([row[k] for row in rows]) for k in range(6)))
+
+    def fit_rows(self, x0, data, fixed, values, bounds, stacked, which, hessian) -> FitBatch:
+        """Fits of several models of this structure in one queue, each to a one-by-one fit's precision.
+
+        The fits several callers ask for at once (the patches of a signal grid, `fitpool.FitPool`):
+        each row steps with the cheap curvature of batched fits (the same minimum: the fixed point
+        is the exact gradient's) down to the one-by-one fit's finer threshold, on one lane of a
+        shared queue. Two compiled shapes at most (one lane width, and the full queue), whatever
+        the number of rows.
+
+        Args:
+            x0: starts, (n, npars).
+            data: datasets, (n, ndata).
+            fixed: held-parameter masks, (n, npars).
+            values: held values, (n, npars).
+            bounds: per-row bounds, (n, npars, 2).
+            stacked: the kernel's derived numbers of every model, stacked along a leading axis.
+            which: the model of each row, (n,) indices into `stacked`.
+            hessian: per row, whether to compute the exact Hessian at its best fit, (n,).
+
+        Returns:
+            The `FitBatch` (Hessians of rows not asked for are NaN).
+        """
+        import jax
+
+        n = len(x0)
+        lanes = GPU_LANES if _on_gpu() else cpu_lanes(self.npars)
+        size = lanes if n <= lanes else max(lanes, min(QUEUE, QUEUE_ENTRIES // self.npars**2) // lanes * lanes)
+        columns = [np.asarray(a) for a in (x0, data, fixed, values, bounds, which)]
+        parts = []
+        for first in range(0, n, size):
+            rows = slice(first, min(first + size, n))
+            pad = size - (rows.stop - rows.start)
+            x0s, datas, fixeds, valuess, bound, whichs = (
+                np.concatenate([a[rows], np.repeat(a[rows][-1:], pad, axis=0)]) for a in columns
+            )
+            out = self._solve_queue(
+                x0s,
+                datas,
+                fixeds,
+                valuess,
+                rows.stop - rows.start,
+                stacked,
+                bound[..., 0],
+                bound[..., 1],
+                whichs,
+                lanes=lanes,
+                fine=True,
+            )
+            parts.append([np.asarray(a)[: size - pad] for a in out])
+        x, nll, converged, iterations, outside = (np.concatenate([p[k] for p in parts]) for k in range(5))
+        hessians = np.full((n, self.npars, self.npars), np.nan)
+        for i in np.flatnonzero(hessian):
+            model = jax.tree_util.tree_map(lambda a, w=columns[5][i]: a[w], stacked)
+            hessians[i] = np.asarray(self.hess(x[i], columns[1][i], model))
+        return FitBatch(x, nll, converged, iterations, hessians, outside)
 
 
 def cpu_lanes(npars: int) -> int:

@@ -49,8 +49,8 @@ class CLsScan:
         self.test_statistic = test_statistic
         self.bounds = statistic_bounds(analysis.bounds, self.poi, test_statistic)
         self.upper = float(self.bounds[self.poi, 1] if poi_upper is None else poi_upper)
-        free = analysis.fit(bounds=self.bounds)
-        bkg = analysis.fit(hold={self.poi: 0.0}, start=free.x[0], bounds=self.bounds)
+        free = analysis.fit(bounds=self.bounds, hessian=False)
+        bkg = analysis.fit(hold={self.poi: 0.0}, start=free.x[0], bounds=self.bounds, hessian=False)
         self.asimov = analysis.expected_data(bkg.x[0])
         free_a = analysis.fit(data=self.asimov, start=bkg.x[0], bounds=self.bounds)
         self.free = {False: (free.x[0], float(free.nll[0])), True: (free_a.x[0], float(free_a.nll[0]))}
@@ -117,12 +117,12 @@ class CLsScan:
             # initial values): a likelihood with several minima (coupled histosys) may trap
             # one of them; the lower one counts
             starts = np.stack([self.warm_start(mu, asimov), self.a.init])
-            fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds)
+            fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds, hessian=False)
             fit = fits.row(int(np.argmin(fits.nll)))
             if float(fit.nll[0]) < best - 1e-9:
                 # a fit with μ held beat the free fit: that was a local minimum. Refit freely from
                 # the better point and recompute every q of this dataset.
-                refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds)
+                refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds, hessian=False)
                 self.free[asimov] = (refit.x[0], float(refit.nll[0]))
                 self.restarts += 1
                 cache.clear()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from diffpipe.fitpool import FitPool
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
 from diffpipe.models import build_model, parameter_setup
@@ -97,36 +98,55 @@ def grid_limits(name: str, signal_grid: dict, settings: dict) -> tuple[list[dict
     labels = patchset["metadata"]["labels"]
     patches = select_patches(patchset, signal_grid.get("patches", "all"))
     grid = _Patches(signal_grid, [p["name"] for p in patches])
-    rows, poi_name = [], None
+    test_statistic = settings.get("test_statistic", "qtilde")
     began = time.perf_counter()
-    for k, patch in enumerate(patches):
-        started = time.perf_counter()
-        analysis = grid.analysis(patch["name"])
-        poi_name = analysis.model.config.poi_name
-        scan = CLsScan(analysis, test_statistic=settings.get("test_statistic", "qtilde"))
-        result = upper_limits(scan, settings["cl"], 0, settings.get("poi_bound_max"))
+    done = []
+
+    def limits(analysis) -> dict:
+        result = upper_limits(
+            CLsScan(analysis, test_statistic=test_statistic), settings["cl"], 0, settings.get("poi_bound_max")
+        )
+        done.append(analysis)
+        rate = len(done) / (time.perf_counter() - began)
+        log.info(
+            "%s %s: observed %s, expected %s%s; %d of %d patches, %.2g patches/s, ~%.0f s left",
+            name,
+            names[id(analysis)],
+            shown(result["observed"]),
+            shown(result["expected"][2]),
+            "; " + "; ".join(result["failures"].values()) if result["failures"] else "",
+            len(done),
+            len(patches),
+            rate,
+            (len(patches) - len(done)) / rate,
+        )
+        return result
+
+    analyses = [grid.analysis(patch["name"]) for patch in patches]
+    names = {id(analysis): patch["name"] for analysis, patch in zip(analyses, patches, strict=True)}
+    if grid.shared["shared"] and len(analyses) > 1:
+        # the patches' searches run together, their fits pooled into one queue
+        pool = FitPool(analyses)
+        outcomes = pool.run(limits)
+        seconds = pool.seconds
+    else:
+        outcomes, seconds = [], []
+        for analysis in analyses:
+            started = time.perf_counter()
+            outcomes.append((limits(analysis), None))
+            seconds.append(time.perf_counter() - started)
+    rows = []
+    for patch, analysis, (result, error), spent in zip(patches, analyses, outcomes, seconds, strict=True):
+        if error is not None:
+            raise error
         row = {"patch": patch["name"], **{label: float(v) for label, v in zip(labels, patch["values"], strict=False)}}
         row["observed"] = result["observed"]
         row.update({col: value for col, value in zip(BAND_COLUMNS, result["expected"], strict=True)})
         row["failure"] = "; ".join(f"{k}: {v}" for k, v in result["failures"].items())
         row["fits"] = result["n_fits"] + analysis.refits
-        row["seconds"] = time.perf_counter() - started
-        rate = (k + 1) / (time.perf_counter() - began)
-        log.info(
-            "%s %s: observed %s, expected %s (%.2f s)%s; %d of %d patches, %.2g patches/s, ~%.0f s left",
-            name,
-            patch["name"],
-            shown(row["observed"]),
-            shown(row["expected"]),
-            row["seconds"],
-            f"; {row['failure']}" if row["failure"] else "",
-            k + 1,
-            len(patches),
-            rate,
-            (len(patches) - k - 1) / rate,
-        )
+        row["seconds"] = float(spent)
         rows.append(row)
-    return rows, grid.shared, poi_name
+    return rows, grid.shared, analyses[0].model.config.poi_name
 
 
 def _check_finite(analysis, patch: str) -> None:
