@@ -227,7 +227,8 @@ class BenchmarkTable(TableArtifact):
     Attributes:
         table: columns kernel, backend, size, points, first_call_s, steady_s, target_s,
             meets_target (+ iterations, speedup_vs_eager or per_point_s); inference: kernel,
-            model, parameters, ours_s, peer, peer_s, peer_capped, speedup, detail.
+            model, parameters, ours_s, peer, peer_s, peer_capped, peer_failure (why a peer gave no
+            time: its error), speedup (NaN where the peer failed), detail.
         what: "fractals", "gridscan", "inference" or "toys".
         cpu: the machine: model name, cores, vector instruction sets.
     """

@@ -7,13 +7,16 @@
   `upper_limit` (numpy backend).
 Wall times include building the model and, for diffpipe, compiling. A peer that has not finished
 after `peer_timeout_s` is stopped: its time is then a lower bound (`peer_capped`), and so is the
-speed-up.
+speed-up. A peer that fails (cabinetry's fit on the 3L eRJR patch: `FailedMinimization`) is a row
+with its reason (`peer_failure`) and no time or speed-up; a failure of diffpipe's own timing
+stops the benchmark with its error.
 """
 
 import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +84,10 @@ MODULES = {
 }
 
 
+class TaskFailed(RuntimeError):
+    """A timing process exited with an error (its message: the task and its last line of stderr)."""
+
+
 def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, float]:
     """Run one timing in a fresh Python process.
 
@@ -91,6 +98,9 @@ def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, 
 
     Returns:
         (the task's result, or None when it was stopped at the cap; wall seconds of the process).
+
+    Raises:
+        TaskFailed: the process exited with an error.
     """
     started = time.perf_counter()
     try:
@@ -101,11 +111,65 @@ def run_task(task: str, argument: dict, timeout_s: float) -> tuple[dict | None, 
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            check=True,
         )
     except subprocess.TimeoutExpired:
         return None, time.perf_counter() - started
+    if out.returncode != 0:
+        lines = [line.strip() for line in out.stderr.splitlines() if line.strip()]
+        raise TaskFailed(f"{task} exited with {out.returncode}: {lines[-1] if lines else 'no message'}")
     return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+@dataclass
+class PeerRun:
+    """A peer's timing: its result, or why there is none.
+
+    Attributes:
+        result: the task's result (None: stopped at the cap, or failed).
+        wall_s: wall seconds of its process.
+        failure: why it gave no result ("" when it finished or was capped).
+    """
+
+    result: dict | None
+    wall_s: float
+    failure: str = ""
+
+    @property
+    def capped(self) -> bool:
+        """Whether it was stopped at the cap (its wall time is then a lower bound)."""
+        return self.result is None and not self.failure
+
+    def seconds(self, of) -> float:
+        """The peer's time: of(result), the wall time where capped, NaN where it failed.
+
+        Args:
+            of: result -> its seconds.
+
+        Returns:
+            The seconds.
+        """
+        if self.failure:
+            return float("nan")
+        return of(self.result) if self.result is not None else self.wall_s
+
+
+def run_peer(task: str, argument: dict, timeout_s: float) -> PeerRun:
+    """Run a peer's timing in a fresh process, its failure recorded instead of raised.
+
+    Args:
+        task: a key of TASKS.
+        argument: its argument.
+        timeout_s: wall-clock cap.
+
+    Returns:
+        The `PeerRun`.
+    """
+    started = time.perf_counter()
+    try:
+        result, wall = run_task(task, argument, timeout_s)
+    except TaskFailed as error:
+        return PeerRun(None, time.perf_counter() - started, str(error))
+    return PeerRun(result, wall)
 
 
 def _env() -> dict:
@@ -129,7 +193,13 @@ def gradient_rows(name: str, entry: dict) -> list[dict]:
     """
     ours, _ = run_task("ours_gradient", entry, 3600)
     detail = json.dumps(ours)
-    common = {"model": name, "parameters": ours["parameters"], "peer_capped": False, "detail": detail}
+    common = {
+        "model": name,
+        "parameters": ours["parameters"],
+        "peer_capped": False,
+        "peer_failure": "",
+        "detail": detail,
+    }
     return [
         {
             "kernel": f"gradient of the limits, {ours['scales']} systematics (compiled)",
@@ -160,14 +230,14 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
         timeout_s: cap on each peer run.
 
     Returns:
-        One row per comparison: kernel, model, parameters, ours_s, peer, peer_s, peer_capped,
+        One row per comparison: kernel, model, parameters, ours_s, peer, peer_s, peer_capped, peer_failure,
         speedup (a lower bound where capped), plus the stage split in `detail`.
     """
     rows = []
     for name, entry in models.items():
         ours, _ = run_task("ours_model", entry, 3600)
-        peer, wall = run_task("cabinetry_model", entry, timeout_s)
-        peer_s = peer["ranking_s"] + peer["limits_s"] + peer["setup_s"] if peer else wall
+        peer = run_peer("cabinetry_model", entry, timeout_s)
+        peer_s = peer.seconds(lambda r: r["ranking_s"] + r["limits_s"] + r["setup_s"])
         rows.append(
             {
                 "kernel": "ranking + limit with band",
@@ -176,9 +246,10 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
                 "ours_s": ours["total_s"],
                 "peer": "cabinetry 0.6 (fit.ranking + fit.limit)",
                 "peer_s": peer_s,
-                "peer_capped": peer is None,
+                "peer_capped": peer.capped,
+                "peer_failure": peer.failure,
                 "speedup": peer_s / ours["total_s"],
-                "detail": json.dumps({"ours": ours, "peer": peer}),
+                "detail": json.dumps({"ours": ours, "peer": peer.result}),
             }
         )
     if signal_grid:
@@ -192,13 +263,14 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
                 "peer": "",
                 "peer_s": None,
                 "peer_capped": False,
+                "peer_failure": "",
                 "speedup": None,
                 "detail": json.dumps({"ours": ours}),
             }
         )
         entry = {k: signal_grid[k] for k in ("workspace", "patchset", "measurement", "data") if k in signal_grid}
-        peer, wall = run_task("pyhf_patch", {**entry, "patch": patch}, timeout_s)
-        peer_s = peer["total_s"] if peer else wall
+        peer = run_peer("pyhf_patch", {**entry, "patch": patch}, timeout_s)
+        peer_s = peer.seconds(lambda r: r["total_s"])
         rows.append(
             {
                 "kernel": "signal grid, per patch",
@@ -207,9 +279,10 @@ def inference_timings(models: dict, signal_grid: dict | None, patch: str | None,
                 "ours_s": ours["per_patch_s"],
                 "peer": "pyhf 0.7.6 upper_limit (numpy)",
                 "peer_s": peer_s,
-                "peer_capped": peer is None,
+                "peer_capped": peer.capped,
+                "peer_failure": peer.failure,
                 "speedup": peer_s / ours["per_patch_s"],
-                "detail": json.dumps({"ours": ours, "peer": peer}),
+                "detail": json.dumps({"ours": ours, "peer": peer.result}),
             }
         )
     return pd.DataFrame(rows)
@@ -290,7 +363,7 @@ def toy_timings(
     Returns:
         One row per model: kernel, model, toys, cold_s, warm_s, steady_s, ours_toys_per_s,
         refitted, outside (toys whose fit left the likelihood's domain), steps_per_fit (Newton
-        steps per fit), peak_rss_mb, peer, peer_toys_per_s, peer_capped, speedup (steady state),
+        steps per fit), peak_rss_mb, peer, peer_toys_per_s, peer_capped, peer_failure, speedup (steady state),
         speedup_cold (cold shard, everything included), target_speedup, target_cold_s, meets_target.
     """
     rows = []
@@ -303,8 +376,8 @@ def toy_timings(
         ours = {**runs[0], **{k: min(r[k] for r in runs) for k in ("cold_s", "warm_s", "steady_s")}}
         ours["toys_per_s"] = n_ours / ours["steady_s"]
         ours["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        peer, wall = run_task("pyhf_toys", {"entry": entry, "n": n_pyhf}, timeout_s)
-        peer_rate = peer["toys_per_s"] if peer else 2 * n_pyhf / wall
+        peer = run_peer("pyhf_toys", {"entry": entry, "n": n_pyhf}, timeout_s)
+        peer_rate = 2 * n_pyhf / peer.seconds(lambda r: r["total_s"])
         target = targets.get(name, {})
         speedup = ours["toys_per_s"] / peer_rate
         row = {
@@ -321,13 +394,16 @@ def toy_timings(
             "peak_rss_mb": ours["peak_rss_mb"],
             "peer": "pyhf 0.7.6 ToyCalculator (numpy)",
             "peer_toys_per_s": peer_rate,
-            "peer_capped": peer is None,
+            "peer_capped": peer.capped,
+            "peer_failure": peer.failure,
             "speedup": speedup,
             "speedup_cold": n_ours / ours["cold_s"] / peer_rate,
             "target_speedup": target.get("min_speedup", np.nan),
             "target_cold_s": target.get("max_cold_s", np.nan),
         }
-        row["meets_target"] = bool(not speedup < row["target_speedup"] and not ours["cold_s"] > row["target_cold_s"])
+        # a speed-up against a failed peer is no number and meets no target
+        slow = speedup < row["target_speedup"] or (np.isnan(speedup) and np.isfinite(row["target_speedup"]))
+        row["meets_target"] = bool(not slow and not ours["cold_s"] > row["target_cold_s"])
         rows.append(row)
     return pd.DataFrame(rows)
 

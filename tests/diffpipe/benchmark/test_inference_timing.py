@@ -1,11 +1,14 @@
-"""The inference benchmark's runner: fresh processes, results as JSON, a capped peer as a lower bound."""
+"""The inference benchmark's runner: fresh processes, results as JSON, a capped peer as a lower bound, a failed one as a failure."""
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT
 
-from diffpipe.benchmark.inference import gradient_rows, inference_timings, run_task
+from diffpipe.benchmark import inference
+from diffpipe.benchmark.inference import PeerRun, TaskFailed, gradient_rows, inference_timings, run_peer, run_task
 
 COUNTING = {
     "simple": {"signal": [5.0], "background": [10.0], "background_uncertainty": [3.5]},
@@ -29,6 +32,22 @@ def test_a_peer_past_its_cap_is_a_lower_bound(monkeypatch):
     assert row["speedup"] == pytest.approx(row["peer_s"] / row["ours_s"])
 
 
+def test_a_failing_process_names_its_error_and_a_failing_peer_is_recorded(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    # the task runner's own process, exiting with an error (no such task)
+    with pytest.raises(TaskFailed, match=r"no_such_task exited with 1: KeyError: 'no_such_task'"):
+        run_task("no_such_task", {}, 120)
+    peer = run_peer("no_such_task", {}, 120)
+    assert peer.result is None and not peer.capped and "KeyError" in peer.failure
+    assert np.isnan(peer.seconds(lambda r: r["total_s"]))
+    # a row against a failed peer: its reason, no time, no speed-up
+    failed = PeerRun(None, 3.0, "cabinetry_model exited with 1: FailedMinimization")
+    monkeypatch.setattr(inference, "run_peer", lambda *args: failed)
+    row = inference_timings({"counting": COUNTING}, None, None, timeout_s=60).iloc[0]
+    assert row["peer_failure"] == failed.failure and not row["peer_capped"]
+    assert np.isnan(row["peer_s"]) and np.isnan(row["speedup"]) and row["ours_s"] > 0
+
+
 def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
     from diffpipe.artifacts import BenchmarkTable
     from diffpipe.benchmark.inference import run_benchmark_toys
@@ -49,6 +68,17 @@ def test_toy_benchmark_writes_its_table(monkeypatch, tmp_path):
     assert row["cold_s"] > row["warm_s"] and row["peak_rss_mb"] > 50 and row["outside"] == 0
     assert 1 <= row["steps_per_fit"] < 50
     assert row["target_speedup"] == 1e-6 and not row["meets_target"]
+    assert pd.isna(row["peer_failure"])  # none: the empty field reads back as missing
+
+
+def test_a_toy_speedup_against_a_failed_peer_meets_no_target(monkeypatch):
+    from diffpipe.benchmark.inference import toy_timings
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(inference, "run_peer", lambda *args: PeerRun(None, 1.0, "pyhf_toys exited with 1: boom"))
+    targets = {"counting": {"min_speedup": 1e-6}}
+    row = toy_timings({"counting": {**COUNTING, "n": 100}}, 100, 5, 60, targets).iloc[0]
+    assert np.isnan(row["speedup"]) and row["peer_failure"].endswith("boom") and not row["meets_target"]
 
 
 def test_the_gradient_rows_time_it_against_the_limits_and_finite_differences(monkeypatch):
