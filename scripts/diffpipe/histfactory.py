@@ -196,18 +196,19 @@ class HistFactory:
         if not np.allclose(derived["tau"], factors.reshape(-1), rtol=1e-12, atol=0):
             raise KernelError("shapesys scale factors differ from the yields'")
 
-    def layout(self, workspace) -> dict:
+    def layout(self, workspace, base: dict | None = None) -> dict:
         """The numbers of a workspace specification laid out for this structure (`structure.layout_numbers`).
 
         Args:
             workspace: a (patched) workspace specification with this model's channels, samples and
                 modifiers (a patch of the same signal grid, say).
+            base: numbers `workspace` changes in its samples only (see `layout_numbers`).
 
         Returns:
             The numbers (see `layout_numbers`).
         """
         return layout_numbers(
-            self.structure, self._offsets, self._sample_index, self._index, self._gauss_sigma_default, workspace
+            self.structure, self._offsets, self._sample_index, self._index, self._gauss_sigma_default, workspace, base
         )
 
     # -- the JAX functions ------------------------------------------------------------------

@@ -140,7 +140,9 @@ def bin_ranks(mask_bins: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def layout_numbers(st: Structure, offsets: dict, sample_index: dict, index: dict, gauss_sigma, workspace) -> dict:
+def layout_numbers(
+    st: Structure, offsets: dict, sample_index: dict, index: dict, gauss_sigma, workspace, base: dict | None = None
+) -> dict:
     """The numbers of a workspace specification laid out for a structure (`HistFactory.layout`).
 
     Args:
@@ -151,6 +153,9 @@ def layout_numbers(st: Structure, offsets: dict, sample_index: dict, index: dict
         gauss_sigma: the Gaussian constraint terms' widths (pyhf's).
         workspace: a (patched) workspace specification with this model's channels, samples and
             modifiers (a patch of the same signal grid, say).
+        base: numbers laid out for this structure that `workspace` changes only in some samples
+            (a signal grid's background, laid out once): `workspace` then holds those samples
+            alone (in the channels they belong to), each laid out in full over a copy of `base`.
 
     Returns:
         {nominal (S, B), normsys_hi/lo (Kn, S, B), histosys_hi/lo (Kh, S, B),
@@ -172,6 +177,17 @@ def layout_numbers(st: Structure, offsets: dict, sample_index: dict, index: dict
     staterror = np.zeros((len(st.staterror), *shape))
     shapesys = np.zeros((len(st.shapesys), *shape))
     seen = {kind: np.zeros_like(mask) for kind, mask in masks.items()}
+    # the samples laid out here (all of them without a base): every entry of theirs is set below
+    samples = slice(None)
+    if base is not None:
+        named = {sample["name"] for channel in workspace["channels"] for sample in channel["samples"]}
+        samples = sorted(sample_index[name] for name in named if name in sample_index)
+        kept = np.ones(len(st.samples), bool)
+        kept[samples] = False
+        fresh = (nominal, normsys_hi, normsys_lo, histosys_hi, histosys_lo, staterror, shapesys)
+        keys = ("nominal", "normsys_hi", "normsys_lo", "histosys_hi", "histosys_lo", "staterror", "shapesys")
+        for array, key in zip(fresh, keys, strict=True):
+            array[..., kept, :] = base[key][..., kept, :]
     for channel in workspace["channels"]:
         if channel["name"] not in offsets:
             raise KernelError(f"channel {channel['name']!r} is not in the model")
@@ -203,7 +219,7 @@ def layout_numbers(st: Structure, offsets: dict, sample_index: dict, index: dict
                 else:
                     shapesys[k, s, bins] = mod["data"]
     for kind, mask in masks.items():
-        if not np.array_equal(seen[kind], mask):
+        if not np.array_equal(seen[kind][:, samples], mask[:, samples]):
             raise KernelError(f"the {kind} modifiers apply to other samples or bins than in the model")
     # histosys entries that do not apply hold the nominal (their shift is zero either way)
     histosys_hi = np.where(st.histosys_mask, histosys_hi, nominal[None])

@@ -34,6 +34,22 @@ def test_read_json_names_the_file_and_the_key(tmp_path, content, message):
         workspaces.read_json(tmp_path / "missing.json", "k")
 
 
+def test_read_json_parses_a_content_once_and_a_changed_file_again(tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text('{"a": [1, 2]}')
+    first = workspaces.read_json(path, "k")
+    assert workspaces.read_json(path, "k") is first  # shared: its callers do not modify it
+    path.write_text('{"a": [1, 3]}')  # same size, written at once: the content decides
+    assert workspaces.read_json(path, "k") == {"a": [1, 3]}
+    (tmp_path / "copy.json").write_text('{"a": [1, 2]}')
+    assert workspaces.read_json(tmp_path / "copy.json", "k") is first
+    path.write_text('{"a": NaN}')  # an error is not kept: the file is read again after it is fixed
+    with pytest.raises(workspaces.ModelError, match="NaN is not JSON"):
+        workspaces.read_json(path, "k")
+    path.write_text('{"a": [1, 3]}')
+    assert workspaces.read_json(path, "k") == {"a": [1, 3]}
+
+
 def test_select_patches_by_all_names_and_values_with_the_valid_ones_listed():
     patchset = {"patches": [{"metadata": {"name": n, "values": v}} for n, v in (("a", [1, 2]), ("b", [3, 4]))]}
     assert [p["name"] for p in workspaces.select_patches(patchset, "all")] == ["a", "b"]

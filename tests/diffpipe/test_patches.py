@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from diffpipe import compiled, models, workspaces
-from diffpipe.patches import GridLayout, check_patches, patch_data, patch_derived, verify_patch
+from diffpipe.patches import GridLayout, check_patches, grid_derived, patch_data, patch_derived, verify_patch
 
 GENERATED_GRID = {
     "workspace": str(ROOT / "resources/generated/bkgonly.json"),
@@ -85,6 +85,29 @@ def test_the_published_3l_patches_share_one_union_model_each_with_its_own_likeli
         grid_aux, own_aux = _aux_by_name(model, data), _aux_by_name(own, own_data)
         for par, values in own_aux.items():
             np.testing.assert_allclose(grid_aux[renamed.get(par, par)], values, rtol=1e-12, err_msg=par)
+
+
+def test_a_patch_s_signal_laid_out_over_the_shared_background_gives_its_whole_layout():
+    """`grid_derived` lays the background out once: every patch's numbers equal its full layout's,
+    bit for bit (the 3L patches: the signal in 3 or 4 channels, systematics from point to point)."""
+    patchset = workspaces.read_json(PUBLISHED_3L["patchset"], "patchset")
+    names = [p["metadata"]["name"] for p in patchset["patches"]][:12]
+    layout = GridLayout.of(PUBLISHED_3L, names)
+    background = {k: v for k, v in PUBLISHED_3L.items() if k != "patchset"}
+    model, _ = models.build_model({**background, "workspace": layout.model_specification()})
+    for name in [*names, names[0]]:  # the first one again: laid out over the background too
+        whole, shared = patch_derived(model, layout.specification(name)), grid_derived(model, layout, name)
+        assert whole.keys() == shared.keys()
+        for key in whole:
+            np.testing.assert_array_equal(np.asarray(shared[key]), np.asarray(whole[key]), err_msg=f"{name}: {key}")
+    # a signal the structure lacks is still refused, naming it
+    spec = layout.signal_specification(names[1])
+    spec["channels"][0]["samples"][0]["modifiers"].append(
+        {"name": "alien", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
+    )
+    layout.signal_specification = lambda name: spec
+    with pytest.raises(workspaces.ModelError, match="normsys 'alien' is not in the model"):
+        grid_derived(model, layout, names[1])
 
 
 def test_a_modifier_only_some_patches_have_is_neutral_in_the_others(tmp_path):

@@ -20,7 +20,7 @@ from diffpipe.fitpool import FitPool
 from diffpipe.inference.analysis import prepare
 from diffpipe.inference.limits import CLsScan, shown, upper_limits
 from diffpipe.models import build_model, parameter_setup
-from diffpipe.patches import MODEL_KEYS, GridLayout, patch_data, patch_derived, verify_patch
+from diffpipe.patches import MODEL_KEYS, GridLayout, grid_derived, patch_data, verify_patch
 from diffpipe.teststat import BAND_COLUMNS
 from diffpipe.workspaces import ModelError, read_json, select_patches
 
@@ -62,7 +62,7 @@ class _Patches:
         """
         if not self.shared["shared"]:
             return prepare(*build_model({**self.entry, "patch": name}), self.entry)
-        derived = patch_derived(self.model, self.layout.specification(name))
+        derived = grid_derived(self.model, self.layout, name)
         asimov = {} if self.entry.get("data", "observed") != "observed" else None
         data = patch_data(self.model, self.data, derived, asimov)
         analysis = prepare(self.model, data, self.entry, derived=derived, like=self.first)

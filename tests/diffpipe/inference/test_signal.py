@@ -4,6 +4,7 @@ import filecmp
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,7 +200,7 @@ def test_shared_expected_data_is_the_patch_s_own():
 
 
 def test_a_patch_whose_likelihood_is_not_finite_is_one_clear_error(tmp_path):
-    patchset = read_json(GENERATED["patchset"], "patchset")
+    patchset = json.loads(Path(GENERATED["patchset"]).read_text())  # a copy: read_json's value is shared
     patchset["patches"] = patchset["patches"][:3]
     patchset["patches"][2]["patch"][0]["value"]["data"][0] = -1e6  # a negative expected yield
     path = tmp_path / "patchset.json"
