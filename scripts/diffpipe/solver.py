@@ -93,6 +93,7 @@ class FitBatch:
             not ask for it.
         outside: per fit, whether it ended outside the likelihood's domain (never converged).
         refitted: per fit, whether MINUIT redid it (`fitting.fit_all`); None: all False.
+        refit_seconds: per fit, the wall seconds of its MINUIT refit (0 where none); None: all 0.
     """
 
     x: np.ndarray
@@ -102,10 +103,13 @@ class FitBatch:
     hessian: np.ndarray | None
     outside: np.ndarray
     refitted: np.ndarray | None = None
+    refit_seconds: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.refitted is None:
             self.refitted = np.zeros(len(self.nll), bool)
+        if self.refit_seconds is None:
+            self.refit_seconds = np.zeros(len(self.nll))
 
     def row(self, i: int) -> "FitBatch":
         """One fit as a one-row batch.
@@ -479,7 +483,16 @@ def cpu_lanes(npars: int) -> int:
 
 
 def _fields(batch: FitBatch) -> tuple:
-    return batch.x, batch.nll, batch.converged, batch.iterations, batch.hessian, batch.outside, batch.refitted
+    return (
+        batch.x,
+        batch.nll,
+        batch.converged,
+        batch.iterations,
+        batch.hessian,
+        batch.outside,
+        batch.refitted,
+        batch.refit_seconds,
+    )
 
 
 def _on_gpu() -> bool:

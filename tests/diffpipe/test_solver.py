@@ -59,6 +59,7 @@ def test_unconverged_fits_are_refitted_with_minuit_not_dropped(problem):
     capped = Solver(make_nll(model), setup.bounds, max_iter=1)
     batch = fit_all(capped, setup.init, data, setup.fixed, setup.init)
     assert batch.refitted.sum() == 1 and batch.converged.all()
+    assert 0 < batch.refit_seconds[0] < 60 and batch.row(0).refit_seconds[0] == batch.refit_seconds[0]
     _, nll, _ = minuit_refit(capped, setup.init, data, np.asarray(setup.fixed), setup.init, setup.bounds)
     assert batch.nll[0] == pytest.approx(nll, abs=1e-9)
 
@@ -111,7 +112,8 @@ def test_iteration_cap_in_the_queue_is_reported_and_refitted(problem, monkeypatc
     raw = capped.fit(starts, data, fixed, values, batched=True)
     assert not raw.converged.any() and (raw.iterations == 1).all()
     batch = fit_all(capped, starts, data, fixed, values, batched=True)
-    assert batch.refitted.sum() == 5 and batch.converged.all()
+    assert batch.refitted.sum() == 5 and batch.converged.all() and (batch.refit_seconds > 0).all()
+    assert not raw.refit_seconds.any()  # the Newton solve's own batch: none refitted
     full = Solver(make_nll(model), setup.bounds).fit(starts, data, fixed, values)
     np.testing.assert_allclose(batch.nll, full.nll, atol=1e-8)
 

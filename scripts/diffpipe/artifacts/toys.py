@@ -29,7 +29,8 @@ class ToyShard(ArrayArtifact):
             expected count): a failure, never converged.
         steps: the Newton steps of the toy's two fits together.
         model: the model's name; definition: its config entry; toys: its `toys` entry.
-        start, stop: the shard's toy range; refitted: fits redone with MINUIT.
+        start, stop: the shard's toy range; refitted: fits redone with MINUIT; refit_max_s: the
+            longest of those refits (wall seconds; 0 where none).
         parameters: parameter names; poi: the POI's name; truth: the generating parameters.
         peak_rss_mb: the job's peak resident memory (MiB), bounded by the shard size.
     """
@@ -63,6 +64,7 @@ class ToyShard(ArrayArtifact):
     poi: str
     truth: list[float]
     peak_rss_mb: float
+    refit_max_s: float = 0.0
 
 
 @dataclass(kw_only=True)

@@ -30,12 +30,14 @@ def run_toys(job, name: str, entry: dict, toys: dict, start: int, stop: int, out
         elapsed = time.perf_counter() - started
         result["peak_rss_mb"] = peak_rss_mb()
         log.info(
-            "%s toys %d-%d: %.0f toys/s (two fits each, compilation included), %d refitted with MINUIT, peak %.0f MiB",
+            "%s toys %d-%d: %.0f toys/s (two fits each, compilation included), %d refitted with MINUIT "
+            "(the longest %.2g s), peak %.0f MiB",
             name,
             start,
             stop,
             (stop - start) / elapsed,
             result["refitted"],
+            result["refit_max_s"],
             result["peak_rss_mb"],
         )
         prov = Provenance.record({"model": entry, "toys": toys, "range": [start, stop]}, device, elapsed)

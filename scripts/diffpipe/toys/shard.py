@@ -117,15 +117,17 @@ class ShardRunner:
 
         Returns:
             Arrays per toy (index, bestfit, twice_nll, sigma, twice_nll_true, converged, outside,
-            steps) and counts (refitted, parameters, poi, truth).
+            steps) and counts (refitted, refit_max_s: the longest MINUIT refit's seconds,
+            parameters, poi, truth).
         """
         most = max(MIN_CHUNK, CHUNK_LANES * cpu_lanes(len(self.truth)))
         chunk = -(-(stop - start) // -(-(stop - start) // most))  # even chunks: no short last one
-        parts, refitted, began = [], 0, time.perf_counter()
+        parts, refitted, refit_max_s, began = [], 0, 0.0, time.perf_counter()
         for first in range(start, stop, chunk):
             part = self._chunk(first, min(first + chunk, stop))
             parts.append(part)
             refitted += part.pop("refitted")
+            refit_max_s = max(refit_max_s, part.pop("refit_max_s"))
             done, elapsed = min(first + chunk, stop) - start, time.perf_counter() - began
             if stop - start > chunk:
                 log.info(
@@ -143,6 +145,7 @@ class ShardRunner:
         return {
             **{k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
             "refitted": refitted,
+            "refit_max_s": refit_max_s,
             "parameters": list(self.model.config.par_names),
             "poi": self.model.config.poi_name,
             "truth": self.truth.tolist(),
@@ -165,6 +168,7 @@ class ShardRunner:
             "outside": free.outside | at_truth.outside,
             "steps": free.iterations + at_truth.iterations,
             "refitted": int(free.refitted.sum() + at_truth.refitted.sum()),
+            "refit_max_s": float(max(free.refit_seconds.max(), at_truth.refit_seconds.max())),
         }
 
 

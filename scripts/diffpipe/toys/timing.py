@@ -22,7 +22,8 @@ def ours_toys(arg: dict) -> dict:
         arg: {"entry": a model entry, "n": toys per shard}.
 
     Returns:
-        cold_s, warm_s, steady_s, toys, toys_per_s (n / steady_s), refitted, outside (toys whose
+        cold_s, warm_s, steady_s, toys, toys_per_s (n / steady_s), refitted, refit_max_s (the
+        longest MINUIT refit's seconds), outside (toys whose
         fit left the likelihood's domain, over the three shards), steps_per_fit (Newton steps per
         fit, mean over both fits of every toy), peak_rss_mb.
     """
@@ -51,6 +52,7 @@ def ours_toys(arg: dict) -> dict:
         "toys": n,
         "toys_per_s": n / (done - third),
         "refitted": sum(s["refitted"] for s in shards),
+        "refit_max_s": max(s["refit_max_s"] for s in shards),
         "outside": int(sum(s["outside"].sum() for s in shards)),
         "steps_per_fit": float(sum(s["steps"].sum() for s in shards) / (2 * 3 * n)),
         "peak_rss_mb": peak_rss_mb(),

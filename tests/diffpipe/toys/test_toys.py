@@ -56,6 +56,7 @@ def test_a_shard_in_chunks_equals_it_in_one_and_logs_its_progress(monkeypatch, c
         chunked = run_shard("counting", COUNTING, {"seed": 7}, 0, 300)  # 5 chunks of 60
     for key in ("index", "bestfit", "twice_nll", "sigma", "twice_nll_true", "converged", "outside", "steps"):
         np.testing.assert_allclose(chunked[key], whole[key], rtol=1e-12, atol=1e-12, equal_nan=True)
+    assert chunked["refitted"] == whole["refitted"] == 0 and chunked["refit_max_s"] == whole["refit_max_s"] == 0.0
     lines = [r.getMessage() for r in caplog.records if "done" in r.getMessage()]
     assert len(lines) == 5 and lines[0].startswith("counting toys 0-300: 60 of 300 done") and "300 of 300" in lines[-1]
 
