@@ -136,7 +136,11 @@ class PeerRun:
 
     @property
     def capped(self) -> bool:
-        """Whether it was stopped at the cap (its wall time is then a lower bound)."""
+        """Whether it was stopped at the cap.
+
+        Returns:
+            True when it was (its wall time is then a lower bound).
+        """
         return self.result is None and not self.failure
 
     def seconds(self, of) -> float:
