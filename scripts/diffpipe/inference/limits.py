@@ -29,6 +29,7 @@ from diffpipe.inference.analysis import Analysis
 from diffpipe.teststat import AT_BOUND, BAND, MU_FLOOR, increasing_root, log_cls, log_cls_of_t, statistic_bounds
 
 Z_CLIP = 40.0
+TIE = 1e-9  # -ln L lower by more than this is another minimum
 WIDEN_FACTOR = 10.0  # a limit above the POI's upper bound: the bound is raised this much at a time
 
 
@@ -57,7 +58,11 @@ class CLsScan:
         self.free_asimov_fit = free_a
         self._q: dict[bool, dict[float, float]] = {False: {}, True: {}}
         self._x: dict[bool, dict[float, np.ndarray]] = {False: {}, True: {}}
+        self._nll: dict[bool, dict[float, float]] = {False: {}, True: {}}
+        self._checked: dict[bool, set[float]] = {False: set(), True: set()}
+        self.both_starts = False  # every fit from both starts (set when a cold start found a lower minimum)
         self.restarts = 0
+        self._fits = 3
         self.declared_upper = float(self.bounds[self.poi, 1])
 
     def widen(self, upper: float) -> None:
@@ -80,8 +85,7 @@ class CLsScan:
             self.free[asimov] = (fit.x[0], float(fit.nll[0]))
             if asimov:
                 self.free_asimov_fit = fit
-            self._q[asimov].clear()
-            self._x[asimov].clear()
+            self._forget(asimov)
 
     def warm_start(self, mu: float, asimov: bool) -> np.ndarray:
         """The best fit held at the nearest μ already fitted on this dataset (else the free fit).
@@ -98,39 +102,81 @@ class CLsScan:
             return self.free[asimov][0]
         return done[min(done, key=lambda m: abs(m - mu))]
 
-    def qmu(self, mu: float, asimov: bool) -> float:
+    def _forget(self, asimov: bool) -> None:
+        """Drop one dataset's statistics (its free fit changed, or every μ needs both starts).
+
+        Args:
+            asimov: the background-only Asimov data's (else the data's).
+        """
+        for memo in (self._q, self._x, self._nll, self._checked):
+            memo[asimov].clear()
+
+    def use_both_starts(self) -> None:
+        """From now on every fit at μ runs from both starts, and the statistics so far are recomputed so."""
+        self.both_starts = True
+        for asimov in (False, True):
+            self._forget(asimov)
+
+    def qmu(self, mu: float, asimov: bool, checked: bool = True) -> float:
         """The test statistic at μ on the data or the Asimov data (memoised; 0 where μ̂ > μ).
+
+        A likelihood with several minima (coupled histosys) may trap a fit in one of them, so
+        the statistic is the lower of two fixed-μ fits: one from the fit held at the nearest μ
+        done (or the free fit), one from the model's initial values (the cold start, as pyhf's
+        fits start). A root search may ask for the first alone (`checked=False`: a few Newton
+        steps against the cold start's many) and check its answer's μ afterwards: the cold
+        start then runs there, and one that finds a lower minimum switches the scan to both
+        starts everywhere (`use_both_starts`).
 
         Args:
             mu: the POI value held.
             asimov: on the background-only Asimov data (else on the data).
+            checked: from both starts (else from the warm start alone, unless the scan runs
+                both everywhere).
 
         Returns:
-            q̃μ (or qμ), from the lower of two fixed-μ fits; a fixed-μ fit below the free one
-            refits the free fit and starts this dataset's statistics over.
+            q̃μ (or qμ); a fixed-μ fit below the free one refits the free fit and starts this
+            dataset's statistics over.
         """
-        cache = self._q[asimov]
-        if mu not in cache:
-            data = self.asimov if asimov else self.a.data
-            start, best = self.free[asimov]
-            # two starts (the fit held at the nearest μ done, or the free fit; and the model's
-            # initial values): a likelihood with several minima (coupled histosys) may trap
-            # one of them; the lower one counts
+        cache, checks = self._q[asimov], self._checked[asimov]
+        both = checked or self.both_starts
+        if mu in cache and (mu in checks or not both):
+            return cache[mu]
+        data = self.asimov if asimov else self.a.data
+        start, best = self.free[asimov]
+        if mu in cache:  # the warm start's fit is known: the cold start alone
+            starts = self.a.init[None]
+        elif both:
             starts = np.stack([self.warm_start(mu, asimov), self.a.init])
-            fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds, hessian=False)
-            fit = fits.row(int(np.argmin(fits.nll)))
-            if float(fit.nll[0]) < best - 1e-9:
-                # a fit with μ held beat the free fit: that was a local minimum. Refit freely from
-                # the better point and recompute every q of this dataset.
-                refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds, hessian=False)
-                self.free[asimov] = (refit.x[0], float(refit.nll[0]))
-                self.restarts += 1
-                cache.clear()
-                self._x[asimov].clear()
-                return self.qmu(mu, asimov)
-            q = max(2.0 * (float(fit.nll[0]) - best), 0.0)
-            cache[mu] = 0.0 if start[self.poi] > mu else q
-            self._x[asimov][mu] = fit.x[0]
+        else:
+            starts = self.warm_start(mu, asimov)[None]
+        fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds, hessian=False)
+        self._fits += len(starts)
+        fit = fits.row(int(np.argmin(fits.nll)))
+        nll = float(fit.nll[0])
+        if nll < best - TIE:
+            # a fit with μ held beat the free fit: that was a local minimum. Refit freely from
+            # the better point and recompute every q of this dataset.
+            refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds, hessian=False)
+            self._fits += 1
+            self.free[asimov] = (refit.x[0], float(refit.nll[0]))
+            self.restarts += 1
+            self._forget(asimov)
+            return self.qmu(mu, asimov, checked)
+        if mu in cache:
+            if nll < self._nll[asimov][mu] - TIE:
+                # the cold start found a lower minimum than the warm one: warm values elsewhere
+                # may be trapped too
+                self.use_both_starts()
+                return self.qmu(mu, asimov, checked)
+            checks.add(mu)
+            return cache[mu]
+        q = max(2.0 * (nll - best), 0.0)
+        cache[mu] = 0.0 if start[self.poi] > mu else q
+        self._x[asimov][mu] = fit.x[0]
+        self._nll[asimov][mu] = nll
+        if both:
+            checks.add(mu)
         return cache[mu]
 
     def evaluated(self, asimov: bool) -> dict[float, float]:
@@ -146,12 +192,12 @@ class CLsScan:
 
     @property
     def n_fits(self) -> int:
-        """Fits run so far: one per evaluated μ and dataset, the three initial ones, two per restart.
+        """Fits run so far: the three initial ones, one per start of each fit at μ, one per restart.
 
         Returns:
             The count.
         """
-        return len(self._q[False]) + len(self._q[True]) + 3 + 2 * self.restarts
+        return self._fits
 
     def observed(self, mu: float) -> float:
         """Observed CLs at μ.
@@ -260,7 +306,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
     z_level = _z(math.log(level))
 
     def observed(mu: float) -> float:
-        return _z(log_cls(scan.qmu(mu, False), scan.qmu(mu, True), scan.test_statistic)) - z_level
+        return _z(log_cls(scan.qmu(mu, False, False), scan.qmu(mu, True, False), scan.test_statistic)) - z_level
 
     widen_to = max(scan.upper, poi_bound_max or scan.upper)
 
@@ -274,21 +320,44 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
             why += f" (widened from {scan.declared_upper:g}, the largest allowed)"
         return value, why
 
-    observed_mu, why = search(
-        observed, lambda: {m: observed(m) for m in set(scan.evaluated(False)) & set(scan.evaluated(True))}
-    )
-    if why:
-        failures["observed"] = why
-    expected = []
-    for n in BAND:
-        s_level = expected_crossing(n, level)
-        value, why = search(
-            lambda m, s=s_level: math.sqrt(scan.qmu(m, True)) - s,
-            lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan.evaluated(True).items()},
+    def searches() -> tuple[float, list[float], dict]:
+        failed = {}
+        observed_mu, why = search(
+            observed, lambda: {m: observed(m) for m in set(scan.evaluated(False)) & set(scan.evaluated(True))}
         )
-        expected.append(value)
         if why:
-            failures[f"expected_{n:+d}sigma"] = why
+            failed["observed"] = why
+        expected = []
+        for n in BAND:
+            s_level = expected_crossing(n, level)
+            value, why = search(
+                lambda m, s=s_level: math.sqrt(scan.qmu(m, True, False)) - s,
+                lambda s=s_level: {m: math.sqrt(q) - s for m, q in scan.evaluated(True).items()},
+            )
+            expected.append(value)
+            if why:
+                failed[f"expected_{n:+d}sigma"] = why
+        return observed_mu, expected, failed
+
+    def decided_at(result: float, asimov: bool) -> float:
+        # a root is within XTOL of its search's best μ; a search that failed was decided at the
+        # POI's upper bound or at its first μ
+        done = scan.evaluated(asimov)
+        if np.isfinite(result):
+            return min(done, key=lambda m: abs(m - result))
+        return scan.upper if scan.upper in done else min(done)
+
+    while True:
+        observed_mu, expected, failures = searches()
+        if scan.both_starts:
+            break
+        # the cold start where each search was decided tells whether the warm fits could have
+        # been trapped in a higher minimum (the results stand if it finds none)
+        at_observed = decided_at(observed_mu, False)
+        checks = [(at_observed, False), (at_observed, True)]
+        checks += [(decided_at(root, True), True) for root in expected]
+        if _confirmed(scan, checks):
+            break
     finite = [v for v in [observed_mu, *expected] if np.isfinite(v)]
     top = 1.5 * max(finite) if finite else scan.upper
     mus = np.linspace(top / curve_points, min(top, scan.upper), curve_points) if curve_points else []
@@ -305,6 +374,25 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         "free_fit_restarts": scan.restarts,
         "test_statistic": scan.test_statistic,
     }
+
+
+def _confirmed(scan: CLsScan, points) -> bool:
+    """Whether the warm fits at `points` stand when their cold starts run.
+
+    Args:
+        scan: the scan.
+        points: (μ, asimov) pairs.
+
+    Returns:
+        True if none found a lower minimum (nor a fit below the free one, which restarts a
+        dataset), else False: the searches must run again on the scan as it now is.
+    """
+    restarts = scan.restarts
+    for mu, asimov in points:
+        scan.qmu(mu, asimov)
+        if scan.both_starts or scan.restarts != restarts:
+            return False
+    return True
 
 
 def significance(analysis: Analysis, test_statistic: str = "qtilde") -> dict:

@@ -198,6 +198,31 @@ def test_profile_is_the_lower_envelope_of_minuit_fits():
     assert scan.free[False][1] <= free_nll + 1e-9
 
 
+@pytest.mark.parametrize("name", ["example_patch", "multichannel"])
+def test_warm_searches_checked_where_decided_equal_both_starts_everywhere(name):
+    """The root searches fit from the warm start alone and run the cold start where each was
+    decided. On a likelihood with one minimum (the pyhf example patch) the limits equal those of
+    fits from both starts at every μ, for fewer fits; on the coupled-histosys workspace the cold
+    start finds a lower minimum there, so the scan falls back to both starts everywhere and gives
+    exactly their limits."""
+    spec = MULTICHANNEL if name == "multichannel" else MODELS[name]
+    analysis = prepare(*build_model(spec), spec)
+    checked = CLsScan(analysis)
+    ours = upper_limits(checked, curve_points=0)
+    everywhere = CLsScan(analysis)
+    everywhere.use_both_starts()
+    theirs = upper_limits(everywhere, curve_points=0)
+    assert not ours["failures"] and not theirs["failures"]
+    assert checked.both_starts == (name == "multichannel")
+    np.testing.assert_allclose(
+        [ours["observed"], *ours["expected"]], [theirs["observed"], *theirs["expected"]], rtol=1e-8, atol=0
+    )
+    if name == "multichannel":
+        assert ours["n_fits"] > theirs["n_fits"]  # the warm searches, then both starts
+    else:
+        assert ours["n_fits"] < 0.7 * theirs["n_fits"]
+
+
 def test_a_limit_above_the_poi_bound_widens_it_up_to_the_configured_maximum():
     """The counting model's limits (~1.6-4.4 for the band) with μ bounded by [0, 1]: widened to
     10 they equal those of the model declared with [0, 10]; without widening, or with a maximum
