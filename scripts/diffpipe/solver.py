@@ -418,8 +418,7 @@ class Solver:
         The fits several callers ask for at once (the patches of a signal grid, `fitpool.FitPool`):
         each row steps with the cheap curvature of batched fits (the same minimum: the fixed point
         is the exact gradient's) down to the one-by-one fit's finer threshold, on one lane of a
-        shared queue. Two compiled shapes at most (one lane width, and the full queue), whatever
-        the number of rows.
+        shared queue. One compiled shape (the full queue), whatever the number of rows.
 
         Args:
             x0: starts, (n, npars).
@@ -438,7 +437,9 @@ class Solver:
 
         n = len(x0)
         lanes = GPU_LANES if _on_gpu() else cpu_lanes(self.npars)
-        size = lanes if n <= lanes else max(lanes, min(QUEUE, QUEUE_ENTRIES // self.npars**2) // lanes * lanes)
+        # one shape whatever the number of rows: a pool's calls range from one row to hundreds,
+        # and compiling a second shape costs seconds where the padding costs nothing
+        size = max(lanes, min(QUEUE, QUEUE_ENTRIES // self.npars**2) // lanes * lanes)
         columns = [np.asarray(a) for a in (x0, data, fixed, values, bounds, which)]
         parts = []
         for first in range(0, n, size):

@@ -89,3 +89,28 @@ def test_a_pool_needs_one_compiled_solver(analyses):
     other = prepare(*build_model({**GRID, "patch": NAMES[0]}))
     with pytest.raises(ValueError, match="share one compiled solver"):
         FitPool([analyses[0], other])
+
+
+def test_a_pools_queue_compiles_one_shape_whatever_its_rows(analyses):
+    """A pool's calls range from one row to hundreds: each compiling its own shape would cost
+    seconds per call on a published likelihood."""
+    from diffpipe.solver import cpu_lanes
+
+    pool = FitPool(analyses)
+    first = analyses[0]
+    queue = first.solver._solve_queue
+    before = queue._cache_size()
+    for n in (1, 3, cpu_lanes(first.solver.npars) + 1):
+        x0 = np.repeat(first.init[None], n, axis=0)
+        batch = first.solver.fit_rows(
+            x0,
+            np.repeat(first.data[None], n, axis=0),
+            np.repeat(first.fixed[None], n, axis=0),
+            x0,
+            np.repeat(first.bounds[None], n, axis=0),
+            pool.stacked,
+            np.arange(n) % len(analyses),
+            np.zeros(n, bool),
+        )
+        assert batch.converged.all() and len(batch.nll) == n
+    assert queue._cache_size() == before + 1
