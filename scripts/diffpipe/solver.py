@@ -59,6 +59,12 @@ QUEUE = 8192
 GPU_LANES = 8192
 GPU_QUEUE = 131072
 QUEUE_ENTRIES = 2**25
+# A pool's queue (`fit_rows`: one fit per waiting patch, a few dozen rows per call, their steps from
+# 2 to 60) on a CPU: fewer lanes leave less of a call's tail idle. A signal grid's limits through
+# `grid_limits` on one core, 16/32/64 lanes against 4: 1Lbb (32 patches) 49.1 s against 28.1,
+# 3L eRJR (64) 23.4 against 18.4, the generated 55-parameter grid (25) 24.4 against 19.2, the
+# limits equal to 6e-14 (2 lanes 28.0 s and 1 lane 32.2 on 1Lbb).
+POOL_LANES = 4
 # Up to this many parameters the Newton step is solved by unrolled elimination (vectorised
 # element-wise over a batch; LAPACK's per-matrix calls cost more than the arithmetic there).
 SMALL = 12
@@ -436,7 +442,7 @@ class Solver:
         import jax
 
         n = len(x0)
-        lanes = GPU_LANES if _on_gpu() else cpu_lanes(self.npars)
+        lanes = GPU_LANES if _on_gpu() else min(POOL_LANES, cpu_lanes(self.npars))
         # one shape whatever the number of rows: a pool's calls range from one row to hundreds,
         # and compiling a second shape costs seconds where the padding costs nothing
         size = max(lanes, min(QUEUE, QUEUE_ENTRIES // self.npars**2) // lanes * lanes)

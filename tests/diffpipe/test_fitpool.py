@@ -94,13 +94,13 @@ def test_a_pool_needs_one_compiled_solver(analyses):
 def test_a_pools_queue_compiles_one_shape_whatever_its_rows(analyses):
     """A pool's calls range from one row to hundreds: each compiling its own shape would cost
     seconds per call on a published likelihood."""
-    from diffpipe.solver import cpu_lanes
+    from diffpipe.solver import POOL_LANES
 
     pool = FitPool(analyses)
     first = analyses[0]
     queue = first.solver._solve_queue
     before = queue._cache_size()
-    for n in (1, 3, cpu_lanes(first.solver.npars) + 1):
+    for n in (1, 3, 4 * POOL_LANES + 1):
         x0 = np.repeat(first.init[None], n, axis=0)
         batch = first.solver.fit_rows(
             x0,
