@@ -418,6 +418,7 @@ def check_patches(entry: Mapping, names: list[str]):
 
     from diffpipe.compiled import make_nll
     from diffpipe.models import build_model
+    from diffpipe.runtime import enable_float64
     from diffpipe.workspaces import pyhf_patchset, pyhf_workspace
 
     # the patchset belongs to the workspace before pruning; the layout prunes what it lays out
@@ -433,6 +434,7 @@ def check_patches(entry: Mapping, names: list[str]):
         return
     model, data = build_model({**base, "workspace": layout.model_specification()})
     init = np.asarray(model.config.suggested_init(), float)
+    enable_float64()  # the jobs' precision (at parse time JAX may still be in float32)
     nll = jax.jit(make_nll(model))
     asimov = {} if entry.get("data", "observed") != "observed" else None
     for name in names:

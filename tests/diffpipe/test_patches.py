@@ -186,3 +186,24 @@ def test_a_patch_lays_its_numbers_out_for_its_own_model():
     pars = np.asarray(model.config.suggested_init(), float)
     nll = compiled.make_nll(model)
     assert float(nll(pars, data, numbers)) == pytest.approx(float(nll(pars, data, None)), rel=1e-12)
+
+
+def test_the_config_checks_patches_in_float64_when_jax_starts_in_float32():
+    """At Snakemake's parse time JAX may still be in float32: the check computes each patch's
+    -ln L in the jobs' float64 (no truncation warning, x64 on afterwards)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; sys.path.insert(0, 'scripts')\n"
+        "import jax; assert not jax.config.jax_enable_x64\n"
+        "from diffpipe.patches import check_patches\n"
+        f"entry = json.loads({json.dumps(json.dumps(GENERATED_GRID))})\n"
+        f"assert len(list(check_patches(entry, {GRID_PATCHES!r}))) == {len(GRID_PATCHES)}\n"
+        "assert jax.config.jax_enable_x64\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "JAX_ENABLE_X64"}
+    done = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
