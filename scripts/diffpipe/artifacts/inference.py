@@ -47,7 +47,7 @@ class Limits(ModelInference, JsonArtifact):
         poi_bounds: [low, high] of the POI in the test-statistic fits (low = 0 for q̃μ, the
             model's for qμ; high widened from the declared bound where a limit lay above it).
         declared_poi_upper: the model's own upper bound of the POI.
-        n_fits: fits made; free_fit_restarts: free fits redone after a fixed fit beat them.
+        n_fits: fits made (each start of a fit at μ counts); free_fit_restarts: free fits redone after a fixed fit beat them.
         test_statistic: "qtilde" (q̃μ) or "q" (qμ), `inference.test_statistic`.
     """
 
