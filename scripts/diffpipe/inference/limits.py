@@ -111,6 +111,49 @@ class CLsScan:
         for memo in (self._q, self._x, self._nll, self._checked):
             memo[asimov].clear()
 
+    def _restart(self, asimov: bool, better: np.ndarray) -> None:
+        """Refit the free fit from a held fit that beat it (it was a local minimum), and drop the dataset's q.
+
+        Args:
+            asimov: the dataset (the background-only Asimov data, else the data).
+            better: the held fit's parameters.
+        """
+        data = self.asimov if asimov else self.a.data
+        refit = self.a.fit(data=data, start=better, bounds=self.bounds, hessian=False)
+        self._fits += 1
+        self.free[asimov] = (refit.x[0], float(refit.nll[0]))
+        self.restarts += 1
+        self._forget(asimov)
+
+    def confirm(self, points) -> bool:
+        """Run the cold start at each point whose warm fit was not checked yet, all in one fit call.
+
+        Args:
+            points: (μ, asimov) pairs evaluated from the warm start.
+
+        Returns:
+            True if every warm fit stands (no cold start found a lower minimum, nor one below
+            the free fit); else False, the scan changed (both starts everywhere, or a dataset
+            restarted) and the searches must run again.
+        """
+        todo = [(m, a) for m, a in dict.fromkeys(points) if m in self._q[a] and m not in self._checked[a]]
+        if self.both_starts or not todo:
+            return True
+        data = np.stack([self.asimov if asimov else self.a.data for _, asimov in todo])
+        mus = np.array([mu for mu, _ in todo])
+        fits = self.a.fit(data=data, hold={self.poi: mus}, start=self.a.init, bounds=self.bounds, hessian=False)
+        self._fits += len(todo)
+        for row, (mu, asimov) in enumerate(todo):
+            nll = float(fits.nll[row])
+            if nll < self.free[asimov][1] - TIE:
+                self._restart(asimov, fits.x[row])
+                return False
+            if nll < self._nll[asimov][mu] - TIE:  # the warm values elsewhere may be trapped too
+                self.use_both_starts()
+                return False
+            self._checked[asimov].add(mu)
+        return True
+
     def use_both_starts(self) -> None:
         """From now on every fit at μ runs from both starts, and the statistics so far are recomputed so."""
         self.both_starts = True
@@ -155,13 +198,7 @@ class CLsScan:
         fit = fits.row(int(np.argmin(fits.nll)))
         nll = float(fit.nll[0])
         if nll < best - TIE:
-            # a fit with μ held beat the free fit: that was a local minimum. Refit freely from
-            # the better point and recompute every q of this dataset.
-            refit = self.a.fit(data=data, start=fit.x[0], bounds=self.bounds, hessian=False)
-            self._fits += 1
-            self.free[asimov] = (refit.x[0], float(refit.nll[0]))
-            self.restarts += 1
-            self._forget(asimov)
+            self._restart(asimov, fit.x[0])
             return self.qmu(mu, asimov, checked)
         if mu in cache:
             if nll < self._nll[asimov][mu] - TIE:
@@ -356,7 +393,7 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         at_observed = decided_at(observed_mu, False)
         checks = [(at_observed, False), (at_observed, True)]
         checks += [(decided_at(root, True), True) for root in expected]
-        if _confirmed(scan, checks):
+        if scan.confirm(checks):
             break
     finite = [v for v in [observed_mu, *expected] if np.isfinite(v)]
     top = 1.5 * max(finite) if finite else scan.upper
@@ -374,25 +411,6 @@ def upper_limits(scan: CLsScan, cl: float = 0.95, curve_points: int = 41, poi_bo
         "free_fit_restarts": scan.restarts,
         "test_statistic": scan.test_statistic,
     }
-
-
-def _confirmed(scan: CLsScan, points) -> bool:
-    """Whether the warm fits at `points` stand when their cold starts run.
-
-    Args:
-        scan: the scan.
-        points: (μ, asimov) pairs.
-
-    Returns:
-        True if none found a lower minimum (nor a fit below the free one, which restarts a
-        dataset), else False: the searches must run again on the scan as it now is.
-    """
-    restarts = scan.restarts
-    for mu, asimov in points:
-        scan.qmu(mu, asimov)
-        if scan.both_starts or scan.restarts != restarts:
-            return False
-    return True
 
 
 def significance(analysis: Analysis, test_statistic: str = "qtilde") -> dict:
