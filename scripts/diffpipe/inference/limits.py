@@ -183,16 +183,15 @@ class CLsScan:
         """
         cache, checks = self._q[asimov], self._checked[asimov]
         both = checked or self.both_starts
-        if mu in cache and (mu in checks or not both):
-            return cache[mu]
+        if mu in cache:
+            if mu in checks or not both:
+                return cache[mu]
+            self.confirm([(mu, asimov)])  # the warm start's fit is known: the cold start alone
+            return self.qmu(mu, asimov, checked)
         data = self.asimov if asimov else self.a.data
         start, best = self.free[asimov]
-        if mu in cache:  # the warm start's fit is known: the cold start alone
-            starts = self.a.init[None]
-        elif both:
-            starts = np.stack([self.warm_start(mu, asimov), self.a.init])
-        else:
-            starts = self.warm_start(mu, asimov)[None]
+        warm = self.warm_start(mu, asimov)[None]
+        starts = np.concatenate([warm, self.a.init[None]]) if both else warm
         fits = self.a.fit(data=data, hold={self.poi: mu}, start=starts, bounds=self.bounds, hessian=False)
         self._fits += len(starts)
         fit = fits.row(int(np.argmin(fits.nll)))
@@ -200,14 +199,6 @@ class CLsScan:
         if nll < best - TIE:
             self._restart(asimov, fit.x[0])
             return self.qmu(mu, asimov, checked)
-        if mu in cache:
-            if nll < self._nll[asimov][mu] - TIE:
-                # the cold start found a lower minimum than the warm one: warm values elsewhere
-                # may be trapped too
-                self.use_both_starts()
-                return self.qmu(mu, asimov, checked)
-            checks.add(mu)
-            return cache[mu]
         q = max(2.0 * (nll - best), 0.0)
         cache[mu] = 0.0 if start[self.poi] > mu else q
         self._x[asimov][mu] = fit.x[0]
