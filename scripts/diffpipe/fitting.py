@@ -212,7 +212,7 @@ class Fitter:
         batched: bool = False,
         hessian: bool = True,
     ) -> FitBatch:
-        """Fits of datasets (rows) with parameters held; MINUIT for every row left unconverged.
+        """Fits of datasets (rows) with parameters held; a second start, then MINUIT, for every row left unconverged.
 
         Args:
             data: datasets, shape (ndata,) or (n, ndata).
@@ -239,11 +239,11 @@ class Fitter:
         start = np.where(fixed, values, np.broadcast_to(self.init if start is None else start, values.shape))
         bounds = self.bounds if bounds is None else np.asarray(bounds, float)
         if self.pool is None:
-            batch = fit_all(self.solver, start, data, fixed, values, bounds, batched, hessian, self.derived)
+            batch = fit_all(self.solver, start, data, fixed, values, bounds, batched, hessian, self.derived, self.init)
         else:
             data = broadcast_rows(data, n)
             batch = self.pool.fit(self.worker, start, data, fixed, values, bounds, hessian)
-            batch = refit_unconverged(self.solver, batch, start, data, fixed, values, bounds, self.derived)
+            batch = refit_unconverged(self.solver, batch, start, data, fixed, values, bounds, self.derived, self.init)
         self.refits += int(batch.refitted.sum())
         return batch
 
@@ -365,6 +365,7 @@ def fit_all(
     batched: bool = False,
     hessian: bool = True,
     derived=None,
+    restart=None,
 ) -> FitBatch:
     """`Solver.fit`, then MINUIT for every fit that did not converge (none dropped).
 
@@ -378,6 +379,8 @@ def fit_all(
         batched: one vmapped call for all rows (see `Solver.fit`).
         hessian: compute the exact Hessian at each best fit (see `Solver.fit`).
         derived: the kernel's derived numbers (None: the model's own).
+        restart: the second start of fits whose own start has no finite -ln L (see
+            `refit_unconverged`; None: none).
 
     Returns:
         The batch, with the refitted rows (`refitted`) replaced where MINUIT found a lower -ln L.
@@ -385,11 +388,18 @@ def fit_all(
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
     batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian, derived=derived)
-    return refit_unconverged(solver, batch, x0, data, fixed, values, bounds, derived)
+    return refit_unconverged(solver, batch, x0, data, fixed, values, bounds, derived, restart)
 
 
-def refit_unconverged(solver: Solver, batch: FitBatch, x0, data, fixed, values, bounds, derived=None) -> FitBatch:
-    """MINUIT for every fit of a batch that did not converge (the one fallback; none dropped).
+def refit_unconverged(
+    solver: Solver, batch: FitBatch, x0, data, fixed, values, bounds, derived=None, restart=None
+) -> FitBatch:
+    """A second start, then MINUIT, for every fit of a batch that did not converge (none dropped).
+
+    A fit whose start has no finite -ln L ended there (`Solver`): a toy's held fit started at its
+    free minimum, where the held value can empty a bin. Given `restart`, such fits are run again
+    by the Newton solve from it (one by one: the rare fit), and only those still unconverged go
+    to MINUIT, which cannot start from such a point either.
 
     Args:
         solver: the model's `Solver`.
@@ -400,11 +410,13 @@ def refit_unconverged(solver: Solver, batch: FitBatch, x0, data, fixed, values, 
         values: held values (None: x0).
         bounds: (npars, 2) bounds.
         derived: the kernel's derived numbers (None: the model's own).
+        restart: (npars,) the second start of fits whose start has no finite -ln L (held
+            parameters keep their values; None: none).
 
     Returns:
-        The batch, with the refitted rows (`refitted`, each refit's seconds in `refit_seconds`)
-        replaced where MINUIT found a lower -ln L. Fits that ended outside the likelihood's domain
-        are not refitted and stay unconverged.
+        The batch, with the restarted rows replaced where they converged and the refitted rows
+        (`refitted`, each refit's seconds in `refit_seconds`) where MINUIT found a lower -ln L.
+        Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
     """
     bad = np.flatnonzero(~batch.converged & ~batch.outside)
     if len(bad) == 0:
@@ -414,7 +426,17 @@ def refit_unconverged(solver: Solver, batch: FitBatch, x0, data, fixed, values, 
     fixedb = broadcast_rows(np.zeros(solver.npars, bool) if fixed is None else fixed, n)
     valuesb = broadcast_rows(x0, n) if values is None else broadcast_rows(values, n)
     x, nll, converged = batch.x.copy(), batch.nll.copy(), batch.converged.copy()
+    iterations, outside = batch.iterations.copy(), batch.outside.copy()
     hessians = None if batch.hessian is None else batch.hessian.copy()
+    if restart is not None:
+        for i in bad[~np.isfinite(nll[bad])]:
+            start = np.where(fixedb[i], valuesb[i], restart)
+            again = solver.fit(start, datab[i], fixedb[i], valuesb[i], bounds=bounds, derived=derived)
+            x[i], nll[i], converged[i] = again.x[0], again.nll[0], again.converged[0]
+            iterations[i], outside[i] = again.iterations[0], again.outside[0]
+            if hessians is not None:
+                hessians[i] = again.hessian[0]
+        bad = bad[~converged[bad] & ~outside[bad]]
     seconds = np.zeros(n)
     for i in bad:
         began = time.perf_counter()
@@ -427,4 +449,4 @@ def refit_unconverged(solver: Solver, batch: FitBatch, x0, data, fixed, values, 
         converged[i] = valid
     refitted = np.zeros(n, bool)
     refitted[bad] = True
-    return FitBatch(x, nll, converged, batch.iterations, hessians, batch.outside, refitted, seconds)
+    return FitBatch(x, nll, converged, iterations, hessians, outside, refitted, seconds)

@@ -8,7 +8,7 @@ parameter is fixed does not recompile, and `jax.vmap` fits a whole batch in one 
 
 Method: Levenberg-damped Newton steps with the exact gradient and Hessian, projected on the
 bounds (a parameter at a bound whose gradient points outwards is held there for that step),
-accepted only when -ln L does not rise. Above SMALL parameters the damped system is solved by
+accepted only when -ln L does not rise (a start where it is not finite ends the fit, unconverged). Above SMALL parameters the damped system is solved by
 Cholesky (about half an LU's cost; a damped Hessian that is not positive definite gives a
 non-finite step, rejected like any other, and more damping). A fit has converged when a step was
 accepted and the largest projected gradient component at its new point is below `gtol` (scaled by
@@ -246,8 +246,12 @@ class Solver:
             strikes = strikes + leaves
             outside = strikes >= STRIKES
             done = (converged | tiny) & ~outside
+            # a start where -ln L is not finite has no finite step either (a held fit started at a
+            # free minimum whose bin the held value empties): it ends at once, unconverged, for
+            # the caller's second start instead of spinning to max_iter
+            stuck = fresh & ~jnp.isfinite(f_trial)
             state = NewtonState(x_new, f_new, g_new, h_new, lam_new, it_new, jnp.asarray(False), strikes)
-            return state, done, done | outside
+            return state, done, done | outside | stuck
 
         exact_step = functools.partial(newton_step, derivatives, gtol * FINE)
         cheap_step = functools.partial(newton_step, curvature, gtol)
@@ -342,12 +346,22 @@ class Solver:
             carry = jax.lax.while_loop(more, body, (rows, data, fixed, lane, state, jnp.asarray(lanes), out))
             return carry[-1]
 
-        def hessians(xs, datas, derived, lanes):
-            """The exact Hessians of rows, `lanes` at a time (rows: a multiple of lanes)."""
+        def hessians(xs, datas, n_valid, derived, lanes):
+            """The exact Hessians of rows [0, n_valid), `lanes` at a time (rows: a multiple of lanes).
+
+            Rows past the chunks that hold n_valid are NaN: a queue's padding is not computed.
+            """
             per_lane = jax.vmap(exact_hessian, in_axes=(0, 0, None))
-            npars = xs.shape[1]
-            chunks = (xs.reshape(-1, lanes, npars), datas.reshape(-1, lanes, datas.shape[1]))
-            return jax.lax.map(lambda c: per_lane(c[0], c[1], derived), chunks).reshape(-1, npars, npars)
+            size, npars = xs.shape
+
+            def chunk(k, out):
+                at = k * lanes
+                x = jax.lax.dynamic_slice_in_dim(xs, at, lanes)
+                data = jax.lax.dynamic_slice_in_dim(datas, at, lanes)
+                return jax.lax.dynamic_update_slice_in_dim(out, per_lane(x, data, derived), at, 0)
+
+            out = jnp.full((size, npars, npars), jnp.nan, dtype=xs.dtype)
+            return jax.lax.fori_loop(0, (n_valid + lanes - 1) // lanes, chunk, out)
 
         self._solve = jax.jit(solve)
         self._solve_queue = jax.jit(solve_queue, static_argnames=("lanes", "fine"))
@@ -407,7 +421,7 @@ class Solver:
                 x, nll, converged, iterations, outside = self._solve_queue(
                     *args, rows.stop - rows.start, derived, lo, hi, None, lanes=lanes, fine=False
                 )
-                h = self._hessians(x, args[1], derived, lanes=lanes) if hessian else None
+                h = self._hessians(x, args[1], rows.stop - rows.start, derived, lanes=lanes) if hessian else None
                 parts.append(
                     [
                         None if a is None else np.asarray(a)[: size - pad]

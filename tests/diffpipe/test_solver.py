@@ -202,6 +202,30 @@ def test_a_fit_that_leaves_the_domain_ends_there_as_a_named_failure(batched):
     assert valid and batch.nll[0] == pytest.approx(nll, abs=1e-6)
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+def test_a_fit_started_where_nll_is_not_finite_ends_there_and_is_restarted_from_the_second_start(batched):
+    from diffpipe.compiled import make_solver
+
+    model, data = falling_bin_model()
+    data = data.copy()
+    data[0] = 2.0  # events in the bin the histosys empties: -ln L is NaN where its count is negative
+    setup = parameter_setup(model)
+    solver = make_solver(model, setup.bounds)
+    start = np.array(setup.init, float)
+    start[model.config.par_names.index("hs")] = -3.0
+    assert np.isnan(solver.nll(start, data, None))
+
+    stuck = solver.fit(start, data, setup.fixed, start, batched=batched)
+    assert stuck.iterations[0] == 0 and not stuck.converged[0] and not stuck.outside[0]  # not 200 steps
+
+    batch = fit_all(solver, start, data, setup.fixed, start, batched=batched, restart=setup.init)
+    assert batch.converged[0] and not batch.refitted[0]  # the second start converged: no MINUIT
+    direct = solver.fit(setup.init, data, setup.fixed, setup.init)  # the same fit started there
+    assert direct.converged[0] and batch.nll[0] == pytest.approx(direct.nll[0], abs=1e-9)
+    np.testing.assert_allclose(batch.x[0], direct.x[0], atol=1e-7)
+    assert batch.hessian is not None and np.all(np.isfinite(batch.hessian[0]))
+
+
 def test_lanes_shrink_with_the_model_on_a_cpu():
     from diffpipe.solver import LANE_ENTRIES, LANES, MIN_LANES, cpu_lanes
 
