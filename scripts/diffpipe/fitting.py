@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from diffpipe.solver import FitBatch, Solver, broadcast_rows
+from diffpipe.solver import DAMPING, FitBatch, Solver, broadcast_rows
 
 if TYPE_CHECKING:
     from diffpipe.fitpool import FitPool
@@ -211,6 +211,7 @@ class Fitter:
         bounds=None,
         batched: bool = False,
         hessian: bool = True,
+        cold: bool = False,
     ) -> FitBatch:
         """Fits of datasets (rows) with parameters held; a second start, then MINUIT, for every row left unconverged.
 
@@ -225,6 +226,8 @@ class Fitter:
                 than one call per row (see `Solver.fit`); a pooled fitter's fits always join
                 its pool's queue.
             hessian: compute the exact Hessian at each best fit.
+            cold: the starts are far from the minima (a toy's free fit from the init): batched
+                fits start more damped where the solver's model is large (`Solver.initial_damping`).
 
         Returns:
             The `FitBatch` (its `refitted` marks the rows MINUIT redid; counted in `refits`).
@@ -239,7 +242,10 @@ class Fitter:
         start = np.where(fixed, values, np.broadcast_to(self.init if start is None else start, values.shape))
         bounds = self.bounds if bounds is None else np.asarray(bounds, float)
         if self.pool is None:
-            batch = fit_all(self.solver, start, data, fixed, values, bounds, batched, hessian, self.derived, self.init)
+            damping = self.solver.initial_damping(cold)
+            batch = fit_all(
+                self.solver, start, data, fixed, values, bounds, batched, hessian, self.derived, self.init, damping
+            )
         else:
             data = broadcast_rows(data, n)
             batch = self.pool.fit(self.worker, start, data, fixed, values, bounds, hessian)
@@ -253,8 +259,8 @@ class Fitter:
         Args:
             data: (n, ndata) datasets.
             mu: the tested POI value.
-            start: where the free fits start ((npars,) or one row per dataset; default init);
-                the held fits start at the free fits' minima.
+            start: where the free fits start ((npars,) or one row per dataset; default init: a
+                cold start, see `fit`); the held fits start at the free fits' minima.
             batched: one vmapped call for all rows (see `Solver.fit`).
             bounds: (npars, 2) bounds (default: the fitter's).
 
@@ -263,7 +269,7 @@ class Fitter:
             domain; the fits MINUIT redid).
         """
         before = self.refits
-        free = self.fit(data, start=start, bounds=bounds, batched=batched)
+        free = self.fit(data, start=start, bounds=bounds, batched=batched, cold=True)
         fix = self.fit(data, hold={self.poi: mu}, start=free.x, bounds=bounds, batched=batched)
         q = np.where(free.x[:, self.poi] > mu, 0.0, np.clip(2.0 * (fix.nll - free.nll), 0.0, None))
         return np.where(free.outside | fix.outside, np.nan, q), self.refits - before
@@ -366,6 +372,7 @@ def fit_all(
     hessian: bool = True,
     derived=None,
     restart=None,
+    damping: float = DAMPING,
 ) -> FitBatch:
     """`Solver.fit`, then MINUIT for every fit that did not converge (none dropped).
 
@@ -381,13 +388,16 @@ def fit_all(
         derived: the kernel's derived numbers (None: the model's own).
         restart: the second start of fits whose own start has no finite -ln L (see
             `refit_unconverged`; None: none).
+        damping: the initial Levenberg damping of batched fits (see `Solver.fit`).
 
     Returns:
         The batch, with the refitted rows (`refitted`) replaced where MINUIT found a lower -ln L.
         Fits that ended outside the likelihood's domain are not refitted and stay unconverged.
     """
     bounds = solver.bounds if bounds is None else np.asarray(bounds, float)
-    batch = solver.fit(x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian, derived=derived)
+    batch = solver.fit(
+        x0, data, fixed, values, batched=batched, bounds=bounds, hessian=hessian, derived=derived, damping=damping
+    )
     return refit_unconverged(solver, batch, x0, data, fixed, values, bounds, derived, restart)
 
 

@@ -156,7 +156,7 @@ class ShardRunner:
         data = sample_toys(self.sampler, self.seed, self.name, indices, self.truth)
         fitter, truth, fixed = self.fitter, self.truth, self.fixed
         x0 = toy_starts(self.model, self.start, self.init, data, fixed, fitter.bounds)
-        free = fitter.fit(data, start=x0, batched=True)
+        free = fitter.fit(data, start=x0, batched=True, cold=True)
         at_truth = fitter.fit(data, hold={fitter.poi: truth[fitter.poi]}, start=free.x, batched=True, hessian=False)
         return {
             "index": indices,

@@ -244,3 +244,33 @@ def test_toys_started_at_their_auxdata_reach_the_same_minima_in_fewer_steps():
     np.testing.assert_allclose(aux["twice_nll"], sugg["twice_nll"], rtol=0, atol=1e-8)
     np.testing.assert_allclose(aux["twice_nll_true"], sugg["twice_nll_true"], rtol=0, atol=1e-8)
     assert aux["steps"].mean() < sugg["steps"].mean()
+
+
+def test_free_fits_from_the_init_start_more_damped_and_reach_the_same_minima_in_fewer_steps(monkeypatch):
+    """The generated 56-parameter patch: above SMALL parameters a toy's free fit starts damped."""
+    import diffpipe.solver as solver_module
+
+    generated = {
+        "workspace": str(ROOT / "resources/generated/bkgonly.json"),
+        "patchset": str(ROOT / "resources/generated/patchset.json"),
+        "patch": "sig_800_200",
+        "data": "observed",
+    }
+    damped = run_shard("generated", generated, {"seed": 4}, 0, 200)
+    monkeypatch.setattr(solver_module, "COLD_DAMPING", solver_module.DAMPING)  # the warm starts' damping
+    plain = run_shard("generated", generated, {"seed": 4}, 0, 200)
+    assert damped["converged"].all() and plain["converged"].all()
+    np.testing.assert_allclose(damped["twice_nll"], plain["twice_nll"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(damped["twice_nll_true"], plain["twice_nll_true"], rtol=0, atol=1e-8)
+    assert damped["steps"].mean() < plain["steps"].mean()
+
+
+def test_small_models_start_every_fit_with_the_warm_damping():
+    from diffpipe.compiled import make_solver
+    from diffpipe.models import parameter_setup
+    from diffpipe.solver import COLD_DAMPING, DAMPING, SMALL
+
+    model, _ = build_model(GAUSS)
+    solver = make_solver(model, parameter_setup(model).bounds)
+    assert solver.npars <= SMALL and solver.initial_damping(True) == solver.initial_damping(False) == DAMPING
+    assert COLD_DAMPING > DAMPING
