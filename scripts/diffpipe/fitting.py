@@ -441,6 +441,8 @@ def refit_unconverged(
     if restart is not None:
         for i in bad[~np.isfinite(nll[bad])]:
             start = np.where(fixedb[i], valuesb[i], restart)
+            if np.array_equal(start, np.where(fixedb[i], valuesb[i], broadcast_rows(x0, n)[i])):
+                continue  # it started there already
             again = solver.fit(start, datab[i], fixedb[i], valuesb[i], bounds=bounds, derived=derived)
             x[i], nll[i], converged[i] = again.x[0], again.nll[0], again.converged[0]
             iterations[i], outside[i] = again.iterations[0], again.outside[0]

@@ -8,9 +8,10 @@ parameter is fixed does not recompile, and `jax.vmap` fits a whole batch in one 
 
 Method: Levenberg-damped Newton steps with the exact gradient and Hessian, projected on the
 bounds (a parameter at a bound whose gradient points outwards is held there for that step),
-accepted only when -ln L does not rise (a start where it is not finite ends the fit, unconverged). Above SMALL parameters the damped system is solved by
-Cholesky (about half an LU's cost; a damped Hessian that is not positive definite gives a
-non-finite step, rejected like any other, and more damping). A fit has converged when a step was
+accepted only when -ln L does not rise (a start where it is not finite ends the fit,
+unconverged). Above SMALL parameters the damped system is solved by Cholesky (about half an LU's
+cost; a damped Hessian that is not positive definite gives a non-finite step, rejected like any
+other, and more damping). A fit has converged when a step was
 accepted and the largest projected gradient component at its new point is below `gtol` (scaled by
 the curvature, i.e. in units of the parameter's error). Fits that end unconverged are reported,
 never dropped: `fitting.fit_all` refits them with MINUIT (with a bounded number of calls).
